@@ -1,0 +1,1 @@
+"""Run untrusted Node.js programs isolated, with per-run services."""

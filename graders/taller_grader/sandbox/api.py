@@ -1,0 +1,114 @@
+"""The sandbox's interface: what a run may use, what it gets, and how it ended.
+
+Backends (bubblewrap here, containers in production) implement `Sandbox` and `Program`;
+per-run services (PostgreSQL, RabbitMQ, MongoDB) hand a run a `ServiceGrant`. The
+platform and the grader SDK only ever see these types.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Per-run limits. Every program of a run shares them (one cgroup per run)."""
+
+    wall_seconds: float = 30.0
+    cpu_seconds: float = 20.0
+    memory_mb: int = 512
+    pids: int = 128
+    output_bytes: int = 256 * 1024  # per stream, per program; the rest is dropped
+    workdir_mb: int = 64
+    tmp_mb: int = 64
+    max_files: int = 100
+    max_file_bytes: int = 256 * 1024
+    max_total_bytes: int = 1024 * 1024
+
+
+class SubmissionRejected(Exception):
+    """The files were refused before anything ran; `reason` is shown to the student."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class SandboxError(RuntimeError):
+    """The sandbox itself failed (a platform fault, never the student's)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceGrant:
+    """What a per-run service gives the student's program."""
+
+    env: Mapping[str, str] = field(default_factory=dict)
+    # (host path, path inside the sandbox) pairs mounted read-write, e.g. a socket dir.
+    binds: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Output:
+    stdout: str
+    stderr: str
+    stdout_truncated: bool = False
+    stderr_truncated: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ExitInfo:
+    """How a program ended. `reason` is None for a normal exit."""
+
+    exit_code: int | None  # None when killed by a signal
+    signal: int | None = None
+    reason: str | None = None  # "memory", "cpu", "wall", "pids", "killed"
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0 and self.reason is None
+
+
+@runtime_checkable
+class Program(Protocol):
+    """One process tree started in a run's sandbox."""
+
+    name: str
+
+    @property
+    def running(self) -> bool: ...
+
+    def signal(self, signum: int) -> None:
+        """Deliver a signal to the program's main process (not to the sandbox init)."""
+
+    def kill(self) -> None:
+        """Kill the whole process tree of this program."""
+
+    def wait(self, timeout: float | None = None) -> ExitInfo | None:
+        """Wait for the program to end; None if it is still running after `timeout`."""
+
+    def output(self) -> Output:
+        """Everything captured so far (capped by `Limits.output_bytes`)."""
+
+
+@runtime_checkable
+class Sandbox(Protocol):
+    """One run's isolated world: files, network namespace, cgroup, services."""
+
+    workdir: Path  # host path of the submission's writable copy
+    netns_path: str  # a path setns() accepts, to reach the run's loopback from outside
+
+    def start(
+        self,
+        argv: Sequence[str],
+        *,
+        env: Mapping[str, str] | None = None,
+        cwd: str = ".",
+        name: str = "main",
+    ) -> Program:
+        """Start a program; `cwd` is relative to the submission's root inside the sandbox."""
+
+    def close(self) -> None:
+        """Kill everything, remove every trace of the run. Safe to call twice."""
