@@ -160,7 +160,9 @@ class Results:
         """Results of a run whose tests ran; the status follows from them unless given."""
         tests = tuple(tests)
         if status is None:
-            status = RunStatus.PASSED if tests and all(t.passed for t in tests) else RunStatus.FAILED
+            status = (
+                RunStatus.PASSED if tests and all(t.passed for t in tests) else RunStatus.FAILED
+            )
         return cls(
             exercise=exercise,
             status=status,

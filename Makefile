@@ -1,0 +1,65 @@
+# Taller — the two commands a newcomer needs: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# The production-path tests talk to real servers (scripts/services-up.sh starts them).
+TEST_DATABASE_URL ?= postgres://taller:taller@127.0.0.1:5432/taller
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
+
+EDITOR_BUNDLE := platform/taller/static/taller/dist/editor.js
+
+.PHONY: run install system-deps serve test lint typecheck lock services clean
+
+## run: install what is missing, prepare the database and the course, serve the site
+run: install
+	$(BIN)/python manage.py migrate --noinput -v0
+	$(BIN)/python manage.py sync_exercises
+	$(BIN)/python manage.py setup_demo
+	@echo "Taller is at http://$(HOST):$(PORT)/  (Ctrl+C stops it)"
+	$(BIN)/daphne -b $(HOST) -p $(PORT) taller.asgi:application
+
+install: system-deps $(VENV)/.installed runtime/node_modules/.installed $(EDITOR_BUNDLE)
+
+system-deps:
+	@scripts/system-deps.sh
+
+$(VENV)/.installed: requirements/dev.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --require-hashes -r requirements/dev.txt
+	$(BIN)/pip install -q --no-deps -e .
+	touch $@
+
+# The one shared, read-only set of modules student programs may use.
+runtime/node_modules/.installed: runtime/package-lock.json
+	cd runtime && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(EDITOR_BUNDLE): frontend/package-lock.json $(wildcard frontend/src/*)
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build
+
+## services: start PostgreSQL and Redis for the production-path tests
+services:
+	@scripts/services-up.sh
+
+## test: the whole suite against real PostgreSQL and Redis, then ruff and mypy
+test: install services
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/pytest
+	$(MAKE) --no-print-directory lint typecheck
+
+lint:
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check platform graders tests manage.py
+
+typecheck:
+	$(BIN)/mypy platform/taller graders/taller_grader
+
+## lock: re-pin the hashed requirements after editing pyproject.toml
+lock:
+	uv pip compile pyproject.toml --generate-hashes --python-version 3.11 -q -o requirements/base.txt
+	uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 -q -o requirements/dev.txt
+
+clean:
+	rm -rf $(VENV) runtime/node_modules frontend/node_modules platform/taller/static/taller/dist var

@@ -1,0 +1,1 @@
+"""Grader suite for `rest-api` (shared/spec/exercises.md, section 3)."""

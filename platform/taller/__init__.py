@@ -1,0 +1,1 @@
+"""Taller: the Django project (site, API, grading pipeline)."""

@@ -1,0 +1,101 @@
+"""Roles and who may see what: the one place where access is decided.
+
+Roles are Django groups carrying permissions, so an admin can read and change them in
+the Django admin. Object-level questions (may this user see that submission?) are
+answered here too, so views, the API and the WebSocket consumer agree.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from taller.accounts.models import User
+    from taller.cohorts.models import Cohort
+    from taller.submissions.models import Submission
+
+
+class Role(StrEnum):
+    STUDENT = "student"
+    INSTRUCTOR = "instructor"
+    ADMIN = "admin"
+
+
+# Permissions each role's group carries (app_label.codename).
+ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
+    Role.STUDENT: ("submissions.add_submission",),
+    Role.INSTRUCTOR: (
+        "submissions.add_submission",
+        "submissions.view_submission",
+        "courses.view_exercise",
+        "courses.change_exercise",
+        "courses.add_graderversion",
+        "courses.view_graderversion",
+        "cohorts.view_cohort",
+        "cohorts.view_enrollment",
+    ),
+    Role.ADMIN: (
+        "submissions.add_submission",
+        "submissions.view_submission",
+        "submissions.change_submission",
+        "courses.view_exercise",
+        "courses.change_exercise",
+        "courses.add_graderversion",
+        "courses.view_graderversion",
+        "cohorts.add_cohort",
+        "cohorts.change_cohort",
+        "cohorts.view_cohort",
+        "cohorts.delete_cohort",
+        "cohorts.add_enrollment",
+        "cohorts.change_enrollment",
+        "cohorts.view_enrollment",
+        "cohorts.delete_enrollment",
+        "cohorts.add_cohortexercise",
+        "cohorts.change_cohortexercise",
+        "cohorts.view_cohortexercise",
+        "accounts.add_user",
+        "accounts.change_user",
+        "accounts.view_user",
+    ),
+}
+
+
+def has_role(user: User | AnonymousUser, role: Role) -> bool:
+    if not user.is_authenticated:
+        return False
+    if role is Role.ADMIN and user.is_superuser:
+        return True
+    return user.groups.filter(name=role.value).exists()
+
+
+def is_admin(user: User | AnonymousUser) -> bool:
+    return has_role(user, Role.ADMIN)
+
+
+def is_instructor(user: User | AnonymousUser) -> bool:
+    return has_role(user, Role.INSTRUCTOR)
+
+
+def teaches(user: User | AnonymousUser, cohort: Cohort) -> bool:
+    return user.is_authenticated and cohort.instructors.filter(pk=user.pk).exists()
+
+
+def can_view_submission(user: User | AnonymousUser, submission: Submission) -> bool:
+    """The owner, an instructor of the submission's cohort, or an admin."""
+    if not user.is_authenticated:
+        return False
+    if submission.student_id == user.pk or is_admin(user):
+        return True
+    return submission.cohort is not None and teaches(user, submission.cohort)
+
+
+def can_see_hidden_tests(user: User | AnonymousUser, submission: Submission) -> bool:
+    """Hidden tests' inputs and messages are for staff only, never for the student."""
+    if not user.is_authenticated:
+        return False
+    if is_admin(user):
+        return True
+    return submission.cohort is not None and teaches(user, submission.cohort)

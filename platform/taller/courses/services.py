@@ -1,0 +1,94 @@
+"""Writes for the course: syncing content from `exercises/` and `graders/`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.db import transaction
+
+from taller.courses.content import ExerciseContent, load_course
+from taller.courses.models import Course, Exercise, GraderVersion, Section
+
+
+@dataclass
+class SyncReport:
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (
+            f"{len(self.created)} created, {len(self.updated)} new versions, "
+            f"{len(self.unchanged)} unchanged"
+        )
+
+
+def _version_fields(content: ExerciseContent) -> dict[str, object]:
+    return {
+        "manifest": content.manifest.model_dump(mode="json"),
+        "statement_es": content.statement_es,
+        "statement_en": content.statement_en,
+        "starter_files": content.starter,
+        "solution_files": content.solution,
+        "alternative_files": content.alternatives,
+        "wrong_files": content.wrong,
+        "suite_files": content.suite,
+    }
+
+
+def sync_course(exercises_dir: Path, graders_dir: Path) -> SyncReport:
+    """Bring the database in line with the content on disk. Idempotent.
+
+    Everything is read and validated before anything is written, and the writes happen
+    in one transaction: a bad manifest leaves the course exactly as it was.
+    """
+    content = load_course(exercises_dir, graders_dir)
+    report = SyncReport()
+    with transaction.atomic():
+        course, _ = Course.objects.update_or_create(
+            slug=content.course.slug,
+            defaults={"title_es": content.course.title.es, "title_en": content.course.title.en},
+        )
+        sections = {}
+        for spec in content.course.sections:
+            section, _ = Section.objects.update_or_create(
+                course=course,
+                number=spec.number,
+                defaults={
+                    "slug": spec.slug,
+                    "title_es": spec.title.es,
+                    "title_en": spec.title.en,
+                },
+            )
+            sections[spec.number] = section
+        for item in content.exercises:
+            manifest = item.manifest
+            exercise, created = Exercise.objects.select_for_update().update_or_create(
+                slug=manifest.slug,
+                defaults={
+                    "section": sections[manifest.section],
+                    "order": manifest.order,
+                    "title_es": manifest.title.es,
+                    "title_en": manifest.title.en,
+                },
+            )
+            version = GraderVersion.objects.filter(
+                exercise=exercise, content_hash=item.content_hash
+            ).first()
+            if version is None:
+                last = exercise.versions.order_by("-number").first()
+                version = GraderVersion.objects.create(
+                    exercise=exercise,
+                    number=(last.number + 1) if last else 1,
+                    content_hash=item.content_hash,
+                    source="sync",
+                    **_version_fields(item),
+                )
+            if exercise.current_version_id == version.pk:
+                report.unchanged.append(manifest.slug)
+                continue
+            exercise.current_version = version
+            exercise.save(update_fields=["current_version"])
+            (report.created if created else report.updated).append(manifest.slug)
+    return report

@@ -1,0 +1,18 @@
+"""Settings for the test suite.
+
+The database is the real PostgreSQL when DATABASE_URL points at it (as `make test` and
+.ci/run do), so the production path is what gets tested.
+"""
+
+from .base import *
+
+DEBUG = False
+SECRET_KEY = "test-secret-key-not-for-production"  # noqa: S105
+ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
+# Tests sign users in thousands of times; Argon2's deliberate slowness buys nothing here.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}

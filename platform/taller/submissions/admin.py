@@ -1,0 +1,46 @@
+from django.contrib import admin
+
+from taller.submissions.models import Submission, TestResult
+
+
+class TestResultInline(admin.TabularInline):
+    model = TestResult
+    extra = 0
+    can_delete = False
+    readonly_fields = (
+        "position",
+        "number",
+        "name",
+        "score",
+        "max_score",
+        "status",
+        "visibility",
+        "output",
+    )
+
+
+@admin.register(Submission)
+class SubmissionAdmin(admin.ModelAdmin):
+    list_display = (
+        "id",
+        "exercise",
+        "student",
+        "cohort",
+        "attempt",
+        "status",
+        "score",
+        "submitted_at",
+    )
+    list_filter = ("status", "exercise", "cohort")
+    search_fields = ("student__username", "student__email", "exercise__slug")
+    date_hierarchy = "submitted_at"
+    readonly_fields = (
+        "submitted_at",
+        "queued_at",
+        "started_at",
+        "finished_at",
+        "grader_version",
+        "results",
+    )
+    raw_id_fields = ("student", "regrade_of")
+    inlines = [TestResultInline]

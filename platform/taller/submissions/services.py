@@ -1,0 +1,86 @@
+"""Writes for submissions. Grading itself moves the state machine (see grading)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import PurePosixPath
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from taller.accounts.models import User
+from taller.cohorts.models import Enrollment
+from taller.courses.models import Exercise
+from taller.submissions.models import Submission
+
+
+class InvalidSubmission(ValueError):
+    """Files that cannot even be stored; the message tells the student what to fix."""
+
+
+def validate_files(files: Mapping[str, str]) -> dict[str, str]:
+    """Shallow checks before anything is stored; the sandbox checks again before running."""
+    if not files:
+        raise InvalidSubmission("La entrega no tiene archivos.")
+    if len(files) > settings.TALLER_MAX_FILES:
+        raise InvalidSubmission(
+            f"Demasiados archivos: {len(files)} (máximo {settings.TALLER_MAX_FILES})."
+        )
+    total = 0
+    clean: dict[str, str] = {}
+    for name, text in files.items():
+        path = PurePosixPath(name)
+        if (
+            not name
+            or "\0" in name
+            or "\\" in name
+            or path.is_absolute()
+            or ".." in path.parts
+            or name != path.as_posix()
+        ):
+            raise InvalidSubmission(f"Nombre de archivo no permitido: {name!r}.")
+        if not isinstance(text, str):
+            raise InvalidSubmission(f"{name}: el contenido debe ser texto.")
+        size = len(text.encode("utf-8"))
+        if size > settings.TALLER_MAX_FILE_BYTES:
+            raise InvalidSubmission(
+                f"{name}: {size} bytes, más que el máximo de {settings.TALLER_MAX_FILE_BYTES}."
+            )
+        total += size
+        clean[name] = text
+    if total > settings.TALLER_MAX_TOTAL_BYTES:
+        raise InvalidSubmission(
+            f"La entrega ocupa {total} bytes, más que el máximo de "
+            f"{settings.TALLER_MAX_TOTAL_BYTES}."
+        )
+    return clean
+
+
+@transaction.atomic
+def submission_create(*, student: User, exercise: Exercise, files: Mapping[str, str]) -> Submission:
+    """Store a student's attempt, queued for grading with the exercise's current grader."""
+    if exercise.current_version is None:
+        raise InvalidSubmission("Este ejercicio todavía no tiene corrector.")
+    clean = validate_files(files)
+    enrollment = (
+        Enrollment.objects.filter(student=student, cohort__course=exercise.section.course)
+        .select_related("cohort")
+        .order_by("-cohort__starts_on")
+        .first()
+    )
+    # Lock the student's row so two concurrent submits cannot share an attempt number.
+    User.objects.select_for_update().filter(pk=student.pk).first()
+    attempts = Submission.objects.filter(
+        student=student, exercise=exercise, regrade_of__isnull=True
+    ).count()
+    return Submission.objects.create(
+        student=student,
+        exercise=exercise,
+        cohort=enrollment.cohort if enrollment else None,
+        grader_version=exercise.current_version,
+        files=clean,
+        attempt=attempts + 1,
+        status=Submission.Status.QUEUED,
+        queued_at=timezone.now(),
+    )

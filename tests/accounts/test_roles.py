@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Group
+
+from taller.accounts.roles import (
+    Role,
+    can_see_hidden_tests,
+    can_view_submission,
+    is_admin,
+    is_instructor,
+)
+from taller.accounts.services import create_user, set_role
+from tests.factories import CohortFactory, SubmissionFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_migrate_creates_one_group_per_role_with_permissions() -> None:
+    names = set(Group.objects.values_list("name", flat=True))
+    assert {"student", "instructor", "admin"} <= names
+    admin = Group.objects.get(name="admin")
+    assert admin.permissions.filter(codename="add_cohort").exists()
+    assert not Group.objects.get(name="student").permissions.filter(codename="add_cohort").exists()
+
+
+def test_roles_carry_their_permissions() -> None:
+    student = create_user(username="s", password="x", role=Role.STUDENT)
+    teacher = create_user(username="t", password="x", role=Role.INSTRUCTOR)
+    admin = create_user(username="a", password="x", role=Role.ADMIN)
+    assert student.has_perm("submissions.add_submission")
+    assert not student.has_perm("submissions.view_submission")
+    assert teacher.has_perm("courses.add_graderversion") and not teacher.has_perm(
+        "cohorts.add_cohort"
+    )
+    assert admin.has_perm("cohorts.add_cohort") and admin.is_staff
+    assert is_instructor(teacher) and not is_admin(teacher)
+
+
+def test_changing_a_role_replaces_the_old_one() -> None:
+    user = create_user(username="u", password="x", role=Role.STUDENT)
+    set_role(user, Role.INSTRUCTOR)
+    assert list(user.groups.values_list("name", flat=True)) == ["instructor"]
+
+
+def test_who_may_see_a_submission() -> None:
+    cohort, other_cohort = CohortFactory(), CohortFactory()
+    owner, stranger = UserFactory(), UserFactory()
+    teacher, other_teacher = UserFactory(role=Role.INSTRUCTOR), UserFactory(role=Role.INSTRUCTOR)
+    admin = UserFactory(role=Role.ADMIN)
+    cohort.instructors.add(teacher)
+    other_cohort.instructors.add(other_teacher)
+    submission = SubmissionFactory(student=owner, cohort=cohort)
+
+    assert can_view_submission(owner, submission)
+    assert can_view_submission(teacher, submission)
+    assert can_view_submission(admin, submission)
+    assert not can_view_submission(stranger, submission)
+    assert not can_view_submission(other_teacher, submission)
+    # Hidden tests are for staff of the cohort, not for the student who was graded.
+    assert not can_see_hidden_tests(owner, submission)
+    assert can_see_hidden_tests(teacher, submission)
+    assert not can_see_hidden_tests(other_teacher, submission)

@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def course(db: None) -> None:
+    """The real course content from exercises/ and graders/, synced."""
+    call_command("sync_exercises", verbosity=0)

@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from taller_grader.results import (
+    ContractError,
+    Results,
+    RunStatus,
+    TestResult,
+    TestStatus,
+    Visibility,
+)
+
+SPEC_EXAMPLE = {
+    "exercise": "rest-api",
+    "status": "failed",
+    "score": 7.5,
+    "max_score": 10,
+    "execution_time": 0.84,
+    "output": "what the student should read first",
+    "stdout": "the program's standard output, truncated",
+    "stderr": "the program's standard error, truncated",
+    "tests": [
+        {
+            "number": "1",
+            "name": "GET /api/saludo answers the greeting",
+            "score": 1,
+            "max_score": 1,
+            "status": "passed",
+            "output": "",
+            "visibility": "visible",
+        }
+    ],
+}
+
+
+def _test(number: str, score: float, max_score: float = 1, *, hidden: bool = False) -> TestResult:
+    return TestResult(
+        number=number,
+        name=f"test {number}",
+        score=score,
+        max_score=max_score,
+        status=TestStatus.PASSED if score == max_score else TestStatus.FAILED,
+        output="" if score == max_score else "sent GET /x, expected 200, got 404",
+        visibility=Visibility.HIDDEN if hidden else Visibility.VISIBLE,
+    )
+
+
+def test_the_spec_example_round_trips_unchanged() -> None:
+    results = Results.from_dict(SPEC_EXAMPLE)
+    assert results.to_dict() == SPEC_EXAMPLE
+    assert json.loads(results.to_json()) == SPEC_EXAMPLE
+
+
+def test_graded_status_and_score_follow_from_the_tests() -> None:
+    all_pass = Results.graded("rest-api", [_test("1", 1), _test("2", 2, 2)], execution_time=0.5)
+    assert (all_pass.status, all_pass.score, all_pass.max_score) == (RunStatus.PASSED, 3, 3)
+    some_fail = Results.graded("rest-api", [_test("1", 1), _test("2", 0.5, 2)], execution_time=0.5)
+    assert (some_fail.status, some_fail.score) == (RunStatus.FAILED, 1.5)
+
+
+def test_an_error_run_counts_every_test_as_zero() -> None:
+    results = Results.ungraded(
+        "rest-api", RunStatus.ERROR, "the server never listened on port 3000", tests=[_test("1", 1)]
+    )
+    assert results.score == 0
+    assert results.max_score == 1
+    assert all(t.score == 0 for t in results.tests)
+
+
+def test_students_never_see_a_hidden_tests_inputs_or_output() -> None:
+    results = Results.graded(
+        "rest-api", [_test("1", 1), _test("2", 0, 1, hidden=True)], execution_time=0.1
+    )
+    hidden = results.for_student().tests[1]
+    assert hidden.name == "hidden test 2"
+    assert hidden.output == ""
+    assert hidden.score == 0 and hidden.max_score == 1
+    # The staff's copy keeps everything.
+    assert results.tests[1].output
+
+
+def test_only_the_platforms_own_failure_costs_no_attempt() -> None:
+    assert not RunStatus.INTERNAL_ERROR.costs_attempt
+    assert all(s.costs_attempt for s in RunStatus if s is not RunStatus.INTERNAL_ERROR)
+
+
+@pytest.mark.parametrize(
+    ("patch", "message"),
+    [
+        ({"status": "kind-of-passed"}, "status must be one of"),
+        ({"score": "7"}, "score must be a finite number"),
+        ({"score": float("nan")}, "score must be a finite number"),
+        ({"tests": {}}, "tests must be a list"),
+        ({"exercise": None}, "exercise must be a string"),
+    ],
+)
+def test_malformed_documents_are_refused_with_a_reason(patch: dict, message: str) -> None:
+    with pytest.raises(ContractError, match=message):
+        Results.from_dict({**SPEC_EXAMPLE, **patch})
+
+
+def test_a_test_cannot_score_more_than_its_maximum() -> None:
+    with pytest.raises(ContractError, match="outside"):
+        _test("1", 2, 1)

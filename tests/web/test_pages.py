@@ -1,0 +1,153 @@
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from taller.courses.models import Exercise
+from taller.submissions.models import Submission
+from tests.factories import PASSWORD, SubmissionFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def student_client(client: Client):
+    student = UserFactory()
+    client.force_login(student)
+    client.user = student  # type: ignore[attr-defined]
+    return client
+
+
+@pytest.mark.parametrize("url", ["/curso/", "/ejercicios/rest-api/"])
+def test_anonymous_visitors_are_sent_to_sign_in(client: Client, course: None, url: str) -> None:
+    response = client.get(url)
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+def test_signing_in_and_out(client: Client, course: None) -> None:
+    UserFactory(username="ana")
+    response = client.post(reverse("login"), {"username": "ana", "password": PASSWORD}, follow=True)
+    assert response.redirect_chain[-1][0] == reverse("course")
+    assert "Integración de Node.js en el backend" in response.content.decode()
+    client.post(reverse("logout"))
+    assert client.get("/curso/").status_code == 302
+
+
+def test_the_course_page_lists_sections_in_order_with_best_scores(
+    student_client: Client, course: None
+) -> None:
+    exercise = Exercise.objects.get(slug="rest-api")
+    for score in (3, 7.5, 5):
+        SubmissionFactory(
+            student=student_client.user,
+            exercise=exercise,
+            status="failed",
+            score=score,
+            max_score=10,
+        )
+    page = student_client.get("/curso/").content.decode()
+    positions = [
+        page.index(t) for t in ("Diferencias de runtime", "Desarrollo de APIs", "Microservicios")
+    ]
+    assert positions == sorted(positions)
+    assert "7,5 / 10" in page  # Spanish formats decimals with a comma
+    assert "Una API REST de tareas con Express" in page
+
+
+def test_the_exercise_page_shows_the_statement_editor_and_starter(
+    student_client: Client, course: None
+) -> None:
+    page = student_client.get("/ejercicios/rest-api/").content.decode()
+    assert "<h1>Una API REST de tareas con Express</h1>" in page
+    assert 'class="codehilite"' in page  # the seed's example is highlighted
+    assert 'name="file:server.js"' in page
+    assert "TODO: las rutas de /api/tareas" in page
+    assert "Todavía no enviaste ninguna solución" in page
+
+
+def test_submitting_stores_an_attempt_and_shows_it(student_client: Client, course: None) -> None:
+    code = "require('express')().listen(3000)\n"
+    response = student_client.post("/ejercicios/rest-api/", {"file:server.js": code}, follow=True)
+    submission = Submission.objects.get()
+    assert submission.student == student_client.user
+    assert submission.files == {"server.js": code}
+    assert submission.status == "queued"
+    assert submission.grader_version == Exercise.objects.get(slug="rest-api").current_version
+    page = response.content.decode()
+    assert "Entrega #1 recibida" in page
+    # The editor reopens on the latest code, not the starter.
+    assert "require(&#x27;express&#x27;)().listen(3000)" in page
+
+
+def test_a_bad_file_name_is_refused_with_a_message(student_client: Client, course: None) -> None:
+    response = student_client.post("/ejercicios/rest-api/", {"file:../server.js": "x"}, follow=True)
+    assert "Nombre de archivo no permitido" in response.content.decode()
+    assert not Submission.objects.exists()
+
+
+def test_a_student_sees_only_their_own_attempts(client: Client, course: None) -> None:
+    exercise = Exercise.objects.get(slug="rest-api")
+    ana, beto = UserFactory(), UserFactory()
+    SubmissionFactory(student=beto, exercise=exercise, files={"server.js": "// código de beto"})
+    client.force_login(ana)
+    page = client.get("/ejercicios/rest-api/").content.decode()
+    assert "código de beto" not in page
+    assert "Todavía no enviaste ninguna solución" in page
+
+
+def test_an_unknown_exercise_is_a_404(student_client: Client, course: None) -> None:
+    assert student_client.get("/ejercicios/no-existe/").status_code == 404
+
+
+def test_switching_language_to_english_and_back(student_client: Client, course: None) -> None:
+    page = student_client.get("/ejercicios/rest-api/").content.decode()
+    assert '<html lang="es">' in page
+    student_client.post("/i18n/setlang/", {"language": "en", "next": "/ejercicios/rest-api/"})
+    page = student_client.get("/ejercicios/rest-api/").content.decode()
+    assert '<html lang="en">' in page
+    assert "<h1>A REST API for tasks with Express</h1>" in page
+    assert "Your attempts" in page
+    student_client.post("/i18n/setlang/", {"language": "es", "next": "/curso/"})
+    assert "Tus intentos" in student_client.get("/ejercicios/rest-api/").content.decode()
+
+
+def test_statement_markdown_is_sanitized(student_client: Client, course: None) -> None:
+    version = Exercise.objects.get(slug="rest-api").current_version
+    version.statement_es += '\n\n<script>alert(1)</script>\n\n<img src="x" onerror="alert(2)">\n'
+    version.save()
+    page = student_client.get("/ejercicios/rest-api/").content.decode()
+    assert "<script>alert(1)</script>" not in page
+    assert "onerror" not in page
+
+
+def test_pages_carry_security_headers(student_client: Client, course: None) -> None:
+    response = student_client.get("/ejercicios/rest-api/")
+    csp = response["Content-Security-Policy"]
+    assert "default-src 'self'" in csp and "script-src 'self'" in csp
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["X-Content-Type-Options"] == "nosniff"
+
+
+def test_csrf_is_required_on_forms(course: None) -> None:
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(UserFactory())
+    assert client.post("/ejercicios/rest-api/", {"file:server.js": "x"}).status_code == 403
+    assert not Submission.objects.exists()
+
+
+def test_repeated_failed_sign_ins_are_throttled(client: Client, settings) -> None:
+    settings.AXES_FAILURE_LIMIT = 3
+    UserFactory(username="ana")
+    for _ in range(3):
+        client.post(reverse("login"), {"username": "ana", "password": "mal"})
+    response = client.post(reverse("login"), {"username": "ana", "password": PASSWORD})
+    assert response.status_code == 429
+    assert "Demasiados intentos" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_healthz(client: Client) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200 and response.content == b"ok"
