@@ -1,1 +1,241 @@
-"""Grader suite for `rest-api` (shared/spec/exercises.md, section 3)."""
+"""Grader suite for `rest-api` (shared/spec/exercises.md, section 3).
+
+Tests run in the order written, against one run of the student's server; each test
+creates the tasks it needs, so none depends on another's leftovers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from taller_grader.sdk.http import HttpClient, Response
+
+
+def crear(http: HttpClient, titulo: str = "Comprar pan", **extra: Any) -> dict[str, Any]:
+    respuesta = http.post("/api/tareas", json={"titulo": titulo, **extra})
+    tarea = respuesta.expect_json(201)
+    assert isinstance(tarea, dict) and "id" in tarea, (
+        f"{respuesta.describe()}: the created task must be a JSON object with an id"
+    )
+    return tarea
+
+
+def same_id(a: Any, b: Any) -> bool:
+    # Ids may be numbers or strings; /api/tareas/7 and 7 and "7" are the same task.
+    return str(a) == str(b)
+
+
+def error_body(respuesta: Response, status: int) -> None:
+    cuerpo = respuesta.expect_json(status)
+    assert isinstance(cuerpo, dict) and isinstance(cuerpo.get("error"), str), (
+        f"{respuesta.describe()}: expected a body like {{\"error\": \"...\"}} explaining why"
+    )
+
+
+@pytest.mark.points(1)
+def test_saludo(http: HttpClient) -> None:
+    """GET /api/saludo responde el saludo del ejemplo"""
+    respuesta = http.get("/api/saludo")
+    cuerpo = respuesta.expect_json(200)
+    assert cuerpo == {"mensaje": "Hola desde el backend"} or (
+        isinstance(cuerpo, dict) and cuerpo.get("mensaje") == "Hola desde el backend"
+    ), f"{respuesta.describe()}: expected {{\"mensaje\": \"Hola desde el backend\"}}"
+
+
+@pytest.mark.points(2)
+def test_crear_tarea(http: HttpClient) -> None:
+    """POST /api/tareas crea una tarea con 201, Location y completada=false"""
+    respuesta = http.post("/api/tareas", json={"titulo": "Aprender Express"})
+    tarea = respuesta.expect_json(201)
+    assert isinstance(tarea, dict), f"{respuesta.describe()}: expected the task as an object"
+    assert tarea.get("titulo") == "Aprender Express", (
+        f"{respuesta.describe()}: the task's titulo should be 'Aprender Express'"
+    )
+    assert tarea.get("completada") is False, (
+        f"{respuesta.describe()}: completada must default to false (the boolean), "
+        f"got {tarea.get('completada')!r}"
+    )
+    assert "id" in tarea, f"{respuesta.describe()}: the task has no id"
+    location = respuesta.header("location")
+    assert location == f"/api/tareas/{tarea['id']}", (
+        f"{respuesta.describe()}: expected the header Location: /api/tareas/{tarea['id']}, "
+        f"got {location!r}"
+    )
+
+
+@pytest.mark.points(1)
+def test_crear_respeta_completada(http: HttpClient) -> None:
+    """POST /api/tareas guarda completada=true cuando se envía"""
+    tarea = crear(http, "Hecha", completada=True)
+    assert tarea.get("completada") is True, (
+        f"POST /api/tareas with completada true: the task says completada={tarea.get('completada')!r}"
+    )
+
+
+@pytest.mark.points(2)
+def test_listar_en_orden(http: HttpClient) -> None:
+    """GET /api/tareas devuelve todas las tareas en orden de creación"""
+    creadas = [crear(http, f"Tarea {n}") for n in range(3)]
+    respuesta = http.get("/api/tareas")
+    lista = respuesta.expect_json(200)
+    assert isinstance(lista, list), f"{respuesta.describe()}: expected a JSON array"
+    ids = [str(t.get("id")) for t in lista if isinstance(t, dict)]
+    esperados = [str(t["id"]) for t in creadas]
+    posiciones = [ids.index(i) for i in esperados if i in ids]
+    assert len(posiciones) == 3, (
+        f"{respuesta.describe()}: tasks {esperados} were just created but are not all listed"
+    )
+    assert posiciones == sorted(posiciones), (
+        f"{respuesta.describe()}: tasks must be listed in creation order"
+    )
+
+
+@pytest.mark.points(1)
+def test_filtrar_por_completada(http: HttpClient) -> None:
+    """GET /api/tareas?completada=true|false filtra"""
+    hecha = crear(http, "Filtrar hecha", completada=True)
+    pendiente = crear(http, "Filtrar pendiente")
+    for valor, dentro, fuera in (("true", hecha, pendiente), ("false", pendiente, hecha)):
+        respuesta = http.get(f"/api/tareas?completada={valor}")
+        lista = respuesta.expect_json(200)
+        assert isinstance(lista, list), f"{respuesta.describe()}: expected a JSON array"
+        assert all(isinstance(t, dict) and t.get("completada") is (valor == "true") for t in lista), (
+            f"{respuesta.describe()}: every task listed must have completada={valor}"
+        )
+        ids = {str(t.get("id")) for t in lista}
+        assert str(dentro["id"]) in ids and str(fuera["id"]) not in ids, (
+            f"{respuesta.describe()}: the filter must keep task {dentro['id']} and "
+            f"leave out task {fuera['id']}"
+        )
+
+
+@pytest.mark.points(1)
+def test_obtener_una(http: HttpClient) -> None:
+    """GET /api/tareas/:id devuelve la tarea"""
+    tarea = crear(http, "Una sola")
+    respuesta = http.get(f"/api/tareas/{tarea['id']}")
+    cuerpo = respuesta.expect_json(200)
+    assert isinstance(cuerpo, dict) and same_id(cuerpo.get("id"), tarea["id"]), (
+        f"{respuesta.describe()}: expected task {tarea['id']}"
+    )
+    assert cuerpo.get("titulo") == "Una sola" and cuerpo.get("completada") is False
+
+
+@pytest.mark.points(1)
+def test_obtener_inexistente(http: HttpClient) -> None:
+    """GET /api/tareas/:id de una tarea que no existe responde 404 con error"""
+    error_body(http.get("/api/tareas/999999"), 404)
+
+
+@pytest.mark.points(2)
+def test_actualizar(http: HttpClient) -> None:
+    """PUT /api/tareas/:id reemplaza titulo y completada"""
+    tarea = crear(http, "Antes")
+    respuesta = http.put(f"/api/tareas/{tarea['id']}", json={"titulo": "Después", "completada": True})
+    cuerpo = respuesta.expect_json(200)
+    assert isinstance(cuerpo, dict) and cuerpo.get("titulo") == "Después" and cuerpo.get(
+        "completada"
+    ) is True, f"{respuesta.describe()}: expected the updated task back"
+    leida = http.get(f"/api/tareas/{tarea['id']}")
+    assert leida.expect_json(200).get("titulo") == "Después", (
+        f"{leida.describe()}: the update was not kept"
+    )
+
+
+@pytest.mark.points(1)
+def test_actualizar_invalido(http: HttpClient) -> None:
+    """PUT /api/tareas/:id sin completada responde 400"""
+    tarea = crear(http, "Sin tocar")
+    error_body(http.put(f"/api/tareas/{tarea['id']}", json={"titulo": "Falta completada"}), 400)
+
+
+@pytest.mark.points(1)
+def test_actualizar_inexistente(http: HttpClient) -> None:
+    """PUT /api/tareas/:id de una tarea que no existe responde 404"""
+    error_body(http.put("/api/tareas/999999", json={"titulo": "x", "completada": False}), 404)
+
+
+@pytest.mark.points(2)
+def test_borrar(http: HttpClient) -> None:
+    """DELETE /api/tareas/:id responde 204 sin cuerpo y la tarea desaparece"""
+    tarea = crear(http, "Borrame")
+    respuesta = http.delete(f"/api/tareas/{tarea['id']}").expect_status(204)
+    assert respuesta.body == b"", f"{respuesta.describe()}: a 204 answer has no body"
+    error_body(http.get(f"/api/tareas/{tarea['id']}"), 404)
+    error_body(http.delete(f"/api/tareas/{tarea['id']}"), 404)
+
+
+@pytest.mark.points(2)
+@pytest.mark.parametrize(
+    ("cuerpo", "por_que"),
+    [
+        ({}, "without titulo"),
+        ({"titulo": ""}, "with an empty titulo"),
+        ({"titulo": 42}, "with a titulo that is not a string"),
+        ({"titulo": "Ok", "completada": "true"}, 'with completada "true" (a string, not a boolean)'),
+    ],
+    ids=["sin-titulo", "vacio", "numero", "completada-texto"],
+)
+def test_validacion(http: HttpClient, cuerpo: dict[str, Any], por_que: str) -> None:
+    """POST /api/tareas inválido responde 400 ({por_que})"""
+    error_body(http.post("/api/tareas", json=cuerpo), 400)
+
+
+@pytest.mark.points(1)
+def test_json_mal_formado(http: HttpClient) -> None:
+    """POST /api/tareas con JSON mal formado responde 400 con error en JSON"""
+    respuesta = http.post(
+        "/api/tareas", data='{"titulo": "roto",', headers={"Content-Type": "application/json"}
+    )
+    error_body(respuesta, 400)
+
+
+@pytest.mark.points(1)
+def test_ruta_desconocida(http: HttpClient) -> None:
+    """Una ruta desconocida responde 404 con error en JSON"""
+    error_body(http.get("/api/no-existe"), 404)
+
+
+@pytest.mark.hidden
+@pytest.mark.points(1)
+def test_titulo_con_espacios(http: HttpClient) -> None:
+    """Un titulo de solo espacios es inválido; uno de 200 caracteres no"""
+    error_body(http.post("/api/tareas", json={"titulo": "   "}), 400)
+    error_body(http.post("/api/tareas", json={"titulo": "x" * 201}), 400)
+    crear(http, "y" * 200)
+
+
+@pytest.mark.hidden
+@pytest.mark.points(1)
+def test_ids_no_se_reutilizan(http: HttpClient) -> None:
+    """Los ids nunca se reutilizan tras borrar"""
+    primera = crear(http, "Primera")
+    http.delete(f"/api/tareas/{primera['id']}").expect_status(204)
+    segunda = crear(http, "Segunda")
+    assert not same_id(primera["id"], segunda["id"]), (
+        f"task {primera['id']} was deleted and its id was given to a new task"
+    )
+
+
+@pytest.mark.hidden
+@pytest.mark.points(1)
+def test_campos_extra_se_ignoran(http: HttpClient) -> None:
+    """Los campos desconocidos se ignoran al crear"""
+    tarea = crear(http, "Con extra", prioridad="alta")
+    assert tarea.get("titulo") == "Con extra"
+
+
+@pytest.mark.hidden
+@pytest.mark.points(1)
+def test_put_invalido_no_cambia(http: HttpClient) -> None:
+    """Un PUT inválido no cambia la tarea"""
+    tarea = crear(http, "Intacta")
+    error_body(
+        http.put(f"/api/tareas/{tarea['id']}", json={"titulo": "", "completada": True}), 400
+    )
+    leida = http.get(f"/api/tareas/{tarea['id']}").expect_json(200)
+    assert leida.get("titulo") == "Intacta" and leida.get("completada") is False, (
+        "an invalid PUT must leave the task as it was"
+    )

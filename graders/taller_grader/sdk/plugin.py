@@ -1,0 +1,263 @@
+"""The pytest plugin every grader suite runs under (`-p taller_grader.sdk.plugin`).
+
+It numbers the tests in the order the suite defines them, reads their points and
+visibility from markers, reports each test's outcome the moment it finishes (one JSON
+line on the events pipe, in the shape of the results contract), and gives suites their
+fixtures: the student's programs, an HTTP client on the run's network, the run's
+environment.
+
+    @pytest.mark.points(2)      # default 1
+    @pytest.mark.hidden         # name shown after grading, never its inputs or output
+    def test_creates_a_task(http):
+        "POST /api/tareas crea una tarea"   # the docstring's first line names the test
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from taller_grader.results import TestResult, TestStatus, Visibility
+from taller_grader.sdk.control import ENV_CONTROL, ControlClient, ControlError
+from taller_grader.sdk.http import HttpClient
+
+ENV_EVENTS_FD = "TALLER_EVENTS_FD"
+ENV_RUN_INFO = "TALLER_RUN_INFO"
+_OUTPUT_LIMIT = 4000
+
+
+@dataclass
+class _Meta:
+    number: str
+    name: str
+    max_score: float
+    visibility: Visibility
+    failure: str | None = None
+    finished: bool = False
+
+
+class _Reporter:
+    def __init__(self, fd: int | None) -> None:
+        self.fd = fd
+        self.meta: dict[str, _Meta] = {}
+
+    def emit(self, event: dict[str, Any]) -> None:
+        if self.fd is None:
+            return
+        data = (json.dumps(event, ensure_ascii=False) + "\n").encode()
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self.fd, view) :]
+
+
+_reporter = _Reporter(None)
+
+
+def _test_name(item: pytest.Item) -> str:
+    doc = getattr(getattr(item, "function", None), "__doc__", None)
+    if doc and doc.strip():
+        name = doc.strip().splitlines()[0].strip()
+    else:
+        name = item.name.removeprefix("test_").replace("_", " ")
+    params = getattr(item, "callspec", None)
+    if params is not None and "{" in name:
+        name = name.format(**params.params)
+    return name
+
+
+def _failure_message(excinfo: pytest.ExceptionInfo[BaseException]) -> str:
+    exc = excinfo.value
+    if isinstance(exc, ControlError):
+        return str(exc)
+    if isinstance(exc, AssertionError):
+        text = str(exc)
+        # With `assert cond, "message"` pytest appends its own rewrite of the condition;
+        # the student needs only the message the grader wrote.
+        head, sep, _ = text.partition("\nassert ")
+        text = head if sep and head.strip() else text
+        return text.strip() or "the check failed"
+    return f"{exc.__class__.__name__}: {exc}"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _reporter
+    config.addinivalue_line("markers", "points(n): how many points the test is worth")
+    config.addinivalue_line("markers", "hidden: students see the name and score only")
+    fd = os.environ.get(ENV_EVENTS_FD)
+    _reporter = _Reporter(int(fd) if fd else None)
+
+
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    described = []
+    for number, item in enumerate(items, start=1):
+        marker = item.get_closest_marker("points")
+        points = float(marker.args[0]) if marker and marker.args else 1.0
+        visibility = Visibility.HIDDEN if item.get_closest_marker("hidden") else Visibility.VISIBLE
+        meta = _Meta(str(number), _test_name(item), points, visibility)
+        _reporter.meta[item.nodeid] = meta
+        described.append(
+            {
+                "number": meta.number,
+                "name": meta.name,
+                "max_score": meta.max_score,
+                "visibility": meta.visibility.value,
+            }
+        )
+    _reporter.emit({"event": "collected", "tests": described})
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Before the first test: the student's servers must be up, or nothing can be graded."""
+    if not os.environ.get(ENV_CONTROL) or session.config.option.collectonly:
+        return
+    client = ControlClient()
+    try:
+        client.call("ready")
+    except ControlError as exc:
+        _reporter.emit({"event": "startup-failed", "output": str(exc)})
+        pytest.exit("the student's program did not start", returncode=3)
+    finally:
+        client.close()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, Any, None]:
+    outcome = yield
+    report = outcome.get_result()
+    meta = _reporter.meta.get(item.nodeid)
+    if meta is None:
+        return
+    if report.failed and meta.failure is None and call.excinfo is not None:
+        message = _failure_message(call.excinfo)
+        if call.when != "call":
+            message = f"(before the test could run) {message}"
+        meta.failure = message[:_OUTPUT_LIMIT]
+    elif report.skipped and meta.failure is None:
+        meta.failure = "this test did not run"
+    if call.when == "teardown" and not meta.finished:
+        meta.finished = True
+        passed = meta.failure is None
+        result = TestResult(
+            number=meta.number,
+            name=meta.name,
+            score=meta.max_score if passed else 0.0,
+            max_score=meta.max_score,
+            status=TestStatus.PASSED if passed else TestStatus.FAILED,
+            output=meta.failure or "",
+            visibility=meta.visibility,
+        )
+        _reporter.emit({"event": "test", "test": result.to_dict()})
+
+
+# Fixtures ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def run_info() -> dict[str, Any]:
+    """What the runner tells the suite: programs, ports, the env given to the student."""
+    path = os.environ.get(ENV_RUN_INFO)
+    if not path:
+        raise RuntimeError("not running under the Taller runner (no TALLER_RUN_INFO)")
+    info: dict[str, Any] = json.loads(Path(path).read_text())
+    return info
+
+
+@pytest.fixture(scope="session")
+def run_env(run_info: dict[str, Any]) -> dict[str, str]:
+    """The environment the student's programs got (e.g. JWT_SECRET, API_KEY)."""
+    return dict(run_info.get("env", {}))
+
+
+@pytest.fixture(scope="session")
+def control() -> Iterator[ControlClient]:
+    client = ControlClient()
+    yield client
+    client.close()
+
+
+class Program:
+    """A student program the suite can start, stop, signal and inspect."""
+
+    def __init__(self, control: ControlClient, name: str, port: int | None) -> None:
+        self._control = control
+        self.name = name
+        self.port = port
+
+    def start(self) -> None:
+        """Start it and wait until it accepts connections (if it has a port)."""
+        self._control.call("start", name=self.name)
+
+    def stop(self, signum: int = signal.SIGTERM, timeout: float = 5.0) -> dict[str, Any]:
+        return self._control.call("stop", name=self.name, signum=int(signum), timeout=timeout)
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def signal(self, signum: int) -> None:
+        self._control.call("signal", name=self.name, signum=int(signum))
+
+    def wait(self, timeout: float) -> dict[str, Any] | None:
+        """How it exited, or None if it is still running after `timeout` seconds."""
+        answer = self._control.call("wait", name=self.name, timeout=timeout)
+        exit_info: dict[str, Any] | None = answer.get("exit")
+        return exit_info
+
+    @property
+    def running(self) -> bool:
+        return bool(self._control.call("status", name=self.name)["running"])
+
+    @property
+    def pid(self) -> int | None:
+        """The main process's pid as the program itself sees it (process.pid)."""
+        pid: int | None = self._control.call("status", name=self.name).get("pid")
+        return pid
+
+    def processes(self) -> list[int]:
+        """Pids (as the program sees them) of every live process the program started."""
+        return list(self._control.call("processes", name=self.name)["pids"])
+
+    def output(self) -> tuple[str, str]:
+        answer = self._control.call("output", name=self.name)
+        return answer["stdout"], answer["stderr"]
+
+    def run(self, timeout: float = 10.0) -> dict[str, Any]:
+        """For scripts: start, wait for the exit, return {exit, stdout, stderr}."""
+        return self._control.call("run", name=self.name, timeout=timeout)
+
+
+@pytest.fixture(scope="session")
+def programs(run_info: dict[str, Any], control: ControlClient) -> dict[str, Program]:
+    return {
+        name: Program(control, name, spec.get("port"))
+        for name, spec in run_info.get("programs", {}).items()
+    }
+
+
+@pytest.fixture(scope="session")
+def program(programs: dict[str, Program]) -> Program:
+    """The exercise's first program (usually its only server)."""
+    return next(iter(programs.values()))
+
+
+@pytest.fixture
+def http(program: Program) -> HttpClient:
+    """An HTTP client aimed at the first program's port on the run's loopback."""
+    return HttpClient(port=program.port or int(os.environ.get("PORT", "3000")))
+
+
+@pytest.fixture
+def http_to() -> Callable[[int], HttpClient]:
+    """HTTP clients for other ports (e.g. the second microservice)."""
+    return lambda port: HttpClient(port=port)
