@@ -77,7 +77,17 @@ const baseTheme = EditorView.theme({
     height: v("editor-height", "28rem"),
     fontSize: v("editor-font-size", "0.875rem"),
   },
+  // Focus ring drawn inside the shadow root, above the gutters (an outline on
+  // .cm-host would be painted under the positioned .cm-editor).
   "&.cm-focused": { outline: "none" },
+  "&.cm-focused::after": {
+    content: '""',
+    position: "absolute",
+    inset: "0",
+    border: `3px solid ${v("focus", "#4f46e5")}`,
+    pointerEvents: "none",
+    zIndex: "500",
+  },
   ".cm-scroller": {
     fontFamily: v("font-mono", "ui-monospace, SFMono-Regular, Menlo, Consolas, 'Liberation Mono', monospace"),
     lineHeight: "1.55",
