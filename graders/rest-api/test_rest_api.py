@@ -30,7 +30,7 @@ def same_id(a: Any, b: Any) -> bool:
 def error_body(respuesta: Response, status: int) -> None:
     cuerpo = respuesta.expect_json(status)
     assert isinstance(cuerpo, dict) and isinstance(cuerpo.get("error"), str), (
-        f"{respuesta.describe()}: expected a body like {{\"error\": \"...\"}} explaining why"
+        f'{respuesta.describe()}: expected a body like {{"error": "..."}} explaining why'
     )
 
 
@@ -41,7 +41,7 @@ def test_saludo(http: HttpClient) -> None:
     cuerpo = respuesta.expect_json(200)
     assert cuerpo == {"mensaje": "Hola desde el backend"} or (
         isinstance(cuerpo, dict) and cuerpo.get("mensaje") == "Hola desde el backend"
-    ), f"{respuesta.describe()}: expected {{\"mensaje\": \"Hola desde el backend\"}}"
+    ), f'{respuesta.describe()}: expected {{"mensaje": "Hola desde el backend"}}'
 
 
 @pytest.mark.points(2)
@@ -101,9 +101,9 @@ def test_filtrar_por_completada(http: HttpClient) -> None:
         respuesta = http.get(f"/api/tareas?completada={valor}")
         lista = respuesta.expect_json(200)
         assert isinstance(lista, list), f"{respuesta.describe()}: expected a JSON array"
-        assert all(isinstance(t, dict) and t.get("completada") is (valor == "true") for t in lista), (
-            f"{respuesta.describe()}: every task listed must have completada={valor}"
-        )
+        assert all(
+            isinstance(t, dict) and t.get("completada") is (valor == "true") for t in lista
+        ), f"{respuesta.describe()}: every task listed must have completada={valor}"
         ids = {str(t.get("id")) for t in lista}
         assert str(dentro["id"]) in ids and str(fuera["id"]) not in ids, (
             f"{respuesta.describe()}: the filter must keep task {dentro['id']} and "
@@ -133,11 +133,15 @@ def test_obtener_inexistente(http: HttpClient) -> None:
 def test_actualizar(http: HttpClient) -> None:
     """PUT /api/tareas/:id reemplaza titulo y completada"""
     tarea = crear(http, "Antes")
-    respuesta = http.put(f"/api/tareas/{tarea['id']}", json={"titulo": "Después", "completada": True})
+    respuesta = http.put(
+        f"/api/tareas/{tarea['id']}", json={"titulo": "Después", "completada": True}
+    )
     cuerpo = respuesta.expect_json(200)
-    assert isinstance(cuerpo, dict) and cuerpo.get("titulo") == "Después" and cuerpo.get(
-        "completada"
-    ) is True, f"{respuesta.describe()}: expected the updated task back"
+    assert (
+        isinstance(cuerpo, dict)
+        and cuerpo.get("titulo") == "Después"
+        and cuerpo.get("completada") is True
+    ), f"{respuesta.describe()}: expected the updated task back"
     leida = http.get(f"/api/tareas/{tarea['id']}")
     assert leida.expect_json(200).get("titulo") == "Después", (
         f"{leida.describe()}: the update was not kept"
@@ -174,7 +178,10 @@ def test_borrar(http: HttpClient) -> None:
         ({}, "without titulo"),
         ({"titulo": ""}, "with an empty titulo"),
         ({"titulo": 42}, "with a titulo that is not a string"),
-        ({"titulo": "Ok", "completada": "true"}, 'with completada "true" (a string, not a boolean)'),
+        (
+            {"titulo": "Ok", "completada": "true"},
+            'with completada "true" (a string, not a boolean)',
+        ),
     ],
     ids=["sin-titulo", "vacio", "numero", "completada-texto"],
 )
@@ -232,9 +239,7 @@ def test_campos_extra_se_ignoran(http: HttpClient) -> None:
 def test_put_invalido_no_cambia(http: HttpClient) -> None:
     """Un PUT inválido no cambia la tarea"""
     tarea = crear(http, "Intacta")
-    error_body(
-        http.put(f"/api/tareas/{tarea['id']}", json={"titulo": "", "completada": True}), 400
-    )
+    error_body(http.put(f"/api/tareas/{tarea['id']}", json={"titulo": "", "completada": True}), 400)
     leida = http.get(f"/api/tareas/{tarea['id']}").expect_json(200)
     assert leida.get("titulo") == "Intacta" and leida.get("completada") is False, (
         "an invalid PUT must leave the task as it was"

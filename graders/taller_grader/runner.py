@@ -519,9 +519,13 @@ class _Run:
             out = program.output()
             prefix = f"[{name}]\n" if several else ""
             if out.stdout:
-                outs.append(prefix + out.stdout + ("\n… (truncated)" if out.stdout_truncated else ""))
+                outs.append(
+                    prefix + out.stdout + ("\n… (truncated)" if out.stdout_truncated else "")
+                )
             if out.stderr:
-                errs.append(prefix + out.stderr + ("\n… (truncated)" if out.stderr_truncated else ""))
+                errs.append(
+                    prefix + out.stderr + ("\n… (truncated)" if out.stderr_truncated else "")
+                )
         return _cap("\n".join(outs)), _cap("\n".join(errs))
 
     def cleanup(self) -> None:

@@ -151,3 +151,16 @@ def test_repeated_failed_sign_ins_are_throttled(client: Client, settings) -> Non
 def test_healthz(client: Client) -> None:
     response = client.get("/healthz")
     assert response.status_code == 200 and response.content == b"ok"
+
+
+def test_spanish_is_the_default_whatever_the_browser_prefers(
+    student_client: Client, course: None
+) -> None:
+    page = student_client.get("/curso/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
+    assert '<html lang="es">' in page
+    assert "Desarrollo de APIs" in page
+
+
+def test_the_statement_title_is_not_repeated(student_client: Client, course: None) -> None:
+    page = student_client.get("/ejercicios/rest-api/").content.decode()
+    assert page.count("Una API REST de tareas con Express") == 2  # <title> and <h1>

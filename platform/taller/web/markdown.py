@@ -57,6 +57,12 @@ _ATTRIBUTES = {
 }
 
 
+def without_title(source: str) -> str:
+    """A statement's own `# Title` line; the page already shows the exercise's title."""
+    first, _, rest = source.lstrip().partition("\n")
+    return rest if first.startswith("# ") else source
+
+
 @lru_cache(maxsize=256)
 def render_markdown(source: str) -> str:
     html = markdown.markdown(

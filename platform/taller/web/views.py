@@ -14,7 +14,7 @@ from taller.courses import selectors as course_selectors
 from taller.submissions import selectors as submission_selectors
 from taller.submissions.services import InvalidSubmission, submission_create
 from taller.web.forms import files_from_post
-from taller.web.markdown import render_markdown
+from taller.web.markdown import render_markdown, without_title
 
 
 class AuthenticatedRequest(HttpRequest):
@@ -57,7 +57,7 @@ def exercise_view(request: AuthenticatedRequest, slug: str) -> HttpResponse:
         "web/exercise.html",
         {
             "exercise": exercise,
-            "statement_html": render_markdown(version.statement),
+            "statement_html": render_markdown(without_title(version.statement)),
             "files": sorted(files.items(), key=lambda kv: _file_order(kv[0], version.entry_files)),
             "attempts": attempts[:20],
         },
