@@ -342,7 +342,7 @@ class _Run:
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
                 pass_fds=(write_fd,),
-                preexec_fn=enter_run_network,  # noqa: PLW1509 — setns must run in the child
+                preexec_fn=enter_run_network,
                 start_new_session=True,
             )
         os.close(write_fd)

@@ -7,6 +7,7 @@ what a suite legitimately needs: start, stop, signal, wait, output, processes.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -113,9 +114,7 @@ class ControlServer:
 
     def close(self) -> None:
         self._closed = True
-        try:
+        with contextlib.suppress(OSError):
             self._listener.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
         self._listener.close()
         self.path.unlink(missing_ok=True)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -132,7 +131,7 @@ class HttpClient:
             conn.request(method, path, body=body, headers=sent_headers)
             answer = conn.getresponse()
             payload = answer.read()
-        except (TimeoutError, socket.timeout):
+        except TimeoutError:
             raise NoAnswer(
                 f"{request.describe()}: no answer within {timeout or self.timeout:g} s"
             ) from None

@@ -38,6 +38,8 @@ INSTALLED_APPS = [
     "taller.courses",
     "taller.cohorts",
     "taller.submissions",
+    "taller.grading",
+    "taller.live",
     "taller.web",
 ]
 
@@ -192,4 +194,26 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"axes": {"level": "WARNING"}},
+}
+# Where the sandbox keeps per-run directories (empty: the runner's default).
+TALLER_SANDBOX_STATE_DIR = env.str("TALLER_SANDBOX_STATE_DIR", default="")
+# How often an internal-error run is retried before it is left for the staff to see.
+TALLER_INTERNAL_ERROR_RETRIES = env.int("TALLER_INTERNAL_ERROR_RETRIES", default=2)
+# A run still queued or running after this many seconds is put back in the queue.
+TALLER_STUCK_AFTER_SECONDS = env.int("TALLER_STUCK_AFTER_SECONDS", default=300)
+# Per student: runs in flight at once, and submissions per minute.
+TALLER_MAX_IN_FLIGHT = env.int("TALLER_MAX_IN_FLIGHT", default=1)
+TALLER_SUBMISSIONS_PER_MINUTE = env.int("TALLER_SUBMISSIONS_PER_MINUTE", default=6)
+
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=300)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=360)
+CELERY_WORKER_MAX_TASKS_PER_CHILD = 200
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # Unacknowledged runs (a killed worker) come back after this; the reaper is faster.
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=900),
+}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_ROUTES = {"taller.requeue_stuck": {"queue": "grading"}}
+CELERY_BEAT_SCHEDULE = {
+    "requeue-stuck-runs": {"task": "taller.requeue_stuck", "schedule": 30.0},
 }

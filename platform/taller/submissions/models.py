@@ -47,12 +47,16 @@ class Submission(models.Model):
     files = models.JSONField()  # {path: text}
     attempt = models.PositiveIntegerField()
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    queue = models.CharField(max_length=32, default="grading")  # the Celery queue
     score = models.FloatField(null=True, blank=True)
     max_score = models.FloatField(null=True, blank=True)
     # The whole results document (shared/spec/results.md), hidden tests included;
     # what a student sees is filtered from it.
     results = models.JSONField(null=True, blank=True)
+    # Internal errors retried, and runs taken over from a worker that died: both are
+    # the platform's doing and bounded, so a poisoned run cannot loop forever.
     retries = models.PositiveSmallIntegerField(default=0)
+    takeovers = models.PositiveSmallIntegerField(default=0)
     submitted_at = models.DateTimeField(auto_now_add=True)
     queued_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -62,7 +66,7 @@ class Submission(models.Model):
         ordering = ["-submitted_at", "-id"]
         indexes = [
             models.Index(fields=["student", "exercise", "-submitted_at"]),
-            models.Index(fields=["status", "queued_at"]),
+            models.Index(fields=["status", "queue", "queued_at"]),
         ]
         verbose_name = _("envío")
         verbose_name_plural = _("envíos")

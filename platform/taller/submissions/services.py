@@ -12,6 +12,7 @@ from django.utils import timezone
 from taller.accounts.models import User
 from taller.cohorts.models import Enrollment
 from taller.courses.models import Exercise
+from taller.grading.services import submission_enqueue
 from taller.submissions.models import Submission
 
 
@@ -74,13 +75,17 @@ def submission_create(*, student: User, exercise: Exercise, files: Mapping[str, 
     attempts = Submission.objects.filter(
         student=student, exercise=exercise, regrade_of__isnull=True
     ).count()
-    return Submission.objects.create(
+    version = exercise.current_version
+    submission = Submission.objects.create(
         student=student,
         exercise=exercise,
         cohort=enrollment.cohort if enrollment else None,
-        grader_version=exercise.current_version,
+        grader_version=version,
         files=clean,
         attempt=attempts + 1,
         status=Submission.Status.QUEUED,
+        queue=str(version.manifest.get("run", {}).get("queue", "grading")),
         queued_at=timezone.now(),
     )
+    submission_enqueue(submission)
+    return submission

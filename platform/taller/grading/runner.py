@@ -1,0 +1,44 @@
+"""The one bridge from Django to the runner: settings in, `taller_grader` types out."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from functools import lru_cache
+from pathlib import Path
+
+from django.conf import settings
+from taller_grader.results import Results
+from taller_grader.runner import (
+    ExerciseSpec,
+    OnEvent,
+    RunnerConfig,
+    ServiceProvider,
+    grade,
+    spec_from_manifest,
+)
+
+from taller.courses.models import GraderVersion
+
+
+@lru_cache(maxsize=1)
+def runner_config() -> RunnerConfig:
+    state_dir = settings.TALLER_SANDBOX_STATE_DIR
+    return RunnerConfig(
+        runtime_dir=Path(settings.TALLER_RUNTIME_DIR),
+        state_dir=Path(state_dir) if state_dir else None,
+        services=ServiceProvider(),
+    )
+
+
+def spec_for(version: GraderVersion, *, show_hidden: bool = False) -> ExerciseSpec:
+    spec = spec_from_manifest(version.exercise.slug, version.manifest, version.suite_files)
+    return replace(spec, show_hidden=show_hidden)
+
+
+def grade_files(
+    spec: ExerciseSpec, files: Mapping[str, str], on_event: OnEvent | None = None
+) -> Results:
+    """Grade text files (as stored) against an exercise spec; never raises for the student."""
+    encoded = {path: text.encode("utf-8") for path, text in files.items()}
+    return grade(spec, encoded, runner_config(), on_event)

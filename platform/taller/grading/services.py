@@ -1,0 +1,249 @@
+"""The grading state machine: queued → running → one final outcome.
+
+Every transition happens here, inside a transaction, on a row locked with
+select_for_update, so a duplicate delivery of the same task, a requeue by the reaper
+and a worker that comes back from the dead cannot grade one submission twice. Anything
+that leaves the process (a queued task, a pushed event) happens on commit.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import Enum
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from taller_grader.results import Results, RunStatus
+from taller_grader.results import TestResult as TestOutcome
+from taller_grader.runner import Collected, Event, TestFinished
+
+from taller.grading import push
+from taller.grading.runner import grade_files, spec_for
+from taller.submissions.models import Submission, TestResult
+
+logger = logging.getLogger(__name__)
+
+# Beyond its own time limit, how long a run may take (sandbox, services, suite start-up)
+# before it is presumed dead.
+RUN_GRACE_SECONDS = 60
+
+
+class Start(Enum):
+    STARTED = "started"  # this caller now owns the run
+    BUSY = "busy"  # another worker is running it; try again later
+    DONE = "done"  # nothing to do (finished, or unknown)
+
+
+@dataclass(frozen=True)
+class StartResult:
+    outcome: Start
+    retry_after: float = 0.0
+
+
+def queue_for(submission: Submission) -> str:
+    return submission.queue
+
+
+def run_bound_seconds(submission: Submission) -> float:
+    limit = float(submission.grader_version.manifest.get("run", {}).get("time_limit_seconds", 30))
+    return limit + RUN_GRACE_SECONDS
+
+
+def submission_enqueue(submission: Submission) -> None:
+    """Queue the submission's grading once the current transaction commits."""
+    submission_id, queue = submission.pk, queue_for(submission)
+    transaction.on_commit(lambda: _dispatch(submission_id, queue))
+
+
+def _dispatch(submission_id: int, queue: str) -> None:
+    if settings.TALLER_GRADING == "celery":
+        from taller.grading.tasks import grade_submission
+
+        grade_submission.apply_async(args=[submission_id], queue=queue)
+    else:
+        from taller.grading.inprocess import executor
+
+        executor().submit(submission_id)
+
+
+def grading_start(submission_id: int) -> StartResult:
+    """Move a queued run to running; or take over a running one whose worker died."""
+    with transaction.atomic():
+        submission = (
+            Submission.objects.select_for_update()
+            .select_related("grader_version")
+            .filter(pk=submission_id)
+            .first()
+        )
+        if submission is None or submission.is_final:
+            return StartResult(Start.DONE)
+        now = timezone.now()
+        if submission.status == Submission.Status.RUNNING:
+            assert submission.started_at is not None
+            stale_at = submission.started_at + timedelta(seconds=run_bound_seconds(submission))
+            if now < stale_at:
+                return StartResult(Start.BUSY, (stale_at - now).total_seconds())
+            if submission.takeovers >= 1:
+                _finish_locked(
+                    submission,
+                    Results.ungraded(
+                        submission.exercise.slug,
+                        RunStatus.INTERNAL_ERROR,
+                        "The grading worker stopped twice while running this submission.",
+                    ),
+                )
+                return StartResult(Start.DONE)
+            submission.takeovers += 1
+            logger.warning("submission %s: taking over from a dead worker", submission_id)
+        submission.status = Submission.Status.RUNNING
+        submission.started_at = now
+        submission.save(update_fields=["status", "started_at", "takeovers"])
+        # A run that starts again starts from nothing.
+        submission.tests.all().delete()
+        push.on_commit(submission_id, {"type": "started"})
+        return StartResult(Start.STARTED)
+
+
+def grading_record_collected(submission_id: int, tests: tuple[TestOutcome, ...]) -> None:
+    push.now(submission_id, {"type": "collected", "tests": [t.to_dict() for t in tests]})
+
+
+def grading_record_test(submission_id: int, test: TestOutcome) -> None:
+    with transaction.atomic():
+        submission = Submission.objects.select_for_update().filter(pk=submission_id).first()
+        if submission is None or submission.status != Submission.Status.RUNNING:
+            return
+        TestResult.objects.update_or_create(
+            submission=submission,
+            position=_position(test),
+            defaults=_test_fields(test),
+        )
+        push.on_commit(submission_id, {"type": "test", "test": test.to_dict()})
+
+
+def grading_finish(submission_id: int, results: Results) -> Submission | None:
+    """Record the verdict, or put the run back in the queue after an internal error."""
+    with transaction.atomic():
+        submission = (
+            Submission.objects.select_for_update()
+            .select_related("exercise", "grader_version")
+            .filter(pk=submission_id)
+            .first()
+        )
+        if submission is None or submission.status != Submission.Status.RUNNING:
+            return None
+        if (
+            results.status is RunStatus.INTERNAL_ERROR
+            and submission.retries < settings.TALLER_INTERNAL_ERROR_RETRIES
+        ):
+            logger.warning("submission %s: internal error, retrying: %s", submission_id, results.output)
+            submission.status = Submission.Status.QUEUED
+            submission.retries += 1
+            submission.started_at = None
+            submission.save(update_fields=["status", "retries", "started_at"])
+            submission.tests.all().delete()
+            push.on_commit(submission_id, {"type": "requeued"})
+            submission_enqueue(submission)
+            return submission
+        _finish_locked(submission, results)
+        return submission
+
+
+def _finish_locked(submission: Submission, results: Results) -> None:
+    submission.status = results.status.value
+    submission.score = results.score
+    submission.max_score = results.max_score
+    submission.results = results.to_dict()
+    submission.finished_at = timezone.now()
+    submission.save(
+        update_fields=["status", "score", "max_score", "results", "finished_at"]
+    )
+    # The final document is authoritative: tests never reported (a timeout, a crash)
+    # are stored as it gives them.
+    submission.tests.all().delete()
+    TestResult.objects.bulk_create(
+        TestResult(submission=submission, position=_position(t), **_test_fields(t))
+        for t in results.tests
+    )
+    push.on_commit(submission.pk, {"type": "finished", "results": results.to_dict()})
+
+
+def _position(test: TestOutcome) -> int:
+    try:
+        return int(test.number)
+    except ValueError:
+        return abs(hash(test.number)) % 30000
+
+
+def _test_fields(test: TestOutcome) -> dict[str, object]:
+    return {
+        "number": test.number,
+        "name": test.name[:300],
+        "score": test.score,
+        "max_score": test.max_score,
+        "status": test.status.value,
+        "output": test.output,
+        "visibility": test.visibility.value,
+    }
+
+
+def run_grading(submission_id: int) -> StartResult:
+    """Grade one submission from start to verdict. Safe to call more than once."""
+    start = grading_start(submission_id)
+    if start.outcome is not Start.STARTED:
+        return start
+    submission = Submission.objects.select_related("grader_version__exercise").get(
+        pk=submission_id
+    )
+
+    def on_event(event: Event) -> None:
+        if isinstance(event, Collected):
+            grading_record_collected(submission_id, event.tests)
+        elif isinstance(event, TestFinished):
+            grading_record_test(submission_id, event.test)
+
+    try:
+        spec = spec_for(submission.grader_version)
+        results = grade_files(spec, submission.files, on_event)
+    except Exception as exc:  # the platform's fault: recorded, retried, never lost
+        logger.exception("submission %s: grading failed", submission_id)
+        results = Results.ungraded(
+            submission.exercise.slug,
+            RunStatus.INTERNAL_ERROR,
+            f"The grading platform failed ({exc.__class__.__name__}). This is not your "
+            "fault: the run will be retried and costs you no attempt.",
+        )
+    grading_finish(submission_id, results)
+    return start
+
+
+def requeue_stuck() -> list[int]:
+    """Put back runs lost in the queue (a broker restarted) or on a dead worker."""
+    now = timezone.now()
+    bound = timedelta(seconds=settings.TALLER_STUCK_AFTER_SECONDS)
+    requeued: list[int] = []
+    candidates = Submission.objects.filter(
+        status__in=[Submission.Status.QUEUED, Submission.Status.RUNNING]
+    ).select_related("grader_version")
+    for submission in candidates:
+        if submission.status == Submission.Status.QUEUED:
+            waiting_since = submission.queued_at or submission.submitted_at
+            if now - waiting_since > bound:
+                # The state machine makes a duplicate message harmless; moving queued_at
+                # keeps the reaper from sending it again on every pass.
+                Submission.objects.filter(pk=submission.pk, status=Submission.Status.QUEUED).update(
+                    queued_at=now
+                )
+                _dispatch(submission.pk, queue_for(submission))
+                requeued.append(submission.pk)
+        elif submission.started_at is not None:
+            stale = now - submission.started_at > timedelta(
+                seconds=run_bound_seconds(submission)
+            )
+            if stale:
+                _dispatch(submission.pk, queue_for(submission))
+                requeued.append(submission.pk)
+    return requeued
