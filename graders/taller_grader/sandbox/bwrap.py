@@ -35,6 +35,7 @@ BWRAP = "/usr/bin/bwrap"
 PREFIX = "taller-"
 INSIDE_UID = 1000
 INSIDE_WORKDIR = "/work"
+INSIDE_TMP = "/tmp"  # noqa: S108 - the sandbox's own tmpfs, not the host's
 PORT = 3000
 # Host uids for sandboxes: unused by any account, one per run.
 HOST_UID_BASE = 1_900_000
@@ -45,7 +46,8 @@ _RESERVED_INSIDE = ("/usr", "/proc", "/dev", "/etc", "/node_modules", "/bin", "/
 
 
 def default_state_dir() -> Path:
-    return Path(os.environ.get("TALLER_SANDBOX_DIR", "/tmp"))
+    # Root-only, unlike /tmp, where anyone could plant a run's name first.
+    return Path(os.environ.get("TALLER_SANDBOX_DIR", "/run/taller"))
 
 
 def _etc_files(host_uid: int) -> dict[str, str]:
@@ -296,6 +298,7 @@ class BwrapSandbox:
                     raise SandboxError(f"grant bind source {host!r} is not absolute")
 
     def _build_dirs(self, entries: list[files.Entry]) -> None:
+        self.run_dir.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
         self.run_dir.mkdir(mode=0o755)
         etc = self.run_dir / "etc"
         etc.mkdir(mode=0o755)
@@ -336,7 +339,7 @@ class BwrapSandbox:
         args += [
             "--ro-bind", str(self.node_modules), "/node_modules",
             "--bind", str(self.workdir), INSIDE_WORKDIR,
-            "--bind", str(self.tmpdir), "/tmp",
+            "--bind", str(self.tmpdir), INSIDE_TMP,
         ]
         for grant in self.grants:
             for host, inside in grant.binds:
@@ -345,6 +348,8 @@ class BwrapSandbox:
         if cwd not in (".", ""):
             inside_cwd += "/" + "/".join(files.split_name(cwd))
         args += [
+            # /dev is a tmpfs of its own: read-only too, so it cannot be filled or used.
+            "--remount-ro", "/dev",
             "--remount-ro", "/",
             "--chdir", inside_cwd,
             "--seccomp", str(seccomp_fd),
@@ -407,7 +412,7 @@ class BwrapSandbox:
                     stdout=subprocess.PIPE,
                     stderr=subprocess.PIPE,
                     pass_fds=(seccomp_fd, info_w),
-                    preexec_fn=_preexec(self.cgroup.procs_files, self.host_uid),  # noqa: PLW1509
+                    preexec_fn=_preexec(self.cgroup.procs_files, self.host_uid),
                 )
         finally:
             os.close(seccomp_fd)
