@@ -20,10 +20,12 @@ class Limits:
     wall_seconds: float = 30.0
     cpu_seconds: float = 20.0
     memory_mb: int = 512
-    pids: int = 128
+    pids: int = 128  # counts threads too: a node process has about seven
+    cpus: float = 1.0  # CPU quota, in cores
     output_bytes: int = 256 * 1024  # per stream, per program; the rest is dropped
     workdir_mb: int = 64
     tmp_mb: int = 64
+    workdir_inodes: int = 20_000  # bounds a flood of small files as size alone cannot
     max_files: int = 100
     max_file_bytes: int = 256 * 1024
     max_total_bytes: int = 1024 * 1024

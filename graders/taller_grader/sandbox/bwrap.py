@@ -1,0 +1,557 @@
+"""The bubblewrap backend: one run = one cgroup, one netns, one work dir; N programs.
+
+Each `start()` is its own bwrap (own pid, mount, ipc, uts and user namespaces) joined
+to the run's network namespace, cgroup and work dir. bwrap is launched by the worker
+(root) but drops to a per-run unprivileged host uid first, so that uid 1000 inside maps
+to a uid that owns nothing on the host (launching bwrap as root would map it to root).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import secrets
+import select
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+from taller_grader.sandbox import _libc, cgroups, files, netns, seccomp
+from taller_grader.sandbox.api import (
+    ExitInfo,
+    Limits,
+    Output,
+    SandboxError,
+    ServiceGrant,
+    SubmissionRejected,
+)
+
+BWRAP = "/usr/bin/bwrap"
+PREFIX = "taller-"
+INSIDE_UID = 1000
+INSIDE_WORKDIR = "/work"
+INSIDE_TMP = "/tmp"  # noqa: S108 - the sandbox's own tmpfs, not the host's
+PORT = 3000
+# Host uids for sandboxes: unused by any account, one per run.
+HOST_UID_BASE = 1_900_000
+HOST_UID_SPAN = 65_536
+WATCHDOG_TICK = 0.05
+_RUN_ID = re.compile(r"[A-Za-z0-9_]{1,40}")
+_RESERVED_INSIDE = ("/usr", "/proc", "/dev", "/etc", "/node_modules", "/bin", "/lib", "/lib64")
+
+
+def default_state_dir() -> Path:
+    # Root-only, unlike /tmp, where anyone could plant a run's name first.
+    return Path(os.environ.get("TALLER_SANDBOX_DIR", "/run/taller"))
+
+
+def _etc_files(host_uid: int) -> dict[str, str]:
+    del host_uid  # the inside uid is fixed; kept for symmetry with callers
+    return {
+        "passwd": f"node:x:{INSIDE_UID}:{INSIDE_UID}:node:{INSIDE_WORKDIR}:/usr/sbin/nologin\n",
+        "group": f"node:x:{INSIDE_UID}:\n",
+        "hosts": "127.0.0.1 localhost\n::1 localhost ip6-localhost\n",
+        "nsswitch.conf": "passwd: files\ngroup: files\nhosts: files\n",
+    }
+
+
+def _preexec(procs_files: list[str], uid: int) -> Callable[[], None]:
+    encoded = [path.encode() for path in procs_files]
+
+    def run() -> None:
+        # Joined before exec, so nothing the program forks can start outside the run.
+        for path in encoded:
+            fd = os.open(path, os.O_WRONLY)
+            os.write(fd, b"0")
+            os.close(fd)
+        os.setgroups([])
+        os.setresgid(uid, uid, uid)
+        os.setresuid(uid, uid, uid)
+
+    return run
+
+
+class _Capture:
+    """Keep the first `cap` bytes of a stream; drain the rest without buffering it."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.data = bytearray()
+        self.truncated = False
+
+    def take(self, fd: int, devnull: int) -> bool:
+        """Read once; False at EOF."""
+        if len(self.data) < self.cap:
+            chunk = os.read(fd, min(65536, self.cap - len(self.data)))
+            self.data += chunk
+            return bool(chunk)
+        # splice() moves the excess to /dev/null in the kernel: 1 GB costs little here.
+        try:
+            moved = os.splice(fd, devnull, 1 << 20)
+        except OSError:
+            moved = len(os.read(fd, 65536))
+        if moved:
+            self.truncated = True
+        return moved > 0
+
+
+class BwrapProgram:
+    def __init__(
+        self,
+        sandbox: BwrapSandbox,
+        name: str,
+        popen: subprocess.Popen[bytes],
+        init_pid: int,
+        limits: Limits,
+    ) -> None:
+        self.name = name
+        self._sandbox = sandbox
+        self._popen = popen
+        self._limits = limits
+        self.started = time.monotonic()
+        self.init_pid = init_pid
+        self._init_fd = os.pidfd_open(init_pid)
+        self._main_fd: int | None = None
+        self._main_ready = threading.Event()
+        self._done = threading.Event()
+        self._lock = threading.Lock()
+        self._kill_reason: str | None = None
+        self._exit: ExitInfo | None = None
+        self._oom_before = sandbox.cgroup.oom_kills()
+        self._pids_before = sandbox.cgroup.pids_refusals()
+        self._stdout = _Capture(limits.output_bytes)
+        self._stderr = _Capture(limits.output_bytes)
+        self._reader = threading.Thread(target=self._read, name=f"out-{name}", daemon=True)
+        self._reader.start()
+        self._monitor = threading.Thread(target=self._watch, name=f"mon-{name}", daemon=True)
+        self._monitor.start()
+
+    # The bwrap init (pid 1 inside) forks the command right after reporting its own pid;
+    # that child is the program's main process, the one `signal()` must reach.
+    def _find_main(self) -> None:
+        path = f"/proc/{self.init_pid}/task/{self.init_pid}/children"
+        deadline = time.monotonic() + 5.0
+        try:
+            while time.monotonic() < deadline and self._popen.poll() is None:
+                try:
+                    with open(path, encoding="ascii") as handle:
+                        children = handle.read().split()
+                except (FileNotFoundError, ProcessLookupError):
+                    return
+                if children:
+                    with contextlib.suppress(ProcessLookupError):
+                        self._main_fd = os.pidfd_open(int(children[0]))
+                    return
+                time.sleep(0.0005)
+        finally:
+            self._main_ready.set()
+
+    def _read(self) -> None:
+        assert self._popen.stdout is not None and self._popen.stderr is not None
+        streams = {
+            self._popen.stdout.fileno(): self._stdout,
+            self._popen.stderr.fileno(): self._stderr,
+        }
+        devnull = os.open(os.devnull, os.O_WRONLY | os.O_CLOEXEC)
+        poller = select.poll()
+        for fd in streams:
+            poller.register(fd, select.POLLIN)
+        try:
+            while streams:
+                for fd, _ in poller.poll():
+                    if not streams[fd].take(fd, devnull):
+                        poller.unregister(fd)
+                        del streams[fd]
+        finally:
+            os.close(devnull)
+
+    def _watch(self) -> None:
+        self._find_main()
+        code = self._popen.wait()
+        self._reader.join(timeout=5.0)
+        self._exit = self._exit_info(code)
+        for fd in (self._init_fd, self._main_fd):
+            if fd is not None:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        self._done.set()
+
+    def _exit_info(self, code: int) -> ExitInfo:
+        # bwrap reports a command killed by signal N as exit status 128+N.
+        exit_code: int | None = code
+        signum: int | None = None
+        if code < 0:
+            exit_code, signum = None, -code
+        elif 128 < code <= 128 + 64:
+            exit_code, signum = None, code - 128
+        reason = self._kill_reason
+        cgroup = self._sandbox.cgroup
+        abnormal = exit_code != 0
+        heap = b"heap out of memory" in self._stderr.data
+        if reason in (None, "wall", "cpu") and cgroup.oom_kills() > self._oom_before:
+            reason = "memory" if abnormal or reason else reason
+        elif reason is None and abnormal and heap:
+            reason = "memory"
+        elif reason in (None, "wall", "cpu") and cgroup.pids_refusals() > self._pids_before:
+            reason = "pids" if abnormal or reason else reason
+        return ExitInfo(exit_code=exit_code, signal=signum, reason=reason)
+
+    @property
+    def running(self) -> bool:
+        return not self._done.is_set()
+
+    def signal(self, signum: int) -> None:
+        self._main_ready.wait(timeout=5.0)
+        with self._lock:
+            if self._main_fd is None or self._done.is_set():
+                return
+            with contextlib.suppress(ProcessLookupError, OSError):
+                signal.pidfd_send_signal(self._main_fd, signum)
+
+    def _kill(self, reason: str) -> None:
+        with self._lock:
+            if self._done.is_set():
+                return
+            if self._kill_reason is None:
+                self._kill_reason = reason
+            # Killing a pid namespace's init kills every process in it: daemons too.
+            with contextlib.suppress(ProcessLookupError, OSError):
+                signal.pidfd_send_signal(self._init_fd, signal.SIGKILL)
+
+    def kill(self) -> None:
+        self._kill("killed")
+
+    def wait(self, timeout: float | None = None) -> ExitInfo | None:
+        if not self._done.wait(timeout):
+            return None
+        return self._exit
+
+    def output(self) -> Output:
+        return Output(
+            stdout=bytes(self._stdout.data).decode("utf-8", errors="replace"),
+            stderr=bytes(self._stderr.data).decode("utf-8", errors="replace"),
+            stdout_truncated=self._stdout.truncated,
+            stderr_truncated=self._stderr.truncated,
+        )
+
+
+class BwrapSandbox:
+    """One run. Build it with `open_sandbox()`; use it as a context manager."""
+
+    def __init__(
+        self,
+        files_: Mapping[str, bytes],
+        limits: Limits,
+        *,
+        grants: Sequence[ServiceGrant] = (),
+        runtime_dir: Path,
+        run_id: str | None = None,
+        state_dir: Path | None = None,
+        layout: cgroups.Layout | None = None,
+    ) -> None:
+        run_id = run_id or secrets.token_hex(6)
+        if not _RUN_ID.fullmatch(run_id):
+            raise ValueError(f"run_id must match {_RUN_ID.pattern}")
+        self.limits = limits
+        self.grants = tuple(grants)
+        self.runtime_dir = Path(runtime_dir)
+        self.node_modules = self.runtime_dir / "node_modules"
+        entries = files.validate(files_, limits, files.shared_modules(self.runtime_dir))
+        self._check_grants()
+        if not self.node_modules.is_dir():
+            raise SandboxError(f"{self.node_modules} is missing: run npm ci in the runtime dir")
+        self.name = f"{PREFIX}{os.getpid()}-{run_id}"
+        self.host_uid = HOST_UID_BASE + secrets.randbelow(HOST_UID_SPAN)
+        self.run_dir = (state_dir or default_state_dir()) / self.name
+        self.workdir = self.run_dir / "work"
+        self.tmpdir = self.run_dir / "tmp"
+        self.netns_path = ""
+        self.programs: list[BwrapProgram] = []
+        self._lock = threading.Lock()
+        self._closed = False
+        self._watchdog: threading.Thread | None = None
+        self._stop = threading.Event()
+        self.cgroup: cgroups.RunCgroup
+        self._mounted: list[Path] = []
+        try:
+            self._build_dirs(entries)
+            self.cgroup = cgroups.create(layout or cgroups.detect(), self.name, limits)
+            self.netns_path = netns.create_netns(self.name)
+        except BaseException:
+            self.close()
+            raise
+
+    def _check_grants(self) -> None:
+        for grant in self.grants:
+            for host, inside in grant.binds:
+                normal = os.path.normpath(inside)
+                if not inside.startswith("/") or normal != inside.rstrip("/") or normal == "/":
+                    raise SandboxError(f"grant bind target {inside!r} is not a clean path")
+                if any(normal == r or normal.startswith(r + "/") for r in _RESERVED_INSIDE):
+                    raise SandboxError(f"grant bind target {inside!r} is reserved")
+                if not os.path.isabs(host):
+                    raise SandboxError(f"grant bind source {host!r} is not absolute")
+
+    def _build_dirs(self, entries: list[files.Entry]) -> None:
+        self.run_dir.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
+        self.run_dir.mkdir(mode=0o755)
+        etc = self.run_dir / "etc"
+        etc.mkdir(mode=0o755)
+        for name, text in _etc_files(self.host_uid).items():
+            (etc / name).write_text(text, encoding="ascii")
+        flags = _libc.MS_NOSUID | _libc.MS_NODEV
+        owner = f"uid={self.host_uid},gid={self.host_uid}"
+        for path, size, inodes in (
+            (self.workdir, self.limits.workdir_mb, self.limits.workdir_inodes),
+            (self.tmpdir, self.limits.tmp_mb, self.limits.workdir_inodes),
+        ):
+            path.mkdir(mode=0o700)
+            _libc.mount(
+                "tmpfs", str(path), "tmpfs", flags,
+                f"size={size}m,nr_inodes={inodes},mode=0755,{owner}",
+            )
+            self._mounted.append(path)
+        files.write_tree(self.workdir, entries, self.host_uid, self.host_uid)
+
+    # -- programs -------------------------------------------------------------------
+
+    def _bwrap_args(self, cwd: str, seccomp_fd: int, info_fd: int) -> list[str]:
+        args = [
+            BWRAP,
+            "--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
+            "--unshare-cgroup-try",
+            "--uid", str(INSIDE_UID), "--gid", str(INSIDE_UID),
+            "--disable-userns", "--die-with-parent", "--new-session",
+            "--hostname", "taller",
+            "--ro-bind", "/usr", "/usr",
+        ]
+        for link in ("bin", "lib", "lib64", "sbin"):
+            if os.path.islink(f"/{link}"):
+                args += ["--symlink", os.readlink(f"/{link}"), f"/{link}"]
+        args += ["--proc", "/proc", "--dev", "/dev"]
+        for name in _etc_files(self.host_uid):
+            args += ["--ro-bind", str(self.run_dir / "etc" / name), f"/etc/{name}"]
+        args += [
+            "--ro-bind", str(self.node_modules), "/node_modules",
+            "--bind", str(self.workdir), INSIDE_WORKDIR,
+            "--bind", str(self.tmpdir), INSIDE_TMP,
+        ]
+        for grant in self.grants:
+            for host, inside in grant.binds:
+                args += ["--bind", host, inside]
+        inside_cwd = INSIDE_WORKDIR
+        if cwd not in (".", ""):
+            inside_cwd += "/" + "/".join(files.split_name(cwd))
+        args += [
+            # /dev is a tmpfs of its own: read-only too, so it cannot be filled or used.
+            "--remount-ro", "/dev",
+            "--remount-ro", "/",
+            "--chdir", inside_cwd,
+            "--seccomp", str(seccomp_fd),
+            "--info-fd", str(info_fd),
+            "--",
+        ]
+        return args
+
+    def _env(self, env: Mapping[str, str] | None) -> dict[str, str]:
+        heap = max(16, self.limits.memory_mb * 3 // 4)
+        merged = {
+            "PATH": "/usr/bin:/bin",
+            "HOME": INSIDE_WORKDIR,
+            "LANG": "C.UTF-8",
+            "TZ": "UTC",
+            "PORT": str(PORT),
+        }
+        for grant in self.grants:
+            merged.update(grant.env)
+        merged.update(env or {})
+        # Inside bwrap there is no /sys, so V8 cannot see the cgroup limit by itself.
+        options = f"--max-old-space-size={heap}"
+        merged["NODE_OPTIONS"] = f"{options} {merged.get('NODE_OPTIONS', '')}".strip()
+        return merged
+
+    def start(
+        self,
+        argv: Sequence[str],
+        *,
+        env: Mapping[str, str] | None = None,
+        cwd: str = ".",
+        name: str = "main",
+    ) -> BwrapProgram:
+        if not argv:
+            raise ValueError("argv is empty")
+        try:
+            full_env = self._env(env)
+            with self._lock:
+                if self._closed:
+                    raise SandboxError("sandbox is closed")
+                program = self._launch(list(argv), full_env, cwd, name)
+                self.programs.append(program)
+                self._ensure_watchdog()
+        except SubmissionRejected as exc:
+            raise SandboxError(f"bad cwd: {exc.reason}") from exc
+        return program
+
+    def _launch(self, argv: list[str], env: dict[str, str], cwd: str, name: str) -> BwrapProgram:
+        seccomp_fd = seccomp.filter_fd()
+        info_r, info_w = os.pipe2(os.O_CLOEXEC)
+        try:
+            args = self._bwrap_args(cwd, seccomp_fd, info_w) + argv
+            # The child inherits this thread's network namespace at fork.
+            with netns.inside_netns(self.netns_path):
+                popen = subprocess.Popen(  # noqa: S603 - argv is built here, no shell
+                    args,
+                    executable=BWRAP,
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    pass_fds=(seccomp_fd, info_w),
+                    preexec_fn=_preexec(self.cgroup.procs_files, self.host_uid),
+                )
+        finally:
+            os.close(seccomp_fd)
+            os.close(info_w)
+        try:
+            init_pid = self._read_info(info_r, popen)
+        finally:
+            os.close(info_r)
+        return BwrapProgram(self, name, popen, init_pid, self.limits)
+
+    def _read_info(self, fd: int, popen: subprocess.Popen[bytes]) -> int:
+        data = b""
+        deadline = time.monotonic() + 10.0
+        while b"}" not in data:
+            left = deadline - time.monotonic()
+            ready, _, _ = select.select([fd], [], [], max(left, 0))
+            chunk = os.read(fd, 4096) if ready else b""
+            if not chunk:
+                popen.kill()
+                _, err = popen.communicate(timeout=5)
+                raise SandboxError(f"bwrap failed: {err.decode(errors='replace').strip()}")
+            data += chunk
+        return int(json.loads(data)["child-pid"])
+
+    def _ensure_watchdog(self) -> None:
+        if self._watchdog is None:
+            self._watchdog = threading.Thread(
+                target=self._guard, name=f"watchdog-{self.name}", daemon=True
+            )
+            self._watchdog.start()
+
+    def _guard(self) -> None:
+        while not self._stop.wait(WATCHDOG_TICK):
+            now = time.monotonic()
+            live = [p for p in list(self.programs) if p.running]
+            over_cpu = self.cgroup.cpu_seconds() > self.limits.cpu_seconds
+            for program in live:
+                if over_cpu:
+                    program._kill("cpu")
+                elif now - program.started > self.limits.wall_seconds:
+                    program._kill("wall")
+
+    # -- files ----------------------------------------------------------------------
+
+    def read_file(self, name: str, max_bytes: int = 1024 * 1024) -> bytes:
+        """A file the program left in its work dir; links refused (never followed)."""
+        return files.read_file(self.workdir, name, max_bytes)
+
+    # -- cleanup --------------------------------------------------------------------
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+        self._stop.set()
+        for program in self.programs:
+            program._kill("killed")
+        cgroup = getattr(self, "cgroup", None)
+        if cgroup is not None:
+            with contextlib.suppress(OSError):
+                cgroup.kill()
+        for program in self.programs:
+            program.wait(timeout=5.0)
+        if self._watchdog is not None:
+            self._watchdog.join(timeout=1.0)
+        errors: list[str] = []
+        if cgroup is not None:
+            try:
+                cgroup.remove()
+            except SandboxError as exc:
+                errors.append(str(exc))
+        if self.netns_path:
+            netns.delete_netns(self.netns_path)
+        _remove_run_dir(self.run_dir, errors)
+        if errors:
+            raise SandboxError("; ".join(errors))
+
+    def __enter__(self) -> BwrapSandbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _remove_run_dir(run_dir: Path, errors: list[str]) -> None:
+    """Unmount the tmpfs dirs (their contents vanish with them) and remove our own files.
+
+    Nothing inside work/ or tmp/ is ever walked: the program wrote it.
+    """
+    for sub in ("work", "tmp"):
+        path = run_dir / sub
+        if os.path.ismount(path):
+            try:
+                _libc.umount(str(path))
+            except OSError as exc:
+                errors.append(f"umount {path}: {exc}")
+                continue
+        with contextlib.suppress(FileNotFoundError):
+            os.rmdir(path)
+    etc = run_dir / "etc"
+    for name in _etc_files(0):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(etc / name)
+    for path in (etc, run_dir):
+        try:
+            os.rmdir(path)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            errors.append(f"rmdir {path}: {exc}")
+
+
+def sweep(
+    *,
+    state_dir: Path | None = None,
+    everything: bool = False,
+    layout: cgroups.Layout | None = None,
+) -> list[str]:
+    """Remove what crashed workers left: processes, cgroups, netns, mounts, dirs.
+
+    Only runs whose worker pid is gone are touched (unless `everything`), so it is safe
+    at any worker's start even with siblings running. Returns what was removed.
+    """
+    removed = [f"cgroup {n}" for n in cgroups.sweep(layout or cgroups.detect(), PREFIX,
+                                                   everything=everything)]
+    for directory in (Path(netns.NETNS_DIR), state_dir or default_state_dir()):
+        try:
+            entries = list(os.scandir(directory))
+        except FileNotFoundError:
+            continue
+        for entry in entries:
+            if not cgroups.is_run_name(entry.name, PREFIX):
+                continue
+            if not everything and cgroups.owner_alive(entry.name, PREFIX):
+                continue
+            if directory == Path(netns.NETNS_DIR):
+                netns.delete_netns(entry.path)
+                removed.append(f"netns {entry.name}")
+            elif entry.is_dir(follow_symlinks=False):
+                errors: list[str] = []
+                _remove_run_dir(Path(entry.path), errors)
+                removed.append(f"dir {entry.name}")
+    return removed

@@ -1,0 +1,380 @@
+"""One cgroup per run: memory (swap included), pids, CPU quota, CPU time, tree kill.
+
+Both layouts are supported. cgroup v1 (and the "hybrid" layout, v1 controllers plus an
+empty cgroup2 mount): memory.memsw, memory.oom_control's `oom_kill` counter, pids,
+cpu.cfs_quota_us, cpuacct.usage, and a tree kill through the cgroup2 mount's
+`cgroup.kill` when there is one, else through the freezer. cgroup v2: memory.max +
+memory.swap.max, memory.events, pids.max, cpu.max, cpu.stat, cgroup.kill.
+
+Run cgroups are created under the worker's own cgroup in each hierarchy, named
+`<prefix><worker pid>-<run id>`, so that `sweep()` can tell a crashed worker's leftovers
+from a live sibling's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import re
+import signal
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+
+from taller_grader.sandbox.api import Limits, SandboxError
+
+CPU_PERIOD_US = 100_000
+_V1_CONTROLLERS = ("memory", "pids", "cpu", "cpuacct", "freezer")
+
+
+@dataclass(frozen=True, slots=True)
+class Hierarchy:
+    mountpoint: Path
+    controllers: frozenset[str]
+    own_path: str  # the worker's cgroup inside this hierarchy
+
+    @property
+    def parent(self) -> Path:
+        return self.mountpoint / self.own_path.lstrip("/")
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    version: int  # 1 or 2
+    hierarchies: dict[str, Hierarchy]  # controller (or "unified") -> hierarchy
+
+
+def _read(path: Path) -> str:
+    with open(path, encoding="ascii") as handle:
+        return handle.read()
+
+
+def _write(path: Path, value: str) -> None:
+    # O_NOFOLLOW: cgroup trees are ours, but never trust a path to be what it claims.
+    fd = os.open(path, os.O_WRONLY | os.O_NOFOLLOW | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, value.encode())
+    finally:
+        os.close(fd)
+
+
+def _keyed(path: Path, key: str) -> int:
+    with contextlib.suppress(FileNotFoundError, OSError):
+        for line in _read(path).splitlines():
+            name, _, value = line.partition(" ")
+            if name == key:
+                return int(value)
+    return 0
+
+
+def detect(mountinfo: str = "/proc/self/mountinfo", cgroup: str = "/proc/self/cgroup") -> Layout:
+    """Find the cgroup mounts and the worker's own place in each."""
+    own: dict[str, str] = {}
+    for line in _read(Path(cgroup)).splitlines():
+        _, names, path = line.split(":", 2)
+        for name in names.split(",") if names else [""]:
+            own[name] = path
+    v1: dict[str, Hierarchy] = {}
+    unified: Hierarchy | None = None
+    for line in _read(Path(mountinfo)).splitlines():
+        fields = line.split()
+        sep = fields.index("-")
+        fstype, super_opts = fields[sep + 1], fields[sep + 3].split(",")
+        root, mountpoint = fields[3], Path(fields[4])
+        if fstype == "cgroup2":
+            rel = own.get("", "/")
+            rel = rel[len(root):] if root != "/" and rel.startswith(root) else rel
+            controllers = frozenset(_read(mountpoint / "cgroup.controllers").split())
+            unified = Hierarchy(mountpoint, controllers, rel)
+        elif fstype == "cgroup":
+            found = [c for c in _V1_CONTROLLERS if c in super_opts]
+            for controller in found:
+                rel = own.get(controller, "/")
+                rel = rel[len(root):] if root != "/" and rel.startswith(root) else rel
+                v1[controller] = Hierarchy(mountpoint, frozenset(found), rel)
+    if unified is not None and {"memory", "pids", "cpu"} <= unified.controllers:
+        return Layout(2, {"unified": unified})
+    missing = [c for c in ("memory", "pids", "cpu", "cpuacct") if c not in v1]
+    if missing:
+        raise SandboxError(f"cgroup controllers unavailable: {', '.join(missing)}")
+    if unified is not None:
+        v1["unified"] = unified
+    return Layout(1, v1)
+
+
+class RunCgroup(ABC):
+    """The cgroup(s) of one run."""
+
+    name: str
+
+    @property
+    @abstractmethod
+    def procs_files(self) -> list[str]:
+        """Files a child writes "0" to (before exec) to join the run."""
+
+    @abstractmethod
+    def oom_kills(self) -> int: ...
+
+    @abstractmethod
+    def pids_refusals(self) -> int:
+        """How many forks/clones the pids limit has refused."""
+
+    @abstractmethod
+    def cpu_seconds(self) -> float: ...
+
+    @abstractmethod
+    def pids(self) -> list[int]: ...
+
+    @abstractmethod
+    def kill(self) -> None:
+        """SIGKILL every process of the run."""
+
+    @abstractmethod
+    def _dirs(self) -> list[Path]: ...
+
+    def remove(self, timeout: float = 2.0) -> None:
+        """Kill what is left, wait for the cgroup to empty, remove it."""
+        deadline = time.monotonic() + timeout
+        if self.pids():
+            self.kill()
+        while self.pids():
+            if time.monotonic() > deadline:
+                raise SandboxError(f"cgroup {self.name} does not empty")
+            time.sleep(0.005)
+        for path in self._dirs():
+            while True:
+                try:
+                    os.rmdir(path)
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError as exc:
+                    # EBUSY for a moment while the last exiting task is released.
+                    if exc.errno != errno.EBUSY or time.monotonic() > deadline:
+                        raise SandboxError(f"cannot remove cgroup {path}: {exc}") from exc
+                    time.sleep(0.005)
+
+
+def _pids_in(path: Path) -> list[int]:
+    try:
+        return [int(x) for x in _read(path / "cgroup.procs").split()]
+    except FileNotFoundError:
+        return []
+
+
+class CgroupV1(RunCgroup):
+    def __init__(self, layout: Layout, name: str, limits: Limits) -> None:
+        self.name = name
+        self.dirs: dict[str, Path] = {}
+        created: set[Path] = set()
+        try:
+            for key, hierarchy in layout.hierarchies.items():
+                path = hierarchy.parent / name
+                if path not in created:
+                    path.mkdir(mode=0o755)
+                    created.add(path)
+                self.dirs[key] = path
+            memory = self.dirs["memory"]
+            limit = str(limits.memory_mb * 1024 * 1024)
+            _write(memory / "memory.limit_in_bytes", limit)
+            if (memory / "memory.memsw.limit_in_bytes").exists():
+                _write(memory / "memory.memsw.limit_in_bytes", limit)
+            else:
+                _write(memory / "memory.swappiness", "0")
+            _write(self.dirs["pids"] / "pids.max", str(limits.pids))
+            _write(self.dirs["cpu"] / "cpu.cfs_period_us", str(CPU_PERIOD_US))
+            _write(self.dirs["cpu"] / "cpu.cfs_quota_us", str(int(limits.cpus * CPU_PERIOD_US)))
+        except BaseException:
+            self.remove()
+            raise
+
+    @property
+    def procs_files(self) -> list[str]:
+        return [str(path / "cgroup.procs") for path in self._dirs()]
+
+    def _dirs(self) -> list[Path]:
+        return list(dict.fromkeys(self.dirs.values()))
+
+    def oom_kills(self) -> int:
+        return _keyed(self.dirs["memory"] / "memory.oom_control", "oom_kill")
+
+    def pids_refusals(self) -> int:
+        return _keyed(self.dirs["pids"] / "pids.events", "max")
+
+    def cpu_seconds(self) -> float:
+        try:
+            return int(_read(self.dirs["cpuacct"] / "cpuacct.usage")) / 1e9
+        except FileNotFoundError:
+            return 0.0
+
+    def pids(self) -> list[int]:
+        return _pids_in(self.dirs["pids"])
+
+    def kill(self) -> None:
+        unified = self.dirs.get("unified")
+        if unified is not None and (unified / "cgroup.kill").exists():
+            _write(unified / "cgroup.kill", "1")
+            return
+        freezer = self.dirs.get("freezer")
+        if freezer is None:
+            # No atomic way: repeat until a fork bomb runs out of time to fork.
+            for _ in range(50):
+                pids = self.pids()
+                if not pids:
+                    return
+                for pid in pids:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
+            return
+        # Frozen tasks cannot fork, so one pass over cgroup.procs kills every one.
+        _write(freezer / "freezer.state", "FROZEN")
+        deadline = time.monotonic() + 1.0
+        while _read(freezer / "freezer.state").strip() != "FROZEN":
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.002)
+        for pid in _pids_in(freezer):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        _write(freezer / "freezer.state", "THAWED")
+
+
+class CgroupV2(RunCgroup):
+    def __init__(self, parent: Path, name: str, limits: Limits) -> None:
+        self.name = name
+        self.path = parent / name
+        try:
+            enabled = set(_read(parent / "cgroup.subtree_control").split())
+        except FileNotFoundError:
+            enabled = set()
+        wanted = {"memory", "pids", "cpu"} - enabled
+        if wanted:
+            try:
+                _write(parent / "cgroup.subtree_control", " ".join(f"+{c}" for c in sorted(wanted)))
+            except OSError as exc:
+                raise SandboxError(
+                    f"cannot enable {sorted(wanted)} under {parent} ({exc}); the worker "
+                    "must run in a delegated cgroup with no processes of its own in it"
+                ) from exc
+        self.path.mkdir(mode=0o755)
+        try:
+            _write(self.path / "memory.max", str(limits.memory_mb * 1024 * 1024))
+            _write(self.path / "memory.swap.max", "0")
+            _write(self.path / "pids.max", str(limits.pids))
+            _write(self.path / "cpu.max", f"{int(limits.cpus * CPU_PERIOD_US)} {CPU_PERIOD_US}")
+        except BaseException:
+            self.remove()
+            raise
+
+    @property
+    def procs_files(self) -> list[str]:
+        return [str(self.path / "cgroup.procs")]
+
+    def _dirs(self) -> list[Path]:
+        return [self.path]
+
+    def oom_kills(self) -> int:
+        return _keyed(self.path / "memory.events", "oom_kill")
+
+    def pids_refusals(self) -> int:
+        return _keyed(self.path / "pids.events", "max")
+
+    def cpu_seconds(self) -> float:
+        return _keyed(self.path / "cpu.stat", "usage_usec") / 1e6
+
+    def pids(self) -> list[int]:
+        return _pids_in(self.path)
+
+    def kill(self) -> None:
+        _write(self.path / "cgroup.kill", "1")
+
+
+def create(layout: Layout, name: str, limits: Limits) -> RunCgroup:
+    if layout.version == 2:
+        return CgroupV2(layout.hierarchies["unified"].parent, name, limits)
+    return CgroupV1(layout, name, limits)
+
+
+def is_run_name(name: str, prefix: str) -> bool:
+    """`<prefix><worker pid>-<run id>`: the only names sweep() may touch."""
+    return re.fullmatch(re.escape(prefix) + r"[0-9]+-[A-Za-z0-9_]{1,40}", name) is not None
+
+
+def owner_alive(name: str, prefix: str) -> bool:
+    owner = name[len(prefix):].split("-", 1)[0]
+    if int(owner) == os.getpid():
+        return True
+    try:
+        os.kill(int(owner), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class _Leftover(RunCgroup):
+    """A run cgroup found by `sweep()`: only killing and removing it make sense."""
+
+    def __init__(self, name: str, dirs: list[Path], unified: Path | None) -> None:
+        self.name = name
+        self.dirs = dirs
+        self.unified = unified
+
+    @property
+    def procs_files(self) -> list[str]:
+        return []
+
+    def oom_kills(self) -> int:
+        return 0
+
+    def pids_refusals(self) -> int:
+        return 0
+
+    def cpu_seconds(self) -> float:
+        return 0.0
+
+    def pids(self) -> list[int]:
+        return sorted({pid for path in self.dirs for pid in _pids_in(path)})
+
+    def kill(self) -> None:
+        if self.unified is not None and (self.unified / "cgroup.kill").exists():
+            with contextlib.suppress(OSError):
+                _write(self.unified / "cgroup.kill", "1")
+        for _ in range(50):
+            pids = self.pids()
+            if not pids:
+                return
+            for pid in pids:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            time.sleep(0.002)
+
+    def _dirs(self) -> list[Path]:
+        return self.dirs
+
+
+def sweep(layout: Layout, prefix: str, *, everything: bool = False) -> list[str]:
+    """Remove run cgroups whose worker is gone (or all of them); return their names."""
+    found: dict[str, list[Path]] = {}
+    unified: dict[str, Path] = {}
+    for key, hierarchy in layout.hierarchies.items():
+        try:
+            entries = list(os.scandir(hierarchy.parent))
+        except FileNotFoundError:
+            continue
+        for entry in entries:
+            if not is_run_name(entry.name, prefix) or not entry.is_dir(follow_symlinks=False):
+                continue
+            if not everything and owner_alive(entry.name, prefix):
+                continue
+            paths = found.setdefault(entry.name, [])
+            if Path(entry.path) not in paths:
+                paths.append(Path(entry.path))
+            if key == "unified":
+                unified[entry.name] = Path(entry.path)
+    for name, paths in found.items():
+        _Leftover(name, paths, unified.get(name)).remove()
+    return sorted(found)

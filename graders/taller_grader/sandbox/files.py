@@ -1,0 +1,199 @@
+"""Submitted files: validate names and sizes, check package.json, write and read safely.
+
+Nothing here follows a symbolic link. Writing uses directory fds and
+O_NOFOLLOW|O_EXCL, reading back walks one component at a time with O_NOFOLLOW, so a
+link planted by the program (the Judge0 CVE-2024-28185/28189 class of escape) makes
+the host refuse, never act on a path outside the run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import stat
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+from taller_grader.sandbox.api import Limits, SubmissionRejected
+
+MAX_DEPTH = 16
+MAX_COMPONENT_BYTES = 255
+MAX_PATH_BYTES = 1024
+_DEPENDENCY_FIELDS = (
+    "dependencies",
+    "devDependencies",
+    "optionalDependencies",
+    "peerDependencies",
+)
+
+Entry = tuple[tuple[str, ...], bytes]
+
+
+def shared_modules(runtime_dir: Path) -> frozenset[str]:
+    """The module names every submission may use: runtime/package.json's dependencies."""
+    manifest = json.loads((runtime_dir / "package.json").read_text(encoding="utf-8"))
+    return frozenset(manifest.get("dependencies", {}))
+
+
+def split_name(name: object) -> tuple[str, ...]:
+    """The components of a submitted relative name, or SubmissionRejected."""
+    if not isinstance(name, str) or not name:
+        raise SubmissionRejected("Un archivo no tiene nombre válido.")
+    shown = repr(name[:80])
+    if any(ord(ch) < 0x20 or ch in "\x7f\\" for ch in name):
+        raise SubmissionRejected(f"Nombre de archivo no permitido: {shown}.")
+    if name.startswith("/"):
+        raise SubmissionRejected(f"Nombre de archivo absoluto no permitido: {shown}.")
+    try:
+        encoded = name.encode("utf-8")
+    except UnicodeEncodeError:
+        raise SubmissionRejected(f"Nombre de archivo no permitido: {shown}.") from None
+    if len(encoded) > MAX_PATH_BYTES:
+        raise SubmissionRejected(f"Nombre de archivo demasiado largo: {shown}.")
+    parts = tuple(name.split("/"))
+    if len(parts) > MAX_DEPTH:
+        raise SubmissionRejected(f"Demasiadas carpetas anidadas: {shown}.")
+    for part in parts:
+        if part in ("", ".", ".."):
+            raise SubmissionRejected(f"Nombre de archivo no permitido: {shown}.")
+        if len(part.encode("utf-8")) > MAX_COMPONENT_BYTES:
+            raise SubmissionRejected(f"Nombre de archivo demasiado largo: {shown}.")
+        if part.casefold() == "node_modules":
+            raise SubmissionRejected(
+                f"No se puede enviar node_modules ({shown}): los módulos los pone la plataforma."
+            )
+    return parts
+
+
+def check_package_json(name: str, data: bytes, shared: frozenset[str]) -> None:
+    """Refuse a package.json naming a module outside the shared set. Scripts never run."""
+    try:
+        manifest = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise SubmissionRejected(f"{name} no es un JSON válido.") from None
+    if not isinstance(manifest, dict):
+        raise SubmissionRejected(f"{name} debe ser un objeto JSON.")
+    for field in _DEPENDENCY_FIELDS:
+        deps = manifest.get(field)
+        if deps is None:
+            continue
+        if not isinstance(deps, dict):
+            raise SubmissionRejected(f'{name}: "{field}" debe ser un objeto.')
+        for module in deps:
+            if module not in shared:
+                allowed = ", ".join(sorted(shared))
+                raise SubmissionRejected(
+                    f'{name}: el módulo "{module}" no está disponible. '
+                    f"Solo se pueden usar los módulos de Node.js y: {allowed}."
+                )
+
+
+def validate(files: Mapping[str, bytes], limits: Limits, shared: frozenset[str]) -> list[Entry]:
+    """Check every rule before anything is written; return (components, data) pairs."""
+    if len(files) > limits.max_files:
+        raise SubmissionRejected(
+            f"Demasiados archivos: {len(files)} (el máximo es {limits.max_files})."
+        )
+    entries: list[Entry] = []
+    total = 0
+    for name, data in files.items():
+        parts = split_name(name)
+        if not isinstance(data, bytes | bytearray):
+            raise SubmissionRejected(f"Contenido no válido en {name!r}.")
+        if len(data) > limits.max_file_bytes:
+            raise SubmissionRejected(
+                f"{name} es demasiado grande ({len(data)} bytes; máximo {limits.max_file_bytes})."
+            )
+        total += len(data)
+        if total > limits.max_total_bytes:
+            raise SubmissionRejected(
+                f"La entrega es demasiado grande (máximo {limits.max_total_bytes} bytes en total)."
+            )
+        if parts[-1] == "package.json":
+            check_package_json(name, bytes(data), shared)
+        entries.append((parts, bytes(data)))
+    names = {parts for parts, _ in entries}
+    for parts, _ in entries:
+        for depth in range(1, len(parts)):
+            if parts[:depth] in names:
+                raise SubmissionRejected(
+                    f"{'/'.join(parts[:depth])} es a la vez archivo y carpeta."
+                )
+    return entries
+
+
+def _open_dir(name: str, dir_fd: int) -> int:
+    return os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC,
+                   dir_fd=dir_fd)
+
+
+def write_tree(root: Path, entries: list[Entry], uid: int, gid: int) -> None:
+    """Write validated entries under `root`, owned by the sandbox's host uid."""
+    root_fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    try:
+        for parts, data in entries:
+            dir_fd = os.dup(root_fd)
+            try:
+                for part in parts[:-1]:
+                    with contextlib.suppress(FileExistsError):
+                        os.mkdir(part, 0o755, dir_fd=dir_fd)
+                        child = _open_dir(part, dir_fd)
+                        os.fchown(child, uid, gid)
+                        os.close(child)
+                    child = _open_dir(part, dir_fd)
+                    os.close(dir_fd)
+                    dir_fd = child
+                fd = os.open(
+                    parts[-1],
+                    os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+                    0o644,
+                    dir_fd=dir_fd,
+                )
+                try:
+                    view = memoryview(data)
+                    while view:
+                        view = view[os.write(fd, view):]
+                    os.fchown(fd, uid, gid)
+                finally:
+                    os.close(fd)
+            finally:
+                os.close(dir_fd)
+    finally:
+        os.close(root_fd)
+
+
+@contextlib.contextmanager
+def _walk(root: Path, parts: tuple[str, ...]) -> Iterator[int]:
+    dir_fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    try:
+        for part in parts:
+            child = _open_dir(part, dir_fd)
+            os.close(dir_fd)
+            dir_fd = child
+        yield dir_fd
+    finally:
+        os.close(dir_fd)
+
+
+def read_file(root: Path, name: str, max_bytes: int = 1024 * 1024) -> bytes:
+    """Read a regular file the program may have written; links and specials refused.
+
+    Raises OSError (ELOOP/ENOTDIR for a link, ENOENT) or ValueError (not a regular file).
+    """
+    parts = split_name(name)
+    with _walk(root, parts[:-1]) as dir_fd:
+        fd = os.open(
+            parts[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=dir_fd
+        )
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ValueError(f"{name} is not a regular file")
+        chunks: list[bytes] = []
+        left = max_bytes
+        while left > 0 and (chunk := os.read(fd, min(left, 65536))):
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)

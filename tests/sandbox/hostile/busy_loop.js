@@ -1,0 +1,3 @@
+// Burns CPU without ever yielding.
+let n = 0;
+for (;;) n++;

@@ -1,0 +1,2 @@
+// Never ends by itself and does nothing.
+setInterval(() => {}, 1000);

@@ -1,0 +1,6 @@
+// Every place outside /work and /tmp is read-only or absent.
+const fs = require("fs");
+for (const t of ["/usr/x", "/etc/passwd", "/etc/x", "/node_modules/x", "/node_modules/express/index.js",
+                 "/x", "/bin/x", "/proc/sys/kernel/hostname", "/dev/x", "/proc/1/root/x"]) {
+  try { fs.writeFileSync(t, "pwned"); console.log("WROTE", t); } catch (e) { console.log(t, e.code); }
+}
