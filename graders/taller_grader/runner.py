@@ -188,7 +188,7 @@ class _Run:
         for name in self.spec.services:
             grant = self.config.services.provision(name, self.run_id, self.sandbox.netns_path)
             self.provisioned.append(name)
-            self.sandbox.add_grant(grant)  # type: ignore[attr-defined]
+            self.sandbox.add_grant(grant)
             self.env.update(grant.env)
         # Start the servers while the suite's interpreter boots: they need each other
         # only when the first test runs.
@@ -329,12 +329,9 @@ class _Run:
             ENV_RUN_INFO: "/run.json",
             ENV_CONTROL: "/control/sock",
         }
-        netns_path = self.sandbox.netns_path
-        with _netns_fd(netns_path) as ns_fd:
-
-            def enter_run_network() -> None:
-                os.setns(ns_fd, os.CLONE_NEWNET)
-
+        # A child forked from a thread inside the run's netns is born there: no
+        # preexec_fn (unsafe with threads) and no privileges needed in the child.
+        with netns.inside_netns(self.sandbox.netns_path):
             self.suite = subprocess.Popen(  # noqa: S603 — argv built above, no shell
                 self._grader_argv(),
                 env=env,
@@ -342,7 +339,6 @@ class _Run:
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
                 pass_fds=(write_fd,),
-                preexec_fn=enter_run_network,
                 start_new_session=True,
             )
         os.close(write_fd)
@@ -571,15 +567,6 @@ def _ns_pids(program: Program) -> list[int]:
     """Pids of the program's live processes as seen inside its pid namespace."""
     getter = getattr(program, "ns_pids", None)
     return list(getter()) if callable(getter) else []
-
-
-@contextlib.contextmanager
-def _netns_fd(path: str) -> Iterator[int]:
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        yield fd
-    finally:
-        os.close(fd)
 
 
 def spec_from_manifest(

@@ -112,5 +112,8 @@ class Sandbox(Protocol):
     ) -> Program:
         """Start a program; `cwd` is relative to the submission's root inside the sandbox."""
 
+    def add_grant(self, grant: ServiceGrant) -> None:
+        """Add a per-run service's env and binds for programs started from now on."""
+
     def close(self) -> None:
         """Kill everything, remove every trace of the run. Safe to call twice."""

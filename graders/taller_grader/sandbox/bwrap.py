@@ -297,6 +297,19 @@ class BwrapSandbox:
                 if not os.path.isabs(host):
                     raise SandboxError(f"grant bind source {host!r} is not absolute")
 
+    def add_grant(self, grant: ServiceGrant) -> None:
+        """A per-run service made after the sandbox (it needed the run's netns).
+
+        Applies to programs started from now on; call it before the first start.
+        """
+        with self._lock:
+            self.grants = (*self.grants, grant)
+            try:
+                self._check_grants()
+            except SandboxError:
+                self.grants = self.grants[:-1]
+                raise
+
     def _build_dirs(self, entries: list[files.Entry]) -> None:
         self.run_dir.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
         self.run_dir.mkdir(mode=0o755)
