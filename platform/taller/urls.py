@@ -9,6 +9,11 @@ urlpatterns = [
     path("curso/", views.course_view, name="course"),
     path("ejercicios/<slug:slug>/", views.exercise_view, name="exercise"),
     path(
+        "envios/<int:submission_id>/estado/",
+        views.submission_status,
+        name="submission-status",
+    ),
+    path(
         "entrar/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),
         name="login",

@@ -1,15 +1,20 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from taller.courses.models import Exercise
-from taller.submissions.services import InvalidSubmission, submission_create
+from taller.submissions.models import Submission
+from taller.submissions.services import InvalidSubmission, RateLimited, submission_create
 from tests.factories import EnrollmentFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
 
-def test_attempts_are_numbered_per_student_and_exercise(course: None) -> None:
+def test_attempts_are_numbered_per_student_and_exercise(course: None, settings) -> None:
+    settings.TALLER_MAX_IN_FLIGHT = 5
     exercise = Exercise.objects.get(slug="rest-api")
     ana, beto = UserFactory(), UserFactory()
     numbers = [
@@ -49,3 +54,41 @@ def test_bad_files_are_refused_before_anything_is_stored(
     with pytest.raises(InvalidSubmission, match=message):
         submission_create(student=UserFactory(), exercise=exercise, files=files)
     assert not exercise.submissions.exists()
+
+
+def test_one_run_in_flight_per_student(course: None) -> None:
+    exercise = Exercise.objects.get(slug="rest-api")
+    ana = UserFactory()
+    first = submission_create(student=ana, exercise=exercise, files={"server.js": "1"})
+    with pytest.raises(RateLimited) as caught:
+        submission_create(student=ana, exercise=exercise, files={"server.js": "2"})
+    assert caught.value.retry_after > 0
+    # Someone else is not held up, and once the run is over Ana may submit again.
+    submission_create(student=UserFactory(), exercise=exercise, files={"server.js": "1"})
+    Submission.objects.filter(pk=first.pk).update(status="failed")
+    assert submission_create(student=ana, exercise=exercise, files={"server.js": "2"}).attempt == 2
+
+
+def test_submissions_per_minute_are_limited(course: None, settings) -> None:
+    settings.TALLER_MAX_IN_FLIGHT = 100
+    settings.TALLER_SUBMISSIONS_PER_MINUTE = 3
+    exercise = Exercise.objects.get(slug="rest-api")
+    ana = UserFactory()
+    for _ in range(3):
+        submission_create(student=ana, exercise=exercise, files={"server.js": "1"})
+    with pytest.raises(RateLimited, match="Demasiadas entregas") as caught:
+        submission_create(student=ana, exercise=exercise, files={"server.js": "1"})
+    assert 1 <= caught.value.retry_after <= 60
+    # A minute later the window has moved on.
+    Submission.objects.filter(student=ana).update(
+        submitted_at=timezone.now() - timedelta(seconds=61)
+    )
+    submission_create(student=ana, exercise=exercise, files={"server.js": "1"})
+
+
+def test_internal_errors_cost_no_attempt(course: None) -> None:
+    exercise = Exercise.objects.get(slug="rest-api")
+    ana = UserFactory()
+    first = submission_create(student=ana, exercise=exercise, files={"server.js": "1"})
+    Submission.objects.filter(pk=first.pk).update(status="internal-error")
+    assert submission_create(student=ana, exercise=exercise, files={"server.js": "1"}).attempt == 1

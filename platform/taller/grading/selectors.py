@@ -5,12 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from dataclasses import replace
+
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
+from django.db import DatabaseError
 from taller_grader.results import Results
 from taller_grader.results import TestResult as TestOutcome
+from taller_grader.runner import ExerciseSpec, spec_from_manifest
 
 from taller.accounts.models import User
 from taller.accounts.roles import can_see_hidden_tests, can_view_submission
+from taller.courses.content import load_exercise
+from taller.courses.models import Exercise
 from taller.submissions.models import Submission
 
 
@@ -73,6 +80,9 @@ def submission_snapshot(submission_id: int, viewer: Viewer) -> dict[str, Any]:
         "status": submission.status,
         "attempt": submission.attempt,
         "queue_position": queue_position(submission),
+        "test_count": submission.test_count,
+        "score": submission.score,
+        "max_score": submission.max_score,
         "tests": [viewer.test(_row(t)) for t in submission.tests.order_by("position")],
         "results": viewer.results(submission.results) if submission.results else None,
     }
@@ -89,3 +99,28 @@ def _row(test: Any) -> dict[str, Any]:
         "output": test.output,
         "visibility": test.visibility,
     }
+
+
+def exercise_spec(slug: str, *, show_hidden: bool = False) -> tuple[ExerciseSpec, str]:
+    """The runner's spec for an exercise and its entry file name.
+
+    The version the site grades with (the database) when there is one; otherwise the
+    content on disk, so instructors can grade before anything is synced or migrated.
+    """
+    try:
+        exercise = (
+            Exercise.objects.select_related("current_version").filter(slug=slug).first()
+        )
+    except DatabaseError:
+        exercise = None
+    if exercise is not None and exercise.current_version is not None:
+        version = exercise.current_version
+        spec = spec_from_manifest(slug, version.manifest, version.suite_files)
+        return replace(spec, show_hidden=show_hidden), version.entry_files[0]
+    folder = settings.TALLER_EXERCISES_DIR / slug
+    if not slug or "/" in slug or not (folder / "manifest.toml").is_file():
+        raise LookupError(f"unknown exercise {slug!r}")
+    content = load_exercise(folder, settings.TALLER_GRADERS_DIR)
+    manifest = content.manifest.model_dump(mode="json")
+    spec = spec_from_manifest(slug, manifest, content.suite)
+    return replace(spec, show_hidden=show_hidden), content.manifest.run.entry[0]

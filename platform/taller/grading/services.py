@@ -108,7 +108,14 @@ def grading_start(submission_id: int) -> StartResult:
 
 
 def grading_record_collected(submission_id: int, tests: tuple[TestOutcome, ...]) -> None:
-    push.now(submission_id, {"type": "collected", "tests": [t.to_dict() for t in tests]})
+    with transaction.atomic():
+        updated = Submission.objects.filter(
+            pk=submission_id, status=Submission.Status.RUNNING
+        ).update(test_count=len(tests))
+        if updated:
+            push.on_commit(
+                submission_id, {"type": "collected", "tests": [t.to_dict() for t in tests]}
+            )
 
 
 def grading_record_test(submission_id: int, test: TestOutcome) -> None:
@@ -157,9 +164,10 @@ def _finish_locked(submission: Submission, results: Results) -> None:
     submission.score = results.score
     submission.max_score = results.max_score
     submission.results = results.to_dict()
+    submission.test_count = len(results.tests)
     submission.finished_at = timezone.now()
     submission.save(
-        update_fields=["status", "score", "max_score", "results", "finished_at"]
+        update_fields=["status", "score", "max_score", "results", "test_count", "finished_at"]
     )
     # The final document is authoritative: tests never reported (a timeout, a crash)
     # are stored as it gives them.

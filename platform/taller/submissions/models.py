@@ -48,6 +48,7 @@ class Submission(models.Model):
     attempt = models.PositiveIntegerField()
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     queue = models.CharField(max_length=32, default="grading")  # the Celery queue
+    test_count = models.PositiveSmallIntegerField(null=True, blank=True)  # once collected
     score = models.FloatField(null=True, blank=True)
     max_score = models.FloatField(null=True, blank=True)
     # The whole results document (shared/spec/results.md), hidden tests included;

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import PurePosixPath
 
 from django.conf import settings
@@ -18,6 +20,42 @@ from taller.submissions.models import Submission
 
 class InvalidSubmission(ValueError):
     """Files that cannot even be stored; the message tells the student what to fix."""
+
+
+class RateLimited(Exception):
+    """Too many submissions right now; try again after `retry_after` seconds."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def _check_rate(student: User) -> None:
+    """At most N runs in flight and M submissions a minute per student.
+
+    Called with the student's row locked, so two concurrent submits cannot both pass.
+    """
+    in_flight = Submission.objects.filter(
+        student=student, status__in=[Submission.Status.QUEUED, Submission.Status.RUNNING]
+    ).count()
+    if in_flight >= settings.TALLER_MAX_IN_FLIGHT:
+        raise RateLimited(
+            "Ya tienes una entrega calificándose; espera a que termine para enviar otra.",
+            retry_after=5,
+        )
+    window_start = timezone.now() - timedelta(minutes=1)
+    recent = list(
+        Submission.objects.filter(student=student, submitted_at__gte=window_start)
+        .order_by("submitted_at")
+        .values_list("submitted_at", flat=True)
+    )
+    if len(recent) >= settings.TALLER_SUBMISSIONS_PER_MINUTE:
+        wait = 60 - (timezone.now() - recent[0]).total_seconds()
+        seconds = max(1, math.ceil(wait))
+        raise RateLimited(
+            f"Demasiadas entregas en un minuto; vuelve a intentarlo en {seconds} s.",
+            retry_after=seconds,
+        )
 
 
 def validate_files(files: Mapping[str, str]) -> dict[str, str]:
@@ -70,11 +108,16 @@ def submission_create(*, student: User, exercise: Exercise, files: Mapping[str, 
         .order_by("-cohort__starts_on")
         .first()
     )
-    # Lock the student's row so two concurrent submits cannot share an attempt number.
+    # Lock the student's row: two concurrent submits cannot share an attempt number,
+    # nor slip past the rate limit together.
     User.objects.select_for_update().filter(pk=student.pk).first()
-    attempts = Submission.objects.filter(
-        student=student, exercise=exercise, regrade_of__isnull=True
-    ).count()
+    _check_rate(student)
+    # The platform's own failures cost no attempt.
+    attempts = (
+        Submission.objects.filter(student=student, exercise=exercise, regrade_of__isnull=True)
+        .exclude(status=Submission.Status.INTERNAL_ERROR)
+        .count()
+    )
     version = exercise.current_version
     submission = Submission.objects.create(
         student=student,

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
 from taller.accounts.models import User
 from taller.courses import selectors as course_selectors
+from taller.grading.selectors import submission_snapshot, viewer_for
 from taller.submissions import selectors as submission_selectors
-from taller.submissions.services import InvalidSubmission, submission_create
+from taller.submissions.models import Submission
+from taller.submissions.services import InvalidSubmission, RateLimited, submission_create
 from taller.web.forms import files_from_post
 from taller.web.markdown import render_markdown, without_title
 
@@ -36,22 +41,62 @@ def exercise_view(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     exercise = course_selectors.exercise_get(slug)
     if exercise is None or exercise.current_version is None:
         raise Http404(_("No existe ese ejercicio."))
-    version = exercise.current_version
-    files = dict(version.starter_files)
+    wants_json = "application/json" in request.headers.get("Accept", "")
+    status = 200
+    posted: dict[str, str] | None = None
     if request.method == "POST":
-        files = files_from_post(request.POST)
+        posted = files_from_post(request.POST)
         try:
-            submission = submission_create(student=request.user, exercise=exercise, files=files)
+            submission = submission_create(student=request.user, exercise=exercise, files=posted)
         except InvalidSubmission as exc:
+            if wants_json:
+                return JsonResponse({"error": str(exc)}, status=400)
             messages.error(request, str(exc))
+            status = 400
+        except RateLimited as exc:
+            if wants_json:
+                response = JsonResponse(
+                    {"error": str(exc), "retry_after": exc.retry_after}, status=429
+                )
+            else:
+                messages.warning(request, str(exc))
+                response = _exercise_page(request, exercise, posted, status=429)
+            response["Retry-After"] = str(exc.retry_after)
+            return response
         else:
+            if wants_json:
+                return JsonResponse(_submission_links(submission), status=202)
             messages.success(request, _("Entrega #%(n)s recibida.") % {"n": submission.attempt})
             return redirect("exercise", slug=slug)
+    return _exercise_page(request, exercise, posted, status=status)
+
+
+def _submission_links(submission: Submission) -> dict[str, Any]:
+    return {
+        "id": submission.pk,
+        "attempt": submission.attempt,
+        "status": submission.status,
+        "status_url": reverse("submission-status", args=[submission.pk]),
+        "ws_path": f"/ws/submissions/{submission.pk}/",
+    }
+
+
+def _exercise_page(
+    request: AuthenticatedRequest,
+    exercise: Any,
+    posted: dict[str, str] | None,
+    *,
+    status: int = 200,
+) -> HttpResponse:
+    version = exercise.current_version
     attempts = submission_selectors.student_attempts(student=request.user, exercise=exercise)
     latest = attempts.first()
-    if request.method == "GET" and latest is not None:
-        # Reopen the editor on the student's latest code, not the starter.
-        files = dict(latest.files)
+    # Reopen the editor on what was just posted, else the latest code, else the starter.
+    files = posted or (dict(latest.files) if latest else dict(version.starter_files))
+    snapshot = None
+    if latest is not None:
+        viewer = viewer_for(request.user, latest.pk)
+        snapshot = submission_snapshot(latest.pk, viewer) if viewer else None
     return render(
         request,
         "web/exercise.html",
@@ -60,8 +105,36 @@ def exercise_view(request: AuthenticatedRequest, slug: str) -> HttpResponse:
             "statement_html": render_markdown(without_title(version.statement)),
             "files": sorted(files.items(), key=lambda kv: _file_order(kv[0], version.entry_files)),
             "attempts": attempts[:20],
+            "latest": latest,
+            "snapshot": snapshot,
+            "live_strings": _live_strings(),
         },
+        status=status,
     )
+
+
+def _live_strings() -> dict[str, Any]:
+    """What live.js shows, translated here so the page speaks one language."""
+    return {
+        "status": {value: str(label) for value, label in Submission.Status.choices},
+        "title": _("Resultado del envío #%(n)s"),
+        "queue": _("Tu envío está en la cola: posición %(n)s."),
+        "what_failed": _("Qué falló"),
+        "program_output": _("Salida del programa"),
+        "send_failed": _("No se pudo enviar la solución. Revisa tu conexión y vuelve a intentarlo."),
+        "retry_in": _("Podrás volver a enviar en %(n)s s."),
+        "sending": _("Enviando…"),
+    }
+
+
+@login_required
+@require_GET
+def submission_status(request: AuthenticatedRequest, submission_id: int) -> JsonResponse:
+    """The live panel's fallback when the WebSocket is unavailable."""
+    viewer = viewer_for(request.user, submission_id)
+    if viewer is None:
+        raise Http404
+    return JsonResponse(submission_snapshot(submission_id, viewer))
 
 
 def _file_order(path: str, entries: list[str]) -> tuple[int, str]:
