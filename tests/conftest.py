@@ -12,3 +12,8 @@ REPO = Path(__file__).resolve().parent.parent
 def course(db: None) -> None:
     """The real course content from exercises/ and graders/, synced."""
     call_command("sync_exercises", verbosity=0)
+
+
+@pytest.fixture
+def repo() -> Path:
+    return REPO

@@ -92,7 +92,17 @@ def platform_hidden(info: ExitInfo, out: Output, sb: BwrapSandbox) -> None:
     assert "FOUND" not in out.stdout, out.stdout
     root = next(line for line in _lines(out) if line.startswith("ROOT "))[5:].split(",")
     assert set(root) <= {
-        "bin", "dev", "etc", "lib", "lib64", "sbin", "node_modules", "proc", "tmp", "usr", "work",
+        "bin",
+        "dev",
+        "etc",
+        "lib",
+        "lib64",
+        "sbin",
+        "node_modules",
+        "proc",
+        "tmp",
+        "usr",
+        "work",
     }, root
     assert "CWD /work run.js" in out.stdout
 
@@ -231,8 +241,9 @@ def test_package_json_with_a_foreign_module_is_rejected_naming_it() -> None:
 
 @needs_sandbox
 def test_package_json_scripts_never_run() -> None:
-    with open_sandbox(_submission("package_json_scripts.json"), Limits(),
-                      runtime_dir=RUNTIME) as sb:
+    with open_sandbox(
+        _submission("package_json_scripts.json"), Limits(), runtime_dir=RUNTIME
+    ) as sb:
         program = sb.start(["node", "server.js"])
         info = program.wait(10)
         assert info is not None and info.ok

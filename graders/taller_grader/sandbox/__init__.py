@@ -52,6 +52,10 @@ def open_sandbox(
     created, and SandboxError when the platform cannot build the sandbox.
     """
     return BwrapSandbox(
-        files, limits, grants=grants, runtime_dir=runtime_dir, run_id=run_id,
+        files,
+        limits,
+        grants=grants,
+        runtime_dir=runtime_dir,
+        run_id=run_id,
         state_dir=state_dir,
     )

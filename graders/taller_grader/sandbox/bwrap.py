@@ -325,7 +325,10 @@ class BwrapSandbox:
         ):
             path.mkdir(mode=0o700)
             _libc.mount(
-                "tmpfs", str(path), "tmpfs", flags,
+                "tmpfs",
+                str(path),
+                "tmpfs",
+                flags,
                 f"size={size}m,nr_inodes={inodes},mode=0755,{owner}",
             )
             self._mounted.append(path)
@@ -336,12 +339,23 @@ class BwrapSandbox:
     def _bwrap_args(self, cwd: str, seccomp_fd: int, info_fd: int) -> list[str]:
         args = [
             BWRAP,
-            "--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
+            "--unshare-user",
+            "--unshare-pid",
+            "--unshare-ipc",
+            "--unshare-uts",
             "--unshare-cgroup-try",
-            "--uid", str(INSIDE_UID), "--gid", str(INSIDE_UID),
-            "--disable-userns", "--die-with-parent", "--new-session",
-            "--hostname", "taller",
-            "--ro-bind", "/usr", "/usr",
+            "--uid",
+            str(INSIDE_UID),
+            "--gid",
+            str(INSIDE_UID),
+            "--disable-userns",
+            "--die-with-parent",
+            "--new-session",
+            "--hostname",
+            "taller",
+            "--ro-bind",
+            "/usr",
+            "/usr",
         ]
         for link in ("bin", "lib", "lib64", "sbin"):
             if os.path.islink(f"/{link}"):
@@ -350,9 +364,15 @@ class BwrapSandbox:
         for name in _etc_files(self.host_uid):
             args += ["--ro-bind", str(self.run_dir / "etc" / name), f"/etc/{name}"]
         args += [
-            "--ro-bind", str(self.node_modules), "/node_modules",
-            "--bind", str(self.workdir), INSIDE_WORKDIR,
-            "--bind", str(self.tmpdir), INSIDE_TMP,
+            "--ro-bind",
+            str(self.node_modules),
+            "/node_modules",
+            "--bind",
+            str(self.workdir),
+            INSIDE_WORKDIR,
+            "--bind",
+            str(self.tmpdir),
+            INSIDE_TMP,
         ]
         for grant in self.grants:
             for host, inside in grant.binds:
@@ -362,11 +382,16 @@ class BwrapSandbox:
             inside_cwd += "/" + "/".join(files.split_name(cwd))
         args += [
             # /dev is a tmpfs of its own: read-only too, so it cannot be filled or used.
-            "--remount-ro", "/dev",
-            "--remount-ro", "/",
-            "--chdir", inside_cwd,
-            "--seccomp", str(seccomp_fd),
-            "--info-fd", str(info_fd),
+            "--remount-ro",
+            "/dev",
+            "--remount-ro",
+            "/",
+            "--chdir",
+            inside_cwd,
+            "--seccomp",
+            str(seccomp_fd),
+            "--info-fd",
+            str(info_fd),
             "--",
         ]
         return args
@@ -548,8 +573,10 @@ def sweep(
     Only runs whose worker pid is gone are touched (unless `everything`), so it is safe
     at any worker's start even with siblings running. Returns what was removed.
     """
-    removed = [f"cgroup {n}" for n in cgroups.sweep(layout or cgroups.detect(), PREFIX,
-                                                   everything=everything)]
+    removed = [
+        f"cgroup {n}"
+        for n in cgroups.sweep(layout or cgroups.detect(), PREFIX, everything=everything)
+    ]
     for directory in (Path(netns.NETNS_DIR), state_dir or default_state_dir()):
         try:
             entries = list(os.scandir(directory))

@@ -85,14 +85,14 @@ def detect(mountinfo: str = "/proc/self/mountinfo", cgroup: str = "/proc/self/cg
         root, mountpoint = fields[3], Path(fields[4])
         if fstype == "cgroup2":
             rel = own.get("", "/")
-            rel = rel[len(root):] if root != "/" and rel.startswith(root) else rel
+            rel = rel[len(root) :] if root != "/" and rel.startswith(root) else rel
             controllers = frozenset(_read(mountpoint / "cgroup.controllers").split())
             unified = Hierarchy(mountpoint, controllers, rel)
         elif fstype == "cgroup":
             found = [c for c in _V1_CONTROLLERS if c in super_opts]
             for controller in found:
                 rel = own.get(controller, "/")
-                rel = rel[len(root):] if root != "/" and rel.startswith(root) else rel
+                rel = rel[len(root) :] if root != "/" and rel.startswith(root) else rel
                 v1[controller] = Hierarchy(mountpoint, frozenset(found), rel)
     if unified is not None and {"memory", "pids", "cpu"} <= unified.controllers:
         return Layout(2, {"unified": unified})
@@ -303,7 +303,7 @@ def is_run_name(name: str, prefix: str) -> bool:
 
 
 def owner_alive(name: str, prefix: str) -> bool:
-    owner = name[len(prefix):].split("-", 1)[0]
+    owner = name[len(prefix) :].split("-", 1)[0]
     if int(owner) == os.getpid():
         return True
     try:

@@ -124,8 +124,7 @@ def validate(files: Mapping[str, bytes], limits: Limits, shared: frozenset[str])
 
 
 def _open_dir(name: str, dir_fd: int) -> int:
-    return os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC,
-                   dir_fd=dir_fd)
+    return os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dir_fd)
 
 
 def write_tree(root: Path, entries: list[Entry], uid: int, gid: int) -> None:
@@ -153,7 +152,7 @@ def write_tree(root: Path, entries: list[Entry], uid: int, gid: int) -> None:
                 try:
                     view = memoryview(data)
                     while view:
-                        view = view[os.write(fd, view):]
+                        view = view[os.write(fd, view) :]
                     os.fchown(fd, uid, gid)
                 finally:
                     os.close(fd)

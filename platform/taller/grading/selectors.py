@@ -108,9 +108,7 @@ def exercise_spec(slug: str, *, show_hidden: bool = False) -> tuple[ExerciseSpec
     content on disk, so instructors can grade before anything is synced or migrated.
     """
     try:
-        exercise = (
-            Exercise.objects.select_related("current_version").filter(slug=slug).first()
-        )
+        exercise = Exercise.objects.select_related("current_version").filter(slug=slug).first()
     except DatabaseError:
         exercise = None
     if exercise is not None and exercise.current_version is not None:

@@ -146,7 +146,9 @@ def grading_finish(submission_id: int, results: Results) -> Submission | None:
             results.status is RunStatus.INTERNAL_ERROR
             and submission.retries < settings.TALLER_INTERNAL_ERROR_RETRIES
         ):
-            logger.warning("submission %s: internal error, retrying: %s", submission_id, results.output)
+            logger.warning(
+                "submission %s: internal error, retrying: %s", submission_id, results.output
+            )
             submission.status = Submission.Status.QUEUED
             submission.retries += 1
             submission.started_at = None
@@ -203,9 +205,7 @@ def run_grading(submission_id: int) -> StartResult:
     start = grading_start(submission_id)
     if start.outcome is not Start.STARTED:
         return start
-    submission = Submission.objects.select_related("grader_version__exercise").get(
-        pk=submission_id
-    )
+    submission = Submission.objects.select_related("grader_version__exercise").get(pk=submission_id)
 
     def on_event(event: Event) -> None:
         if isinstance(event, Collected):
@@ -248,9 +248,7 @@ def requeue_stuck() -> list[int]:
                 _dispatch(submission.pk, queue_for(submission))
                 requeued.append(submission.pk)
         elif submission.started_at is not None:
-            stale = now - submission.started_at > timedelta(
-                seconds=run_bound_seconds(submission)
-            )
+            stale = now - submission.started_at > timedelta(seconds=run_bound_seconds(submission))
             if stale:
                 _dispatch(submission.pk, queue_for(submission))
                 requeued.append(submission.pk)

@@ -121,7 +121,9 @@ def _live_strings() -> dict[str, Any]:
         "queue": _("Tu envío está en la cola: posición %(n)s."),
         "what_failed": _("Qué falló"),
         "program_output": _("Salida del programa"),
-        "send_failed": _("No se pudo enviar la solución. Revisa tu conexión y vuelve a intentarlo."),
+        "send_failed": _(
+            "No se pudo enviar la solución. Revisa tu conexión y vuelve a intentarlo."
+        ),
         "retry_in": _("Podrás volver a enviar en %(n)s s."),
         "sending": _("Enviando…"),
     }

@@ -2,9 +2,15 @@
 import os
 import socket
 
-for path in ["/var/run/postgresql/.s.PGSQL.5432", "/run/postgresql/.s.PGSQL.5432",
-             "/tmp/.s.PGSQL.5432", "/var/run/redis/redis-server.sock", "/run/systemd/private",
-             "/var/run/docker.sock", "\0/org/freedesktop/systemd1/private"]:
+for path in [
+    "/var/run/postgresql/.s.PGSQL.5432",
+    "/run/postgresql/.s.PGSQL.5432",
+    "/tmp/.s.PGSQL.5432",
+    "/var/run/redis/redis-server.sock",
+    "/run/systemd/private",
+    "/var/run/docker.sock",
+    "\0/org/freedesktop/systemd1/private",
+]:
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         s.connect(path)
