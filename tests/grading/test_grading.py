@@ -182,3 +182,39 @@ def test_students_never_see_hidden_tests_staff_do(
     assert any(t["output"] for t in hidden_staff)
     assert all(t["output"] == "" for t in mine["results"]["tests"] if t["visibility"] == "hidden")
     assert viewer_for(UserFactory(), submission.pk) is None
+
+
+def test_a_run_on_a_worker_that_stopped_answering_is_put_back(course, solution, settings) -> None:
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    on_dead = submit(solution())
+    on_alive = submit(solution(), student=UserFactory())
+    Submission.objects.filter(pk=on_dead.pk).update(
+        status="running", started_at=timezone.now(), worker="celery@gone"
+    )
+    Submission.objects.filter(pk=on_alive.pk).update(
+        status="running", started_at=timezone.now(), worker="celery@here"
+    )
+    assert services.requeue_stuck(alive_workers={"celery@here"}) == [on_dead.pk]
+    on_dead.refresh_from_db()
+    assert (on_dead.status, on_dead.takeovers, on_dead.run_token) == ("queued", 1, None)
+    assert Submission.objects.get(pk=on_alive.pk).status == "running"
+    # With no answer from anyone, nobody is presumed dead.
+    assert services.requeue_stuck(alive_workers=None) == []
+
+
+def test_results_from_a_run_that_lost_its_hold_are_dropped(course, solution) -> None:
+    submission = submit(solution())
+    first = services.grading_start(submission.pk, "celery@one")
+    # Presumed dead and started again elsewhere...
+    Submission.objects.filter(pk=submission.pk).update(
+        started_at=timezone.now() - timedelta(hours=1)
+    )
+    second = services.grading_start(submission.pk, "celery@two")
+    assert first.token != second.token
+    # ...the first holder comes back with a verdict: it is not recorded.
+    from taller_grader.results import Results, RunStatus
+
+    stale = Results.ungraded("rest-api", RunStatus.ERROR, "from the old holder")
+    assert services.grading_finish(submission.pk, first.token, stale) is None
+    submission.refresh_from_db()
+    assert (submission.status, submission.worker) == ("running", "celery@two")

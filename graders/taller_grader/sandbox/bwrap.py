@@ -35,7 +35,7 @@ BWRAP = "/usr/bin/bwrap"
 PREFIX = "taller-"
 INSIDE_UID = 1000
 INSIDE_WORKDIR = "/work"
-INSIDE_TMP = "/tmp"  # noqa: S108 - the sandbox's own tmpfs, not the host's
+INSIDE_TMP = "/tmp"
 PORT = 3000
 # Host uids for sandboxes: unused by any account, one per run.
 HOST_UID_BASE = 1_900_000

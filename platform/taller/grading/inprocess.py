@@ -6,6 +6,8 @@ Same code path as a Celery worker (services.run_grading); only the queue differs
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import lru_cache
@@ -29,7 +31,7 @@ class InProcessExecutor:
 
         close_old_connections()
         try:
-            run_grading(submission_id)
+            run_grading(submission_id, worker=f"inprocess@{socket.gethostname()}:{os.getpid()}")
         except Exception:
             logger.exception("submission %s: in-process grading failed", submission_id)
         finally:

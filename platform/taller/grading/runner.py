@@ -8,6 +8,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from django.conf import settings
+
+from taller.courses.models import GraderVersion
 from taller_grader.results import Results
 from taller_grader.runner import (
     ExerciseSpec,
@@ -17,8 +19,6 @@ from taller_grader.runner import (
     grade,
     spec_from_manifest,
 )
-
-from taller.courses.models import GraderVersion
 
 
 @lru_cache(maxsize=1)

@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
-
-from dataclasses import replace
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.db import DatabaseError
-from taller_grader.results import Results
-from taller_grader.results import TestResult as TestOutcome
-from taller_grader.runner import ExerciseSpec, spec_from_manifest
 
 from taller.accounts.models import User
 from taller.accounts.roles import can_see_hidden_tests, can_view_submission
 from taller.courses.content import load_exercise
 from taller.courses.models import Exercise
 from taller.submissions.models import Submission
+from taller_grader.results import Results
+from taller_grader.results import TestResult as TestOutcome
+from taller_grader.runner import ExerciseSpec, spec_from_manifest
 
 
 @dataclass(frozen=True)

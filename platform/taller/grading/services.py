@@ -9,6 +9,8 @@ that leaves the process (a queued task, a pushed event) happens on commit.
 from __future__ import annotations
 
 import logging
+import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import Enum
@@ -16,13 +18,13 @@ from enum import Enum
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from taller_grader.results import Results, RunStatus
-from taller_grader.results import TestResult as TestOutcome
-from taller_grader.runner import Collected, Event, TestFinished
 
 from taller.grading import push
 from taller.grading.runner import grade_files, spec_for
 from taller.submissions.models import Submission, TestResult
+from taller_grader.results import Results, RunStatus
+from taller_grader.results import TestResult as TestOutcome
+from taller_grader.runner import Collected, Event, TestFinished
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +43,7 @@ class Start(Enum):
 class StartResult:
     outcome: Start
     retry_after: float = 0.0
+    token: uuid.UUID | None = None  # the fencing token of a started run
 
 
 def queue_for(submission: Submission) -> str:
@@ -62,14 +65,14 @@ def _dispatch(submission_id: int, queue: str) -> None:
     if settings.TALLER_GRADING == "celery":
         from taller.grading.tasks import grade_submission
 
-        grade_submission.apply_async(args=[submission_id], queue=queue)
+        grade_submission.apply_async(args=(submission_id,), queue=queue)
     else:
         from taller.grading.inprocess import executor
 
         executor().submit(submission_id)
 
 
-def grading_start(submission_id: int) -> StartResult:
+def grading_start(submission_id: int, worker: str = "") -> StartResult:
     """Move a queued run to running; or take over a running one whose worker died."""
     with transaction.atomic():
         submission = (
@@ -86,31 +89,44 @@ def grading_start(submission_id: int) -> StartResult:
             stale_at = submission.started_at + timedelta(seconds=run_bound_seconds(submission))
             if now < stale_at:
                 return StartResult(Start.BUSY, (stale_at - now).total_seconds())
-            if submission.takeovers >= 1:
-                _finish_locked(
-                    submission,
-                    Results.ungraded(
-                        submission.exercise.slug,
-                        RunStatus.INTERNAL_ERROR,
-                        "The grading worker stopped twice while running this submission.",
-                    ),
-                )
+            if not _take_over_locked(submission):
                 return StartResult(Start.DONE)
-            submission.takeovers += 1
-            logger.warning("submission %s: taking over from a dead worker", submission_id)
+        token = uuid.uuid4()
         submission.status = Submission.Status.RUNNING
         submission.started_at = now
-        submission.save(update_fields=["status", "started_at", "takeovers"])
+        submission.worker = worker[:200]
+        submission.run_token = token
+        submission.save(update_fields=["status", "started_at", "takeovers", "worker", "run_token"])
         # A run that starts again starts from nothing.
         submission.tests.all().delete()
         push.on_commit(submission_id, {"type": "started"})
-        return StartResult(Start.STARTED)
+        return StartResult(Start.STARTED, token=token)
 
 
-def grading_record_collected(submission_id: int, tests: tuple[TestOutcome, ...]) -> None:
+def _take_over_locked(submission: Submission) -> bool:
+    """A run whose worker died: grade it again, once; after that give up, visibly."""
+    if submission.takeovers >= 1:
+        _finish_locked(
+            submission,
+            Results.ungraded(
+                submission.exercise.slug,
+                RunStatus.INTERNAL_ERROR,
+                "The grading worker stopped twice while running this submission. This is "
+                "not your fault and costs you no attempt; the staff can see it.",
+            ),
+        )
+        return False
+    logger.warning("submission %s: worker %r died; grading again", submission.pk, submission.worker)
+    submission.takeovers += 1
+    return True
+
+
+def grading_record_collected(
+    submission_id: int, token: uuid.UUID, tests: tuple[TestOutcome, ...]
+) -> None:
     with transaction.atomic():
         updated = Submission.objects.filter(
-            pk=submission_id, status=Submission.Status.RUNNING
+            pk=submission_id, status=Submission.Status.RUNNING, run_token=token
         ).update(test_count=len(tests))
         if updated:
             push.on_commit(
@@ -118,10 +134,18 @@ def grading_record_collected(submission_id: int, tests: tuple[TestOutcome, ...])
             )
 
 
-def grading_record_test(submission_id: int, test: TestOutcome) -> None:
+def _held(submission: Submission | None, token: uuid.UUID) -> bool:
+    return (
+        submission is not None
+        and submission.status == Submission.Status.RUNNING
+        and submission.run_token == token
+    )
+
+
+def grading_record_test(submission_id: int, token: uuid.UUID, test: TestOutcome) -> None:
     with transaction.atomic():
         submission = Submission.objects.select_for_update().filter(pk=submission_id).first()
-        if submission is None or submission.status != Submission.Status.RUNNING:
+        if submission is None or not _held(submission, token):
             return
         TestResult.objects.update_or_create(
             submission=submission,
@@ -131,7 +155,7 @@ def grading_record_test(submission_id: int, test: TestOutcome) -> None:
         push.on_commit(submission_id, {"type": "test", "test": test.to_dict()})
 
 
-def grading_finish(submission_id: int, results: Results) -> Submission | None:
+def grading_finish(submission_id: int, token: uuid.UUID, results: Results) -> Submission | None:
     """Record the verdict, or put the run back in the queue after an internal error."""
     with transaction.atomic():
         submission = (
@@ -140,7 +164,8 @@ def grading_finish(submission_id: int, results: Results) -> Submission | None:
             .filter(pk=submission_id)
             .first()
         )
-        if submission is None or submission.status != Submission.Status.RUNNING:
+        if submission is None or not _held(submission, token):
+            logger.warning("submission %s: result of a run no longer held; dropped", submission_id)
             return None
         if (
             results.status is RunStatus.INTERNAL_ERROR
@@ -152,7 +177,8 @@ def grading_finish(submission_id: int, results: Results) -> Submission | None:
             submission.status = Submission.Status.QUEUED
             submission.retries += 1
             submission.started_at = None
-            submission.save(update_fields=["status", "retries", "started_at"])
+            submission.run_token = None
+            submission.save(update_fields=["status", "retries", "started_at", "run_token"])
             submission.tests.all().delete()
             push.on_commit(submission_id, {"type": "requeued"})
             submission_enqueue(submission)
@@ -200,18 +226,20 @@ def _test_fields(test: TestOutcome) -> dict[str, object]:
     }
 
 
-def run_grading(submission_id: int) -> StartResult:
+def run_grading(submission_id: int, worker: str = "") -> StartResult:
     """Grade one submission from start to verdict. Safe to call more than once."""
-    start = grading_start(submission_id)
+    start = grading_start(submission_id, worker)
     if start.outcome is not Start.STARTED:
         return start
+    token = start.token
+    assert token is not None
     submission = Submission.objects.select_related("grader_version__exercise").get(pk=submission_id)
 
     def on_event(event: Event) -> None:
         if isinstance(event, Collected):
-            grading_record_collected(submission_id, event.tests)
+            grading_record_collected(submission_id, token, event.tests)
         elif isinstance(event, TestFinished):
-            grading_record_test(submission_id, event.test)
+            grading_record_test(submission_id, token, event.test)
 
     try:
         spec = spec_for(submission.grader_version)
@@ -224,19 +252,22 @@ def run_grading(submission_id: int) -> StartResult:
             f"The grading platform failed ({exc.__class__.__name__}). This is not your "
             "fault: the run will be retried and costs you no attempt.",
         )
-    grading_finish(submission_id, results)
+    grading_finish(submission_id, token, results)
     return start
 
 
-def requeue_stuck() -> list[int]:
-    """Put back runs lost in the queue (a broker restarted) or on a dead worker."""
+def requeue_stuck(alive_workers: Collection[str] | None = None) -> list[int]:
+    """Put back runs lost in the queue (a broker restarted) or held by a dead worker.
+
+    `alive_workers` are the Celery workers that answered a ping just now; a run held by
+    any other Celery worker is taken over at once, without waiting for its time bound.
+    """
     now = timezone.now()
     bound = timedelta(seconds=settings.TALLER_STUCK_AFTER_SECONDS)
     requeued: list[int] = []
-    candidates = Submission.objects.filter(
+    for submission in Submission.objects.filter(
         status__in=[Submission.Status.QUEUED, Submission.Status.RUNNING]
-    ).select_related("grader_version")
-    for submission in candidates:
+    ).select_related("grader_version"):
         if submission.status == Submission.Status.QUEUED:
             waiting_since = submission.queued_at or submission.submitted_at
             if now - waiting_since > bound:
@@ -247,9 +278,37 @@ def requeue_stuck() -> list[int]:
                 )
                 _dispatch(submission.pk, queue_for(submission))
                 requeued.append(submission.pk)
-        elif submission.started_at is not None:
-            stale = now - submission.started_at > timedelta(seconds=run_bound_seconds(submission))
-            if stale:
-                _dispatch(submission.pk, queue_for(submission))
-                requeued.append(submission.pk)
+            continue
+        dead = (
+            alive_workers is not None
+            and submission.worker.startswith("celery@")
+            and submission.worker not in alive_workers
+        )
+        assert submission.started_at is not None
+        stale = now - submission.started_at > timedelta(seconds=run_bound_seconds(submission))
+        if (dead or stale) and _requeue_running(submission.pk):
+            requeued.append(submission.pk)
     return requeued
+
+
+def _requeue_running(submission_id: int) -> bool:
+    with transaction.atomic():
+        submission = (
+            Submission.objects.select_for_update()
+            .select_related("exercise")
+            .filter(pk=submission_id, status=Submission.Status.RUNNING)
+            .first()
+        )
+        if submission is None or not _take_over_locked(submission):
+            return False
+        submission.status = Submission.Status.QUEUED
+        submission.run_token = None
+        submission.started_at = None
+        submission.queued_at = timezone.now()
+        submission.save(
+            update_fields=["status", "run_token", "started_at", "queued_at", "takeovers"]
+        )
+        submission.tests.all().delete()
+        push.on_commit(submission_id, {"type": "requeued"})
+        submission_enqueue(submission)
+        return True

@@ -58,6 +58,10 @@ class Submission(models.Model):
     # the platform's doing and bounded, so a poisoned run cannot loop forever.
     retries = models.PositiveSmallIntegerField(default=0)
     takeovers = models.PositiveSmallIntegerField(default=0)
+    # Who holds the run, and a fencing token: results from a holder that lost the run
+    # (presumed dead, then back) are refused.
+    worker = models.CharField(max_length=200, blank=True)
+    run_token = models.UUIDField(null=True, blank=True)
     submitted_at = models.DateTimeField(auto_now_add=True)
     queued_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)

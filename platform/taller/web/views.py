@@ -54,6 +54,7 @@ def exercise_view(request: AuthenticatedRequest, slug: str) -> HttpResponse:
             messages.error(request, str(exc))
             status = 400
         except RateLimited as exc:
+            response: HttpResponse
             if wants_json:
                 response = JsonResponse(
                     {"error": str(exc), "retry_after": exc.retry_after}, status=429

@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
-from taller_grader.results import Results, TestStatus
 
 from taller.courses.content import ContentError
 from taller.grading.runner import grade_files
 from taller.grading.selectors import exercise_spec
+from taller_grader.results import Results, TestStatus
 
 MAX_FILES = 200
 
