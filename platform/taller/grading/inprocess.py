@@ -27,11 +27,13 @@ class InProcessExecutor:
 
     @staticmethod
     def _run(submission_id: int) -> None:
-        from taller.grading.services import run_grading
+        from taller.grading.services import INPROCESS_PREFIX, run_grading
 
         close_old_connections()
         try:
-            run_grading(submission_id, worker=f"inprocess@{socket.gethostname()}:{os.getpid()}")
+            run_grading(
+                submission_id, worker=f"{INPROCESS_PREFIX}{socket.gethostname()}:{os.getpid()}"
+            )
         except Exception:
             logger.exception("submission %s: in-process grading failed", submission_id)
         finally:

@@ -31,6 +31,8 @@ logger = logging.getLogger(__name__)
 # Beyond its own time limit, how long a run may take (sandbox, services, suite start-up)
 # before it is presumed dead.
 RUN_GRACE_SECONDS = 60
+# Runs graded inside the web process are named so; they are not Celery workers to ping.
+INPROCESS_PREFIX = "inprocess@"
 
 
 class Start(Enum):
@@ -281,7 +283,8 @@ def requeue_stuck(alive_workers: Collection[str] | None = None) -> list[int]:
             continue
         dead = (
             alive_workers is not None
-            and submission.worker.startswith("celery@")
+            and bool(submission.worker)
+            and not submission.worker.startswith(INPROCESS_PREFIX)
             and submission.worker not in alive_workers
         )
         assert submission.started_at is not None

@@ -215,5 +215,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ROUTES = {"taller.requeue_stuck": {"queue": "grading"}}
 CELERY_BEAT_SCHEDULE = {
-    "requeue-stuck-runs": {"task": "taller.requeue_stuck", "schedule": 30.0},
+    "requeue-stuck-runs": {
+        "task": "taller.requeue_stuck",
+        "schedule": env.float("TALLER_REAPER_INTERVAL", default=30.0),
+    },
 }
