@@ -1,0 +1,334 @@
+"""A MongoDB database of its own for each run.
+
+Two ways, chosen by configuration:
+
+- `uri` set (production): a real MongoDB. Per run, a database and a user that owns only
+  that database; a forwarder in the run's namespace relays 127.0.0.1:27017 to it.
+- `uri` unset (single machine, CI): no mongod can be installed here, so each run gets a
+  wire-compatible server of its own (SecantusDB), started *inside* the run's network
+  namespace, as an unprivileged user, its data in a fresh directory removed afterwards.
+  Nobody else can reach it, so it needs no credentials. The grader, on the host, reaches
+  it through a forwarder the other way round, on an ephemeral host port.
+
+Why SecantusDB and not nx-27017 (both from PyPI, both pass a Mongoose smoke test): only
+SecantusDB answers a duplicate key as MongoDB does (`E11000 duplicate key error ...`,
+`keyPattern`, `keyValue`, index named `email_1`), and a correct student may rely on any
+of those. It is GPL and beta: it runs as a separate program from its own virtualenv
+(scripts/setup-services.sh), never imported by the platform.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pwd
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote
+
+from taller_grader.sandbox.api import ServiceGrant
+from taller_grader.sandbox.services.base import (
+    DEFAULT_PREFIX,
+    DEFAULT_SWEEP_AGE,
+    ServiceError,
+    is_stale,
+    new_name,
+    new_password,
+)
+from taller_grader.sandbox.services.netns import Forwarder, socket_in_netns
+
+DEFAULT_SERVER_ARGV = ("/var/lib/taller/mongo-venv/bin/secantusd-py",)
+
+
+@dataclass(frozen=True, slots=True)
+class MongoConfig:
+    # Production: an admin URI of a real MongoDB (a user allowed to create users and drop
+    # databases). None: a SecantusDB server per run.
+    uri: str | None = None
+    # The per-run server's command, before the flags this module adds.
+    server_argv: Sequence[str] = field(default_factory=lambda: DEFAULT_SERVER_ARGV)
+    state_dir: str = "/var/lib/taller/services/mongo"
+    run_as_user: str | None = "nobody"  # None: the runner's own user
+    port: int = 27017  # the port the student's program sees on its loopback
+    start_timeout: float = 10.0
+    prefix: str = DEFAULT_PREFIX
+    sweep_age_seconds: float = DEFAULT_SWEEP_AGE
+
+
+@dataclass(slots=True)
+class _Run:
+    name: str
+    db: str
+    student_uri: str
+    grader_uri: str
+    forwarder: Forwarder | None = None
+    process: subprocess.Popen[bytes] | None = None
+    directory: Path | None = None
+
+
+def _wait_port(netns_path: str | None, port: int, proc: subprocess.Popen[bytes] | None,
+               timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        s = socket_in_netns(netns_path)
+        try:
+            s.settimeout(0.5)
+            s.connect(("127.0.0.1", port))
+            return
+        except OSError:
+            pass
+        finally:
+            s.close()
+        if proc is not None and proc.poll() is not None:
+            raise ServiceError(f"the MongoDB server exited with code {proc.returncode}")
+        if time.monotonic() > deadline:
+            raise ServiceError(f"the MongoDB server did not listen within {timeout} s")
+        time.sleep(0.02)
+
+
+class MongoService:
+    name = "mongo"
+
+    def __init__(self, cfg: MongoConfig) -> None:
+        self.cfg = cfg
+        self._runs: dict[str, _Run] = {}
+        self._lock = threading.Lock()
+
+    # -- a server per run (no MongoDB installed) --------------------------------------
+
+    def _ids(self) -> tuple[int, int] | None:
+        if self.cfg.run_as_user is None or os.geteuid() != 0:
+            return None
+        pw = pwd.getpwnam(self.cfg.run_as_user)
+        return pw.pw_uid, pw.pw_gid
+
+    def _start_local(self, name: str, netns_path: str) -> _Run:
+        root = Path(self.cfg.state_dir)
+        root.mkdir(parents=True, exist_ok=True)
+        os.chmod(root, 0o711)
+        directory = root / name
+        directory.mkdir(mode=0o700)
+        config = directory / "secantusd.toml"
+        # An explicit empty config: without --config the server reads ./, ~/ and /etc/.
+        config.write_text("")
+        ids = self._ids()
+        if ids is not None:
+            os.chown(directory, *ids)
+            os.chown(config, *ids)
+        argv = [
+            "nsenter", f"--net={netns_path}", "--",
+            *(
+                ["setpriv", f"--reuid={ids[0]}", f"--regid={ids[1]}", "--clear-groups", "--"]
+                if ids is not None
+                else []
+            ),
+            *self.cfg.server_argv,
+            "--config", str(config),
+            "--host", "127.0.0.1",
+            "--port", str(self.cfg.port),
+            "--storage-path", str(directory / "data"),
+            "--standalone",
+            "--log-level", "WARNING",
+        ]
+        log = open(directory / "server.log", "wb")  # noqa: SIM115 - the child keeps it
+        try:
+            proc = subprocess.Popen(
+                argv,
+                cwd=directory,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env={"PATH": "/usr/bin:/bin", "HOME": str(directory), "LANG": "C.UTF-8"},
+                start_new_session=True,
+            )
+        finally:
+            log.close()
+        (directory / "server.pid").write_text(f"{proc.pid}\n")
+        db = name
+        run = _Run(
+            name=name,
+            db=db,
+            student_uri=f"mongodb://127.0.0.1:{self.cfg.port}/{db}",
+            grader_uri="",
+            process=proc,
+            directory=directory,
+        )
+        try:
+            _wait_port(netns_path, self.cfg.port, proc, self.cfg.start_timeout)
+            run.forwarder = Forwarder(
+                ("127.0.0.1", 0),
+                ("127.0.0.1", self.cfg.port),
+                target_ns=netns_path,
+                name=f"mongo-{name}",
+            )
+        except (OSError, ServiceError) as exc:
+            self._stop_local(run)
+            raise ServiceError(f"could not start the run's MongoDB: {exc}") from exc
+        run.grader_uri = (
+            f"mongodb://127.0.0.1:{run.forwarder.port}/{db}?directConnection=true"
+        )
+        return run
+
+    @staticmethod
+    def _kill_group(pid: int, proc: subprocess.Popen[bytes] | None) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGTERM)
+        if proc is not None:
+            try:
+                proc.wait(timeout=3)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(pid, signal.SIGKILL)
+                proc.wait(timeout=3)
+        else:
+            deadline = time.monotonic() + 3
+            while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
+                time.sleep(0.05)
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGKILL)
+
+    def _stop_local(self, run: _Run) -> None:
+        if run.forwarder is not None:
+            run.forwarder.close()
+        if run.process is not None:
+            self._kill_group(run.process.pid, run.process)
+        if run.directory is not None:
+            shutil.rmtree(run.directory, ignore_errors=True)
+
+    # -- a real MongoDB (production) ----------------------------------------------------
+
+    def _admin(self) -> object:
+        from pymongo import MongoClient
+
+        assert self.cfg.uri is not None
+        if getattr(self, "_client", None) is None:
+            self._client = MongoClient(self.cfg.uri, serverSelectionTimeoutMS=5000)
+        return self._client
+
+    def _start_remote(self, name: str, netns_path: str) -> _Run:
+        from pymongo import MongoClient
+        from pymongo.uri_parser import parse_uri
+
+        assert self.cfg.uri is not None
+        client: MongoClient[dict[str, object]] = self._admin()  # type: ignore[assignment]
+        password = new_password()
+        host, port = parse_uri(self.cfg.uri)["nodelist"][0]
+        db = client[name]
+        try:
+            db.command(
+                "createUser", name, pwd=password, roles=[{"role": "dbOwner", "db": name}]
+            )
+        except Exception as exc:
+            raise ServiceError(f"could not create the run's MongoDB user: {exc}") from exc
+        auth = f"{quote(name)}:{password}@"
+        opts = f"authSource={name}&directConnection=true"
+        run = _Run(
+            name=name,
+            db=name,
+            student_uri=f"mongodb://{auth}127.0.0.1:{self.cfg.port}/{name}?{opts}",
+            grader_uri=f"mongodb://{auth}{host}:{port}/{name}?{opts}",
+        )
+        try:
+            run.forwarder = Forwarder(
+                ("127.0.0.1", self.cfg.port), (host, port), listen_ns=netns_path,
+                name=f"mongo-{name}",
+            )
+        except OSError as exc:
+            self._drop_remote(name)
+            raise ServiceError(f"could not expose MongoDB in the run: {exc}") from exc
+        return run
+
+    def _drop_remote(self, name: str) -> None:
+        from pymongo import MongoClient
+
+        client: MongoClient[dict[str, object]] = self._admin()  # type: ignore[assignment]
+        try:
+            client.drop_database(name)
+            # Users live in admin.system.users; dropping their database leaves them.
+            client[name].command("dropAllUsersFromDatabase")
+        except Exception as exc:
+            raise ServiceError(f"could not drop {name}: {exc}") from exc
+
+    # -- RunService ---------------------------------------------------------------------
+
+    def provision(self, run_id: str, netns_path: str) -> ServiceGrant:
+        with self._lock:
+            if run_id in self._runs:
+                raise ServiceError(f"run {run_id} already has a MongoDB")
+        name = new_name(self.cfg.prefix)
+        if self.cfg.uri is None:
+            run = self._start_local(name, netns_path)
+        else:
+            run = self._start_remote(name, netns_path)
+        with self._lock:
+            self._runs[run_id] = run
+        return ServiceGrant(env={"MONGODB_URI": run.student_uri})
+
+    def grader_env(self, run_id: str) -> Mapping[str, str]:
+        run = self._runs[run_id]
+        return {"MONGODB_URI": run.grader_uri, "MONGODB_DB": run.db}
+
+    def release(self, run_id: str) -> None:
+        with self._lock:
+            run = self._runs.pop(run_id, None)
+        if run is None:
+            return
+        if self.cfg.uri is None:
+            self._stop_local(run)
+        else:
+            if run.forwarder is not None:
+                run.forwarder.close()
+            self._drop_remote(run.name)
+
+    def sweep(self, min_age_seconds: float | None = None) -> list[str]:
+        age = self.cfg.sweep_age_seconds if min_age_seconds is None else min_age_seconds
+        with self._lock:
+            live = {r.name for r in self._runs.values()}
+        removed: list[str] = []
+        if self.cfg.uri is None:
+            root = Path(self.cfg.state_dir)
+            if not root.is_dir():
+                return removed
+            for d in sorted(root.iterdir()):
+                if d.name in live or not is_stale(d.name, self.cfg.prefix, age):
+                    continue
+                pidfile = d / "server.pid"
+                with contextlib.suppress(OSError, ValueError):
+                    pid = int(pidfile.read_text())
+                    # Only a process still running from this very directory: the pid
+                    # may have been reused since the crash.
+                    cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+                    if str(d).encode() in cmdline:
+                        self._kill_group(pid, None)
+                shutil.rmtree(d, ignore_errors=True)
+                removed.append(d.name)
+            return removed
+        from pymongo import MongoClient
+
+        client: MongoClient[dict[str, object]] = self._admin()  # type: ignore[assignment]
+        names = set(client.list_database_names())
+        users = client["admin"]["system.users"].find(
+            {"db": {"$regex": "^" + self.cfg.prefix}}, {"db": 1}
+        )
+        names |= {str(u["db"]) for u in users}
+        for name in sorted(names):
+            if name in live or not is_stale(name, self.cfg.prefix, age):
+                continue
+            self._drop_remote(name)
+            removed.append(name)
+        return removed
+
+    def close(self) -> None:
+        for run_id in list(self._runs):
+            with contextlib.suppress(ServiceError):
+                self.release(run_id)
+        client = getattr(self, "_client", None)
+        if client is not None:
+            client.close()
+            self._client = None
