@@ -48,7 +48,7 @@ def _require() -> None:
 
 @dataclass
 class Netns:
-    name: str
+    name: str | None  # None: the host's own network, where the grader runs
 
     @property
     def path(self) -> str:
@@ -56,8 +56,9 @@ class Netns:
 
     def node(self, script: str, env: dict[str, str], timeout: float = 20) -> dict[str, object]:
         """Run a Node.js script inside this namespace; it prints one JSON line."""
+        prefix = [] if self.name is None else ["ip", "netns", "exec", self.name]
         r = subprocess.run(
-            ["ip", "netns", "exec", self.name, "node", "-e", script],
+            [*prefix, "node", "-e", script],
             env={"PATH": os.environ["PATH"], "NODE_PATH": str(NODE_MODULES), **env},
             capture_output=True,
             text=True,
@@ -90,6 +91,11 @@ def make_netns() -> Iterator[Callable[[], Netns]]:
     yield make
     for ns in made:
         subprocess.run(["ip", "netns", "del", ns.name], check=False)
+
+
+@pytest.fixture
+def host_node() -> Netns:
+    return Netns(None)
 
 
 @pytest.fixture(scope="session")

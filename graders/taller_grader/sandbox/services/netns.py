@@ -17,7 +17,7 @@ import selectors
 import socket
 import threading
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 _CLONE_NEWNET = 0x40000000
 _T = TypeVar("_T")
@@ -64,6 +64,20 @@ def socket_in_netns(netns_path: str | None, family: int = socket.AF_INET) -> soc
 Address = tuple[str, int] | str  # (host, port) for TCP, a path for a unix socket
 
 
+class GateRejected(Exception):
+    """A client's opening bytes were refused; the connection is cut."""
+
+
+class Gate(Protocol):
+    """Looks at what a client sends first, before any of it reaches the server.
+
+    `feed` gets each chunk the client sends and returns what may be passed on now
+    (holding back what it has not judged yet), or raises GateRejected.
+    """
+
+    def feed(self, data: bytes) -> bytes: ...
+
+
 def _family(addr: Address) -> int:
     return socket.AF_UNIX if isinstance(addr, str) else socket.AF_INET
 
@@ -84,9 +98,12 @@ class Forwarder:
         *,
         listen_ns: str | None = None,
         target_ns: str | None = None,
+        gate: Callable[[], Gate] | None = None,
         name: str = "forwarder",
     ) -> None:
         self.target = target
+        self._gate_factory = gate
+        self._gates: dict[socket.socket, Gate] = {}
         self.target_ns = target_ns
         self._listener = socket_in_netns(listen_ns)
         try:
@@ -142,6 +159,7 @@ class Forwarder:
             self._pairs.pop(x, None)
             self._pending.pop(x, None)
             self._eof.discard(x)
+            self._gates.pop(x, None)
             self._registered.pop(x, None)
             with contextlib.suppress(KeyError, ValueError, OSError):
                 self._sel.unregister(x)
@@ -209,6 +227,8 @@ class Forwarder:
         down.setblocking(False)
         self._pairs[down] = up
         self._pairs[up] = down
+        if self._gate_factory is not None:
+            self._gates[down] = self._gate_factory()
         self._update(down)
         self._update(up)
 
@@ -227,6 +247,13 @@ class Forwarder:
             self._update(s)
             self._flush(peer)
             return
+        gate = self._gates.get(s)
+        if gate is not None:
+            try:
+                data = gate.feed(data)
+            except GateRejected:
+                self._drop(s)
+                return
         self._pending.setdefault(peer, bytearray()).extend(data)
         self._flush(peer)
 

@@ -14,6 +14,7 @@ import base64
 import contextlib
 import http.client
 import json
+import struct
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -28,7 +29,73 @@ from taller_grader.sandbox.services.base import (
     new_name,
     new_password,
 )
-from taller_grader.sandbox.services.netns import Forwarder
+from taller_grader.sandbox.services.netns import Forwarder, GateRejected
+
+_AMQP_HEADER = b"AMQP\x00\x00\x09\x01"
+
+
+class AmqpUserGate:
+    """Lets a connection through only if it logs in as the run's own user.
+
+    Behind the forwarder every run's connection comes from the host's loopback, where
+    RabbitMQ lets `guest` in, and the management API grants its acting admin every
+    vhost it creates: without this gate a run could log in as either and read other
+    runs' queues. The gate reads the protocol header and Connection.StartOk (the
+    client's first frame, sent before anything else) and checks the PLAIN user.
+    """
+
+    MAX_FRAME = 64 * 1024
+
+    def __init__(self, user: str) -> None:
+        self.user = user.encode()
+        self._buf = bytearray()
+        self._header_done = False
+        self._done = False
+
+    def feed(self, data: bytes) -> bytes:
+        if self._done:
+            return data
+        self._buf += data
+        out = b""
+        if not self._header_done:
+            if len(self._buf) < len(_AMQP_HEADER):
+                return out
+            if bytes(self._buf[:8]) != _AMQP_HEADER:
+                raise GateRejected("not AMQP 0-9-1")
+            out, self._buf = bytes(self._buf[:8]), self._buf[8:]
+            self._header_done = True
+        if len(self._buf) < 7:
+            return out
+        ftype, _channel, size = struct.unpack(">BHI", self._buf[:7])
+        if ftype != 1 or size > self.MAX_FRAME:
+            raise GateRejected("expected a method frame")
+        if len(self._buf) < 8 + size:
+            return out
+        self._check_start_ok(bytes(self._buf[7 : 7 + size]))
+        self._done = True
+        out += bytes(self._buf)
+        self._buf = bytearray()
+        return out
+
+    def _check_start_ok(self, p: bytes) -> None:
+        try:
+            cls, method = struct.unpack(">HH", p[:4])
+            if (cls, method) != (10, 11):
+                raise GateRejected("expected Connection.StartOk")
+            pos = 4
+            (table,) = struct.unpack(">I", p[pos : pos + 4])
+            pos += 4 + table
+            mech = p[pos + 1 : pos + 1 + p[pos]]
+            pos += 1 + p[pos]
+            (rlen,) = struct.unpack(">I", p[pos : pos + 4])
+            response = p[pos + 4 : pos + 4 + rlen]
+        except (struct.error, IndexError) as exc:
+            raise GateRejected("malformed Connection.StartOk") from exc
+        if mech != b"PLAIN":
+            raise GateRejected("only PLAIN logins")
+        parts = response.split(b"\x00")
+        if len(parts) != 3 or parts[1] != self.user or parts[0] not in (b"", self.user):
+            raise GateRejected("not the run's user")
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +169,9 @@ class RabbitMQService:
             "PUT", f"/api/permissions/{v}/{v}",
             {"configure": ".*", "write": ".*", "read": ".*"},
         )
+        # The API gave the acting admin every right on the new vhost; runs need none of it.
+        admin = quote(self.cfg.admin_user, safe="")
+        self._api("DELETE", f"/api/permissions/{v}/{admin}")
         self._api("PUT", f"/api/vhost-limits/{v}/max-connections",
                   {"value": self.cfg.max_connections})
         self._api("PUT", f"/api/vhost-limits/{v}/max-queues", {"value": self.cfg.max_queues})
@@ -129,6 +199,7 @@ class RabbitMQService:
                 ("127.0.0.1", self.cfg.port),
                 (self.cfg.amqp_host, self.cfg.amqp_port),
                 listen_ns=netns_path,
+                gate=lambda: AmqpUserGate(run.name),
                 name=f"amqp-{run.name}",
             )
         except OSError as exc:
