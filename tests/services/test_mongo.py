@@ -6,7 +6,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 from pymongo import MongoClient
-
 from taller_grader.sandbox.services import MongoConfig, MongoService
 
 from .conftest import Netns

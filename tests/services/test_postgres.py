@@ -5,7 +5,6 @@ from collections.abc import Callable
 
 import psycopg
 import pytest
-
 from taller_grader.sandbox.services import PostgresConfig, PostgresService, new_name
 
 from .conftest import PREFIX, Netns
