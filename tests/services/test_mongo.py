@@ -1,14 +1,17 @@
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import pytest
 from pymongo import MongoClient
 from taller_grader.sandbox.services import MongoConfig, MongoService
 
-from .conftest import Netns
+from .conftest import PREFIX, Netns
 
 # The exercise's model, and what a correct student may check on a duplicate email.
 NODE_MONGOOSE = """
@@ -33,7 +36,8 @@ const mongoose = require('mongoose');
   await mongoose.disconnect();
   console.log(JSON.stringify({ ok: true, dup, nombres: all.map(u => u.nombre),
     byId: byId && byId.nombre }));
-})().catch(e => { console.log(JSON.stringify({ ok: false, error: String(e.message || e) })); });
+})().catch(e => { console.log(JSON.stringify({ ok: false, error: String(e.message || e) }));
+                 process.exit(0); });
 """
 
 NODE_PING = """
@@ -122,3 +126,84 @@ def test_sweep_kills_and_removes_crash_leftovers(
     run.process.wait(timeout=5)  # reap it: in a real crash init does
     assert time.monotonic() - t < 5
     assert not run.directory.exists()
+
+
+def _start_server(argv: list[str], port: int) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return proc
+        except OSError:
+            assert proc.poll() is None and time.monotonic() < deadline, "server did not start"
+            time.sleep(0.05)
+
+
+@pytest.fixture
+def real_mongo_uri(mongo_config: MongoConfig, tmp_path: Path) -> Iterator[str]:
+    """A server standing in for production's MongoDB: on the host, with --auth, an admin
+    user made the way SecantusDB (and mongod) bootstrap one: before auth is turned on."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    (tmp_path / "empty.toml").write_text("")
+    argv = [*mongo_config.server_argv, "--config", str(tmp_path / "empty.toml"),
+            "--port", str(port), "--storage-path", str(tmp_path / "data"), "--standalone",
+            "--log-level", "WARNING"]
+    proc = _start_server(argv, port)
+    try:
+        with MongoClient(port=port, directConnection=True) as c:
+            c["admin"].command("createUser", "root", pwd="rootpw", roles=["root"])
+    finally:
+        proc.terminate()  # a clean stop: SIGKILL would lose the user not yet on disk
+        proc.wait()
+    proc = _start_server([*argv, "--auth"], port)
+    try:
+        yield f"mongodb://root:rootpw@127.0.0.1:{port}/?authSource=admin&directConnection=true"
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_configured_server_database_and_user_per_run(
+    real_mongo_uri: str, make_netns: Callable[[], Netns]
+) -> None:
+    svc = MongoService(MongoConfig(uri=real_mongo_uri, prefix=PREFIX))
+    ns1, ns2 = make_netns(), make_netns()
+    try:
+        g1 = svc.provision("run-p1", ns1.path)
+        g2 = svc.provision("run-p2", ns2.path)
+        uri1 = g1.env["MONGODB_URI"]
+        assert uri1.startswith("mongodb://") and "@127.0.0.1:27017/" in uri1
+        out = ns1.node(NODE_MONGOOSE, {**g1.env, "NOMBRE": "uno"})
+        assert out["ok"] is True and out["dup"]["e11000"] is True, out
+        # Run 2's user cannot read run 1's database on the shared server.
+        db1 = svc.grader_env("run-p1")["MONGODB_DB"]
+        stolen = g2.env["MONGODB_URI"].replace(
+            "/" + svc.grader_env("run-p2")["MONGODB_DB"] + "?", "/" + db1 + "?", 1)
+        out = ns2.node(NODE_MONGOOSE, {"MONGODB_URI": stolen, "NOMBRE": "x"})
+        assert out["ok"] is False
+        # A wrong password is refused.
+        user2 = svc._runs["run-p2"].name
+        bad = g2.env["MONGODB_URI"].replace(f"{user2}:", f"{user2}:x", 1)
+        assert ns2.node(NODE_PING, {"MONGODB_URI": bad})["ok"] is False
+        with MongoClient(svc.grader_env("run-p1")["MONGODB_URI"]) as c:
+            assert c[db1]["usuarios"].count_documents({}) == 2
+        svc.release("run-p1")
+        svc.release("run-p2")
+        admin = svc._admin()
+        assert not [n for n in admin.list_database_names() if n.startswith(PREFIX)]
+        assert list(admin["admin"]["system.users"].find({"db": {"$regex": "^" + PREFIX}})) == []
+        # Sweep: a database and user left by a crashed worker.
+        crashed = MongoService(MongoConfig(uri=real_mongo_uri, prefix=PREFIX))
+        crashed.provision("run-crash", ns1.path)
+        left = crashed._runs.pop("run-crash")
+        assert left.forwarder is not None
+        left.forwarder.close()
+        crashed._admin()[left.name]["x"].insert_one({"a": 1})
+        assert svc.sweep(min_age_seconds=0) == [left.name]
+        assert left.name not in admin.list_database_names()
+        crashed.close()
+    finally:
+        svc.close()
