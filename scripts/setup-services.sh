@@ -18,7 +18,9 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 MONGO_VENV="${TALLER_MONGO_VENV:-/var/lib/taller/mongo-venv}"
 STATE="${TALLER_SERVICES_STATE:-/var/lib/taller/services}"
-PYTHON="${PYTHON:-python3}"
+# Debian's own Python, not one under /root (pyenv): the servers run as `nobody`, and
+# must be able to read their interpreter's standard library.
+PYTHON="${TALLER_MONGO_PYTHON:-/usr/bin/python3}"
 RABBIT_API="${TALLER_RABBIT_API:-http://127.0.0.1:15672}"
 RABBIT_AUTH="${TALLER_RABBIT_AUTH:-guest:guest}"
 
@@ -35,6 +37,8 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 command -v ip >/dev/null || missing+=(iproute2)
 command -v nsenter >/dev/null && command -v setpriv >/dev/null || missing+=(util-linux)
 command -v rabbitmq-plugins >/dev/null || missing+=(rabbitmq-server)
+[ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import ensurepip, venv' 2>/dev/null \
+    || missing+=(python3 python3-venv)
 if [ ${#missing[@]} -gt 0 ]; then
     say "installing ${missing[*]}"
     apt-get update -qq
@@ -64,7 +68,8 @@ fi
 # 3. MongoDB-compatible server
 REQ="$ROOT/requirements/mongo-server.txt"
 STAMP="$MONGO_VENV/.requirements.sha256"
-want="$(sha256sum "$REQ" | cut -d' ' -f1)"
+want="$( (cat "$REQ"; "$PYTHON" -c 'import sys; print(sys.executable, sys.version)') \
+    | sha256sum | cut -d' ' -f1)"
 if [ "$(cat "$STAMP" 2>/dev/null || true)" != "$want" ] || [ ! -x "$MONGO_VENV/bin/secantusd-py" ]; then
     say "installing the per-run MongoDB server into $MONGO_VENV"
     rm -rf "$MONGO_VENV"
