@@ -5,6 +5,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -206,5 +207,23 @@ def test_configured_server_database_and_user_per_run(
         assert svc.sweep(min_age_seconds=0) == [left.name]
         assert left.name not in admin.list_database_names()
         crashed.close()
+    finally:
+        svc.close()
+
+
+def test_exec_mode_without_launcher(
+    mongo_config: MongoConfig, make_netns: Callable[[], Netns]
+) -> None:
+    """The plain way (nsenter + setpriv + the server's own command), kept as fallback."""
+    svc = MongoService(replace(mongo_config, prefork=False))
+    ns = make_netns()
+    try:
+        grant = svc.provision("run-exec", ns.path)
+        run = svc._runs["run-exec"]
+        assert run.process is not None and run.pid == run.process.pid
+        assert ns.node(NODE_PING, dict(grant.env))["ok"] is True
+        svc.release("run-exec")
+        assert run.process.returncode is not None
+        assert run.directory is not None and not run.directory.exists()
     finally:
         svc.close()

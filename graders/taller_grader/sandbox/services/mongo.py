@@ -26,6 +26,7 @@ import pwd
 import select
 import shutil
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -193,6 +194,7 @@ class MongoService:
         self._lock = threading.Lock()
         self._client: MongoClient[dict[str, Any]] | None = None
         self._launcher: _Launcher | None = None
+        self._template_lock = threading.Lock()
         if cfg.uri is None and cfg.prefork:
             python = cfg.launcher_python or str(Path(cfg.server_argv[0]).with_name("python"))
             self._launcher = _Launcher(python, Path(cfg.state_dir) / "launcher.log")
@@ -211,20 +213,79 @@ class MongoService:
         pw = pwd.getpwnam(self.cfg.run_as_user)
         return pw.pw_uid, pw.pw_gid
 
+    def _template(self) -> Path:
+        """A data directory as a fresh server leaves it, made once per server install.
+
+        Creating a WiredTiger home costs ~0.25 s; opening a copy of one ~0.07 s.
+        """
+        root = Path(self.cfg.state_dir)
+        version = os.stat(self.cfg.server_argv[0]).st_mtime_ns
+        template = root / f"template-{version}"
+        with self._template_lock:
+            if template.is_dir():
+                return template
+            building = root / f"building-{new_name(self.cfg.prefix)}"
+            building.mkdir(parents=True)
+            (building / "empty.toml").write_text("")
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                port = probe.getsockname()[1]
+            proc = subprocess.Popen(  # noqa: S603 - argv from the platform's config
+                [*self.cfg.server_argv, "--config", str(building / "empty.toml"),
+                 "--host", "127.0.0.1", "--port", str(port),
+                 "--storage-path", str(building / "data"), "--standalone",
+                 "--log-level", "WARNING"],
+                cwd=building,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                env={"PATH": "/usr/bin:/bin", "HOME": str(building), "LANG": "C.UTF-8"},
+            )
+            try:
+                _wait_port(None, port, proc.pid, self.cfg.start_timeout)
+                # Listening is not yet serving: a SIGTERM in between can be lost.
+                with MongoClient(port=port, directConnection=True,
+                                 serverSelectionTimeoutMS=10000) as client:
+                    client.admin.command("ping")
+            finally:
+                # A clean stop, so that each copy opens without recovery.
+                for _ in range(3):
+                    proc.terminate()
+                    try:
+                        proc.wait(timeout=5)
+                        break
+                    except subprocess.TimeoutExpired:
+                        continue
+                else:
+                    proc.kill()
+                    proc.wait()
+            if proc.returncode not in (0, -signal.SIGTERM):
+                shutil.rmtree(building, ignore_errors=True)
+                raise ServiceError(f"the template MongoDB server failed ({proc.returncode})")
+            (building / "data" / "WiredTiger.lock").unlink(missing_ok=True)
+            for old in root.glob("template-*"):
+                shutil.rmtree(old, ignore_errors=True)
+            (building / "data").rename(template)
+            shutil.rmtree(building, ignore_errors=True)
+            return template
+
     def _start_local(self, name: str, netns_path: str) -> _Run:
         root = Path(self.cfg.state_dir)
         root.mkdir(parents=True, exist_ok=True)
         # Traversable, not listable: the unprivileged servers reach their own dirs only.
         os.chmod(root, 0o711)  # noqa: S103
+        template = self._template()
         directory = root / name
         directory.mkdir(mode=0o700)
         config = directory / "secantusd.toml"
         # An explicit empty config: without --config the server reads ./, ~/ and /etc/.
         config.write_text("")
+        shutil.copytree(template, directory / "data")
         ids = self._ids()
         if ids is not None:
-            os.chown(directory, *ids)
-            os.chown(config, *ids)
+            for path in (directory, config, directory / "data",
+                         *(directory / "data").iterdir()):
+                os.chown(path, *ids)
         server_args = [
             "--config", str(config),
             "--host", "127.0.0.1",
@@ -407,6 +468,9 @@ class MongoService:
             if not root.is_dir():
                 return removed
             for d in sorted(root.iterdir()):
+                if d.name.startswith("building-") and is_stale(d.name[9:], self.cfg.prefix, age):
+                    shutil.rmtree(d, ignore_errors=True)  # a template half made
+                    continue
                 if d.name in live or not is_stale(d.name, self.cfg.prefix, age):
                     continue
                 pidfile = d / "server.pid"
