@@ -186,3 +186,25 @@ def test_without_pool(
     finally:
         svc.close()
     assert svc._pool_thread is None
+
+
+def test_local_cluster_restarted_when_down(
+    postgres: PostgresService, make_netns: Callable[[], Netns]
+) -> None:
+    """The cluster is started once and reused; if it went down (a reboot, an OOM kill),
+    the next provision starts it again."""
+    assert postgres._cluster is not None
+    postgres._cluster.stop()
+    with postgres._pool_cond:
+        # Their databases survive a restart; hand them to the janitor thread anyway,
+        # so this provision has to go through the restarted server.
+        postgres._doomed.extend(r.name for r in postgres._ready)
+        postgres._ready.clear()
+    ns = make_netns()
+    t = time.monotonic()
+    grant = postgres.provision("run-restart", ns.path)
+    assert time.monotonic() - t < 10
+    try:
+        assert ns.node(NODE_CONNECT, dict(grant.env))["ok"] is True
+    finally:
+        postgres.release("run-restart")

@@ -348,9 +348,19 @@ class PostgresService:
         with self._lock:
             if run_id in self._runs:
                 raise ServiceError(f"run {run_id} already has a database")
-            conn = self._conn()
-            self._ensure_pool_thread()
-            run = self._take_ready() or self._create(conn)
+            try:
+                self._ensure_pool_thread()
+                run = self._take_ready() or self._create(self._conn())
+            except (ServiceError, psycopg.OperationalError):
+                # The server restarted (or the local cluster was stopped) since the
+                # admin connection was made: reconnect, starting the cluster, once.
+                if self._admin is None or not self._admin.broken:
+                    raise
+                self._admin = None
+                try:
+                    run = self._create(self._conn())
+                except psycopg.Error as exc:
+                    raise ServiceError(f"PostgreSQL unreachable: {exc}") from exc
             self._runs[run_id] = run
         name, password = run.name, run.password
         try:
