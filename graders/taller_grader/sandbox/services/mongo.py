@@ -64,6 +64,8 @@ class MongoConfig:
     run_as_user: str | None = "nobody"  # None: the runner's own user
     port: int = 27017  # the port the student's program sees on its loopback
     start_timeout: float = 10.0
+    # WiredTiger's cache per server (SecantusDB's default is 1G): runs hold a few rows.
+    cache_size: str = "64M"
     # Fork each server from a launcher that has imported SecantusDB once (mongo_launcher
     # .py, ~50 ms a start) instead of executing `server_argv` (~0.5 s). The launcher runs
     # `launcher_python`, by default the `python` beside server_argv[0].
@@ -293,6 +295,7 @@ class MongoService:
             "--storage-path", str(directory / "data"),
             "--standalone",
             "--log-level", "WARNING",
+            "--cache-size", self.cfg.cache_size,
         ]
         env = {"PATH": "/usr/bin:/bin", "HOME": str(directory), "LANG": "C.UTF-8"}
         run = _Run(name=name, db=name, student_uri="", grader_uri="", directory=directory)
