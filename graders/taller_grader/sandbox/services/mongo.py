@@ -246,8 +246,10 @@ class MongoService:
             try:
                 _wait_port(None, port, proc.pid, self.cfg.start_timeout)
                 # Listening is not yet serving: a SIGTERM in between can be lost.
-                with MongoClient(port=port, directConnection=True,
-                                 serverSelectionTimeoutMS=10000) as client:
+                client: MongoClient[dict[str, Any]] = MongoClient(
+                    port=port, directConnection=True, serverSelectionTimeoutMS=10000
+                )
+                with client:
                     client.admin.command("ping")
             finally:
                 # A clean stop, so that each copy opens without recovery.
@@ -266,8 +268,14 @@ class MongoService:
                 raise ServiceError(f"the template MongoDB server failed ({proc.returncode})")
             (building / "data" / "WiredTiger.lock").unlink(missing_ok=True)
             for old in root.glob("template-*"):
-                shutil.rmtree(old, ignore_errors=True)
-            (building / "data").rename(template)
+                if old != template:  # a former install's
+                    shutil.rmtree(old, ignore_errors=True)
+            try:
+                (building / "data").rename(template)
+            except OSError:
+                # Another worker sharing the state dir made it first.
+                if not template.is_dir():
+                    raise
             shutil.rmtree(building, ignore_errors=True)
             return template
 
