@@ -25,6 +25,8 @@ install: system-deps $(VENV)/.installed runtime/node_modules/.installed $(EDITOR
 
 system-deps:
 	@scripts/system-deps.sh
+	@if [ "$$(id -u)" -eq 0 ]; then scripts/setup-services.sh; \
+	else echo "Not root: skipping scripts/setup-services.sh (per-run PostgreSQL, RabbitMQ, MongoDB)."; fi
 
 $(VENV)/.installed: requirements/dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

@@ -51,8 +51,13 @@ def _netns() -> str:
     return name
 
 
-def measure(service: str, variant: str, svc: RunService, runs: int,
-            between: Callable[[], None] | None = None) -> Series:
+def measure(
+    service: str,
+    variant: str,
+    svc: RunService,
+    runs: int,
+    between: Callable[[], None] | None = None,
+) -> Series:
     s = Series(service, variant, [], [])
     for i in range(runs + 1):
         ns = _netns()
@@ -119,21 +124,33 @@ def main(argv: list[str] | None = None) -> int:
 
     if "postgres" in only:
         variants: list[tuple[int, Literal["WAL_LOG", "FILE_COPY"]]] = [
-            (2, "WAL_LOG"), (0, "WAL_LOG"), (0, "FILE_COPY")]
+            (2, "WAL_LOG"),
+            (0, "WAL_LOG"),
+            (0, "FILE_COPY"),
+        ]
         for pool, strategy in variants:
-            cfg = PostgresConfig(state_dir=str(STATE / "postgres"), prefix=PREFIX,
-                                 pool_size=pool, create_strategy=strategy)
+            cfg = PostgresConfig(
+                state_dir=str(STATE / "postgres"),
+                prefix=PREFIX,
+                pool_size=pool,
+                create_strategy=strategy,
+            )
             pg = PostgresService(cfg)
             pg.start()
             # Let the pool refill between runs, as the gap between two gradings does.
             wait: Callable[[], None] | None = None
             if pool:
+
                 def wait(pg: PostgresService = pg) -> None:
                     deadline = time.monotonic() + 5
                     while len(pg._ready) < 1 and time.monotonic() < deadline:
                         time.sleep(0.01)
-            variant = (f"pool of {pool} ready databases" if pool
-                       else f"CREATE DATABASE on demand (template0, {strategy})")
+
+            variant = (
+                f"pool of {pool} ready databases"
+                if pool
+                else f"CREATE DATABASE on demand (template0, {strategy})"
+            )
             series.append(measure("PostgreSQL", variant, pg, args.runs, wait))
             pg.close()
             print(report(series[-1:], args.runs).splitlines()[-1], flush=True)
@@ -143,10 +160,14 @@ def main(argv: list[str] | None = None) -> int:
         rb.close()
         print(report(series[-1:], args.runs).splitlines()[-1], flush=True)
     if "mongo" in only:
-        mg = MongoService(MongoConfig(server_argv=(args.mongo_server,),
-                                      state_dir=str(STATE / "mongo"), prefix=PREFIX))
-        series.append(measure("MongoDB", "SecantusDB server per run, in the run's netns",
-                              mg, args.runs))
+        mg = MongoService(
+            MongoConfig(
+                server_argv=(args.mongo_server,), state_dir=str(STATE / "mongo"), prefix=PREFIX
+            )
+        )
+        series.append(
+            measure("MongoDB", "SecantusDB server per run, in the run's netns", mg, args.runs)
+        )
         mg.close()
         print(report(series[-1:], args.runs).splitlines()[-1], flush=True)
 

@@ -46,6 +46,7 @@ from taller_grader.sandbox.api import (
     ServiceGrant,
     SubmissionRejected,
 )
+from taller_grader.sandbox.services.base import RunService
 from taller_grader.sdk.control import ENV_CONTROL, ControlError, ControlServer
 from taller_grader.sdk.plugin import ENV_EVENTS_FD, ENV_RUN_INFO
 
@@ -83,13 +84,21 @@ class ExerciseSpec:
 
 
 class ServiceProvider:
-    """Per-run services (PostgreSQL, RabbitMQ, MongoDB), by name."""
+    """Per-run services (PostgreSQL, RabbitMQ, MongoDB) by name; none by default."""
+
+    def __init__(self, services: Mapping[str, RunService] | None = None) -> None:
+        self.services = dict(services or {})
 
     def provision(self, name: str, run_id: str, netns_path: str) -> ServiceGrant:
-        raise SandboxError(f"no per-run service '{name}' is configured on this host")
+        service = self.services.get(name)
+        if service is None:
+            raise SandboxError(f"no per-run service '{name}' is configured on this host")
+        return service.provision(run_id, netns_path)
 
     def release(self, name: str, run_id: str) -> None:
-        return None
+        service = self.services.get(name)
+        if service is not None:
+            service.release(run_id)
 
 
 @dataclass(frozen=True)

@@ -71,7 +71,7 @@ class RedisServer:
                 "no",
                 "--dir",
                 str(self.workdir),
-            ],  # fmt: skip
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -187,7 +187,7 @@ class Stack:
                 "--without-mingle",
                 "-l",
                 "info",
-            ],  # fmt: skip
+            ],
         )
         wait_until(lambda: b"ready." in (self.logs / f"{name}.log").read_bytes(), 30, name)
 
@@ -203,7 +203,7 @@ class Stack:
                 "info",
                 "-s",
                 str(self.logs / "beat-schedule"),
-            ],  # fmt: skip
+            ],
             TALLER_REAPER_INTERVAL=str(interval),
         )
 
@@ -300,7 +300,7 @@ class Browser:
 
     def sign_in(self, username: str, password: str) -> None:
         self.request("GET", "/entrar/")
-        status, headers, _ = self.request(
+        status, _headers, _ = self.request(
             "POST",
             "/entrar/",
             {

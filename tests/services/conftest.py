@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
 from taller_grader.sandbox.services import (
     MongoConfig,
     MongoService,
@@ -30,9 +31,7 @@ ROOT = Path(__file__).resolve().parents[2]
 NODE_MODULES = ROOT / "runtime" / "node_modules"
 PREFIX = "tlrt_"
 STATE = Path(os.environ.get("TALLER_TEST_SERVICES_STATE", "/var/tmp/taller-test-services"))
-MONGO_SERVER = os.environ.get(
-    "TALLER_MONGO_SERVER", "/var/lib/taller/mongo-venv/bin/secantusd-py"
-)
+MONGO_SERVER = os.environ.get("TALLER_MONGO_SERVER", "/var/lib/taller/mongo-venv/bin/secantusd-py")
 
 
 def _require() -> None:
@@ -123,9 +122,7 @@ def rabbitmq() -> Iterator[RabbitMQService]:
 def mongo_config() -> MongoConfig:
     if not os.access(MONGO_SERVER, os.X_OK):
         pytest.fail(f"{MONGO_SERVER} missing: run scripts/setup-services.sh")
-    return MongoConfig(
-        server_argv=(MONGO_SERVER,), state_dir=str(STATE / "mongo"), prefix=PREFIX
-    )
+    return MongoConfig(server_argv=(MONGO_SERVER,), state_dir=str(STATE / "mongo"), prefix=PREFIX)
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from pymongo import MongoClient
+
 from taller_grader.sandbox.services import MongoConfig, MongoService
 
 from .conftest import PREFIX, Netns
@@ -75,8 +76,10 @@ def test_mongoose_like_mongodb_and_release(
     out = ns.node(NODE_MONGOOSE, {**grant.env, "NOMBRE": "ana"})
     assert out["ok"] is True, out
     assert out["dup"] == {
-        "code": 11000, "e11000": True,
-        "keyPattern": {"email": 1}, "keyValue": {"email": "a@x.com"},
+        "code": 11000,
+        "e11000": True,
+        "keyPattern": {"email": 1},
+        "keyValue": {"email": "a@x.com"},
     }
     assert out["nombres"] == ["ana", "segundo"] and out["byId"] == "ana"
 
@@ -94,17 +97,16 @@ def test_mongoose_like_mongodb_and_release(
     mongo.release("run-m")
 
 
-def test_runs_are_separate_servers(mongo: MongoService, make_netns: Callable[[], Netns],
-                                   host_node: Netns) -> None:
+def test_runs_are_separate_servers(
+    mongo: MongoService, make_netns: Callable[[], Netns], host_node: Netns
+) -> None:
     ns1, ns2 = make_netns(), make_netns()
     g1 = mongo.provision("run-m1", ns1.path)
     g2 = mongo.provision("run-m2", ns2.path)
     try:
-        assert ns1.node(NODE_MONGOOSE, {**g1.env, "NOMBRE": "uno"})["nombres"] == [
-            "uno", "segundo"]
+        assert ns1.node(NODE_MONGOOSE, {**g1.env, "NOMBRE": "uno"})["nombres"] == ["uno", "segundo"]
         # Same URI text, other namespace, other server: run 1's data is not there.
-        assert ns2.node(NODE_MONGOOSE, {**g2.env, "NOMBRE": "dos"})["nombres"] == [
-            "dos", "segundo"]
+        assert ns2.node(NODE_MONGOOSE, {**g2.env, "NOMBRE": "dos"})["nombres"] == ["dos", "segundo"]
         # Not reachable from the host's 127.0.0.1:27017 either.
         assert host_node.node(NODE_PING, dict(g1.env))["ok"] is False
     finally:
@@ -150,9 +152,18 @@ def real_mongo_uri(mongo_config: MongoConfig, tmp_path: Path) -> Iterator[str]:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     (tmp_path / "empty.toml").write_text("")
-    argv = [*mongo_config.server_argv, "--config", str(tmp_path / "empty.toml"),
-            "--port", str(port), "--storage-path", str(tmp_path / "data"), "--standalone",
-            "--log-level", "WARNING"]
+    argv = [
+        *mongo_config.server_argv,
+        "--config",
+        str(tmp_path / "empty.toml"),
+        "--port",
+        str(port),
+        "--storage-path",
+        str(tmp_path / "data"),
+        "--standalone",
+        "--log-level",
+        "WARNING",
+    ]
     proc = _start_server(argv, port)
     try:
         with MongoClient(port=port, directConnection=True) as c:
@@ -183,7 +194,8 @@ def test_configured_server_database_and_user_per_run(
         # Run 2's user cannot read run 1's database on the shared server.
         db1 = svc.grader_env("run-p1")["MONGODB_DB"]
         stolen = g2.env["MONGODB_URI"].replace(
-            "/" + svc.grader_env("run-p2")["MONGODB_DB"] + "?", "/" + db1 + "?", 1)
+            "/" + svc.grader_env("run-p2")["MONGODB_DB"] + "?", "/" + db1 + "?", 1
+        )
         out = ns2.node(NODE_MONGOOSE, {"MONGODB_URI": stolen, "NOMBRE": "x"})
         assert out["ok"] is False
         # A wrong password is refused.

@@ -9,6 +9,7 @@ import threading
 from collections.abc import Callable, Iterator
 
 import pytest
+
 from taller_grader.sandbox.services import (
     SERVICE_NAMES,
     Forwarder,
@@ -95,9 +96,7 @@ def test_forwarder_relays_everything_into_the_namespace(
     fwd.close()
 
 
-def test_forwarder_out_of_the_namespace_and_target_down(
-    make_netns: Callable[[], Netns]
-) -> None:
+def test_forwarder_out_of_the_namespace_and_target_down(make_netns: Callable[[], Netns]) -> None:
     ns = make_netns()
     # Reverse: listen on the host, reach a server that lives only in the namespace.
     srv = socket_in_netns(ns.path)
@@ -128,9 +127,12 @@ def _start_ok(user: bytes, mech: bytes = b"PLAIN") -> bytes:
     resp = b"\x00" + user + b"\x00secret"
     payload = (
         struct.pack(">HH", 10, 11)
-        + struct.pack(">I", len(table)) + table
-        + bytes([len(mech)]) + mech
-        + struct.pack(">I", len(resp)) + resp
+        + struct.pack(">I", len(table))
+        + table
+        + bytes([len(mech)])
+        + mech
+        + struct.pack(">I", len(resp))
+        + resp
         + b"\x05en_US"
     )
     return struct.pack(">BHI", 1, 0, len(payload)) + payload + b"\xce"

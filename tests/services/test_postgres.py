@@ -5,6 +5,7 @@ from collections.abc import Callable
 
 import psycopg
 import pytest
+
 from taller_grader.sandbox.services import PostgresConfig, PostgresService, new_name
 
 from .conftest import PREFIX, Netns

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
+
 from taller_grader.sandbox.services import RabbitConfig, RabbitMQService, new_name
 
 from .conftest import PREFIX, Netns
@@ -106,3 +108,53 @@ def test_sweep_removes_crash_leftovers(rabbitmq: RabbitMQService) -> None:
     finally:
         crashed._delete(old)
         crashed.close()
+
+
+def _start_ok(mechanism: bytes, response: bytes) -> bytes:
+    import struct
+
+    payload = struct.pack(">HH", 10, 11) + struct.pack(">I", 0)
+    payload += bytes([len(mechanism)]) + mechanism
+    payload += struct.pack(">I", len(response)) + response + b"\x05en_US"
+    frame = struct.pack(">BHI", 1, 0, len(payload)) + payload + b"\xce"
+    return b"AMQP\x00\x00\x09\x01" + frame
+
+
+def _amqplain(login: bytes, password: bytes) -> bytes:
+    import struct
+
+    out = b""
+    for key, value in ((b"LOGIN", login), (b"PASSWORD", password)):
+        out += bytes([len(key)]) + key + b"S" + struct.pack(">I", len(value)) + value
+    return out
+
+
+@pytest.mark.parametrize(
+    ("mechanism", "response"),
+    [
+        (b"PLAIN", b"\x00tlr_run\x00secret"),
+        (b"AMQPLAIN", _amqplain(b"tlr_run", b"secret")),
+    ],
+)
+def test_the_gate_admits_the_runs_own_user_with_either_mechanism(
+    mechanism: bytes, response: bytes
+) -> None:
+    from taller_grader.sandbox.services.rabbitmq import AmqpUserGate
+
+    data = _start_ok(mechanism, response)
+    assert AmqpUserGate("tlr_run").feed(data) == data
+
+
+@pytest.mark.parametrize(
+    ("mechanism", "response"),
+    [
+        (b"PLAIN", b"\x00guest\x00guest"),
+        (b"AMQPLAIN", _amqplain(b"guest", b"guest")),
+        (b"EXTERNAL", b""),
+    ],
+)
+def test_the_gate_cuts_any_other_login(mechanism: bytes, response: bytes) -> None:
+    from taller_grader.sandbox.services.rabbitmq import AmqpUserGate, GateRejected
+
+    with pytest.raises(GateRejected):
+        AmqpUserGate("tlr_run").feed(_start_ok(mechanism, response))

@@ -19,6 +19,13 @@ from taller_grader.runner import (
     grade,
     spec_from_manifest,
 )
+from taller_grader.sandbox.services import (
+    MongoConfig,
+    PostgresConfig,
+    RabbitConfig,
+    ServicesConfig,
+    build_services,
+)
 
 
 @lru_cache(maxsize=1)
@@ -27,7 +34,21 @@ def runner_config() -> RunnerConfig:
     return RunnerConfig(
         runtime_dir=Path(settings.TALLER_RUNTIME_DIR),
         state_dir=Path(state_dir) if state_dir else None,
-        services=ServiceProvider(),
+        services=ServiceProvider(build_services(_services_config())),
+    )
+
+
+def _services_config() -> ServicesConfig:
+    """Per-run services from settings: local servers by default, dedicated ones in production."""
+    return ServicesConfig(
+        postgres=PostgresConfig(admin_dsn=settings.TALLER_RUNS_POSTGRES_DSN or None),
+        rabbitmq=RabbitConfig(
+            api_url=settings.TALLER_RUNS_RABBITMQ_API,
+            admin_user=settings.TALLER_RUNS_RABBITMQ_USER,
+            admin_password=settings.TALLER_RUNS_RABBITMQ_PASSWORD,
+            amqp_host=settings.TALLER_RUNS_RABBITMQ_HOST,
+        ),
+        mongo=MongoConfig(uri=settings.TALLER_RUNS_MONGODB_URI or None),
     )
 
 

@@ -195,6 +195,15 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"axes": {"level": "WARNING"}},
 }
+# Student programs' own servers, never the platform's. Empty: the runner starts local
+# ones (a PostgreSQL cluster of its own, a MongoDB-compatible server per run) and uses
+# the local RabbitMQ; production points these at dedicated servers.
+TALLER_RUNS_POSTGRES_DSN = env.str("TALLER_RUNS_POSTGRES_DSN", default="")
+TALLER_RUNS_MONGODB_URI = env.str("TALLER_RUNS_MONGODB_URI", default="")
+TALLER_RUNS_RABBITMQ_API = env.str("TALLER_RUNS_RABBITMQ_API", default="http://127.0.0.1:15672")
+TALLER_RUNS_RABBITMQ_HOST = env.str("TALLER_RUNS_RABBITMQ_HOST", default="127.0.0.1")
+TALLER_RUNS_RABBITMQ_USER = env.str("TALLER_RUNS_RABBITMQ_USER", default="guest")
+TALLER_RUNS_RABBITMQ_PASSWORD = env.str("TALLER_RUNS_RABBITMQ_PASSWORD", default="guest")
 # Where the sandbox keeps per-run directories (empty: the runner's default).
 TALLER_SANDBOX_STATE_DIR = env.str("TALLER_SANDBOX_STATE_DIR", default="")
 # How often an internal-error run is retried before it is left for the staff to see.

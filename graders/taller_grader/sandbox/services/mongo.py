@@ -233,10 +233,20 @@ class MongoService:
                 probe.bind(("127.0.0.1", 0))
                 port = probe.getsockname()[1]
             proc = subprocess.Popen(  # noqa: S603 - argv from the platform's config
-                [*self.cfg.server_argv, "--config", str(building / "empty.toml"),
-                 "--host", "127.0.0.1", "--port", str(port),
-                 "--storage-path", str(building / "data"), "--standalone",
-                 "--log-level", "WARNING"],
+                [
+                    *self.cfg.server_argv,
+                    "--config",
+                    str(building / "empty.toml"),
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    "--storage-path",
+                    str(building / "data"),
+                    "--standalone",
+                    "--log-level",
+                    "WARNING",
+                ],
                 cwd=building,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
@@ -293,17 +303,22 @@ class MongoService:
         shutil.copytree(template, directory / "data")
         ids = self._ids()
         if ids is not None:
-            for path in (directory, config, directory / "data",
-                         *(directory / "data").iterdir()):
+            for path in (directory, config, directory / "data", *(directory / "data").iterdir()):
                 os.chown(path, *ids)
         server_args = [
-            "--config", str(config),
-            "--host", "127.0.0.1",
-            "--port", str(self.cfg.port),
-            "--storage-path", str(directory / "data"),
+            "--config",
+            str(config),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.cfg.port),
+            "--storage-path",
+            str(directory / "data"),
             "--standalone",
-            "--log-level", "WARNING",
-            "--cache-size", self.cfg.cache_size,
+            "--log-level",
+            "WARNING",
+            "--cache-size",
+            self.cfg.cache_size,
         ]
         env = {"PATH": "/usr/bin:/bin", "HOME": str(directory), "LANG": "C.UTF-8"}
         run = _Run(name=name, db=name, student_uri="", grader_uri="", directory=directory)
@@ -335,9 +350,7 @@ class MongoService:
             self._stop_local(run)
             raise ServiceError(f"could not start the run's MongoDB: {exc}") from exc
         run.student_uri = f"mongodb://127.0.0.1:{self.cfg.port}/{run.db}"
-        run.grader_uri = (
-            f"mongodb://127.0.0.1:{run.forwarder.port}/{run.db}?directConnection=true"
-        )
+        run.grader_uri = f"mongodb://127.0.0.1:{run.forwarder.port}/{run.db}?directConnection=true"
         return run
 
     def _exec(
@@ -349,7 +362,9 @@ class MongoService:
         env: dict[str, str],
     ) -> subprocess.Popen[bytes]:
         argv = [
-            "nsenter", f"--net={netns_path}", "--",
+            "nsenter",
+            f"--net={netns_path}",
+            "--",
             *(
                 ["setpriv", f"--reuid={ids[0]}", f"--regid={ids[1]}", "--clear-groups", "--"]
                 if ids is not None
@@ -406,9 +421,7 @@ class MongoService:
         host, port = parse_uri(self.cfg.uri)["nodelist"][0]
         db = client[name]
         try:
-            db.command(
-                "createUser", name, pwd=password, roles=[{"role": "dbOwner", "db": name}]
-            )
+            db.command("createUser", name, pwd=password, roles=[{"role": "dbOwner", "db": name}])
         except Exception as exc:
             raise ServiceError(f"could not create the run's MongoDB user: {exc}") from exc
         auth = f"{quote(name)}:{password}@"
@@ -421,7 +434,9 @@ class MongoService:
         )
         try:
             run.forwarder = Forwarder(
-                ("127.0.0.1", self.cfg.port), (host, port), listen_ns=netns_path,
+                ("127.0.0.1", self.cfg.port),
+                (host, port),
+                listen_ns=netns_path,
                 name=f"mongo-{name}",
             )
         except OSError as exc:

@@ -81,9 +81,7 @@ class _Run:
 
 
 def _find_bin_dir() -> str:
-    dirs = sorted(
-        glob.glob("/usr/lib/postgresql/*/bin"), key=lambda d: int(d.split("/")[-2])
-    )
+    dirs = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda d: int(d.split("/")[-2]))
     if not dirs:
         found = shutil.which("initdb")
         if found is None:
@@ -151,11 +149,14 @@ class LocalCluster:
                 [
                     *prefix,
                     f"{bin_dir}/initdb",
-                    "-D", str(self.data),
-                    "-U", ADMIN_USER,
+                    "-D",
+                    str(self.data),
+                    "-U",
+                    ADMIN_USER,
                     "--auth=scram-sha-256",
                     f"--pwfile={pwfile}",
-                    "-E", "UTF8",
+                    "-E",
+                    "UTF8",
                     "--locale=C.UTF-8",
                     "--no-sync",
                 ],
@@ -179,10 +180,16 @@ class LocalCluster:
             [
                 *prefix,
                 f"{bin_dir}/pg_ctl",
-                "-D", str(self.data),
-                "-l", str(self.state / "server.log"),
-                "-w", "-t", "30", "-s",
-                "-o", opts,
+                "-D",
+                str(self.data),
+                "-l",
+                str(self.state / "server.log"),
+                "-w",
+                "-t",
+                "30",
+                "-s",
+                "-o",
+                opts,
                 "start",
             ],
             "pg_ctl start",
@@ -196,8 +203,17 @@ class LocalCluster:
         prefix, _, _ = self._run_as_owner()
         if (self.data / "postmaster.pid").exists():
             subprocess.run(  # noqa: S603 - argv from the platform's config
-                [*prefix, f"{bin_dir}/pg_ctl", "-D", str(self.data), "-m", "fast", "-w",
-                 "-s", "stop"],
+                [
+                    *prefix,
+                    f"{bin_dir}/pg_ctl",
+                    "-D",
+                    str(self.data),
+                    "-m",
+                    "fast",
+                    "-w",
+                    "-s",
+                    "stop",
+                ],
                 check=False,
                 capture_output=True,
             )
@@ -281,9 +297,9 @@ class PostgresService:
                 )
             )
             conn.execute(
-                sql.SQL(
-                    "CREATE DATABASE {} OWNER {} TEMPLATE template0 STRATEGY {}"
-                ).format(ident, ident, sql.SQL(self.cfg.create_strategy))
+                sql.SQL("CREATE DATABASE {} OWNER {} TEMPLATE template0 STRATEGY {}").format(
+                    ident, ident, sql.SQL(self.cfg.create_strategy)
+                )
             )
             conn.execute(
                 sql.SQL("REVOKE CONNECT, TEMPORARY ON DATABASE {} FROM PUBLIC").format(ident)
@@ -435,10 +451,16 @@ class PostgresService:
             with self._pool_cond:
                 live = {r.name for r in self._runs.values()} | {r.name for r in self._ready}
             like = self.cfg.prefix.replace("_", r"\_") + "%"
-            dbs = [str(r[0]) for r in conn.execute(
-                "SELECT datname FROM pg_database WHERE datname LIKE %s", (like,))]
-            roles = [str(r[0]) for r in conn.execute(
-                "SELECT rolname FROM pg_roles WHERE rolname LIKE %s", (like,))]
+            dbs = [
+                str(r[0])
+                for r in conn.execute(
+                    "SELECT datname FROM pg_database WHERE datname LIKE %s", (like,)
+                )
+            ]
+            roles = [
+                str(r[0])
+                for r in conn.execute("SELECT rolname FROM pg_roles WHERE rolname LIKE %s", (like,))
+            ]
             removed: list[str] = []
             for name in sorted(set(dbs) | set(roles)):
                 if name in live or not is_stale(name, self.cfg.prefix, age):

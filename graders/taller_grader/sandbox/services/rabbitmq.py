@@ -41,7 +41,7 @@ class AmqpUserGate:
     RabbitMQ lets `guest` in, and the management API grants its acting admin every
     vhost it creates: without this gate a run could log in as either and read other
     runs' queues. The gate reads the protocol header and Connection.StartOk (the
-    client's first frame, sent before anything else) and checks the PLAIN user.
+    client's first frame, sent before anything else) and checks the PLAIN or AMQPLAIN user.
     """
 
     MAX_FRAME = 64 * 1024
@@ -91,11 +91,37 @@ class AmqpUserGate:
             response = p[pos + 4 : pos + 4 + rlen]
         except (struct.error, IndexError) as exc:
             raise GateRejected("malformed Connection.StartOk") from exc
-        if mech != b"PLAIN":
-            raise GateRejected("only PLAIN logins")
-        parts = response.split(b"\x00")
-        if len(parts) != 3 or parts[1] != self.user or parts[0] not in (b"", self.user):
-            raise GateRejected("not the run's user")
+        if mech == b"PLAIN":
+            parts = response.split(b"\x00")
+            if len(parts) != 3 or parts[1] != self.user or parts[0] not in (b"", self.user):
+                raise GateRejected("not the run's user")
+        elif mech == b"AMQPLAIN":  # py-amqp's default: a field table without its length
+            if _amqplain_login(response) != self.user:
+                raise GateRejected("not the run's user")
+        else:
+            raise GateRejected("only PLAIN and AMQPLAIN logins")
+
+
+def _amqplain_login(table: bytes) -> bytes | None:
+    pos, login = 0, None
+    try:
+        while pos < len(table):
+            key = table[pos + 1 : pos + 1 + table[pos]]
+            pos += 1 + table[pos]
+            kind = table[pos : pos + 1]
+            pos += 1
+            if kind != b"S":
+                raise GateRejected("unexpected AMQPLAIN field")
+            (size,) = struct.unpack(">I", table[pos : pos + 4])
+            value = table[pos + 4 : pos + 4 + size]
+            pos += 4 + size
+            if key == b"LOGIN":
+                if login is not None:
+                    raise GateRejected("two logins")
+                login = value
+    except (struct.error, IndexError) as exc:
+        raise GateRejected("malformed AMQPLAIN response") from exc
+    return login
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,9 +181,7 @@ class RabbitMQService:
             if method == "DELETE" and resp.status == 404:
                 return None
             if resp.status >= 300:
-                raise ServiceError(
-                    f"RabbitMQ API {method} {path}: {resp.status} {payload[:300]!r}"
-                )
+                raise ServiceError(f"RabbitMQ API {method} {path}: {resp.status} {payload[:300]!r}")
             return json.loads(payload) if payload else None
         raise AssertionError("unreachable")
 
@@ -166,14 +190,16 @@ class RabbitMQService:
         self._api("PUT", f"/api/vhosts/{v}", {})
         self._api("PUT", f"/api/users/{v}", {"password": password, "tags": ""})
         self._api(
-            "PUT", f"/api/permissions/{v}/{v}",
+            "PUT",
+            f"/api/permissions/{v}/{v}",
             {"configure": ".*", "write": ".*", "read": ".*"},
         )
         # The API gave the acting admin every right on the new vhost; runs need none of it.
         admin = quote(self.cfg.admin_user, safe="")
         self._api("DELETE", f"/api/permissions/{v}/{admin}")
-        self._api("PUT", f"/api/vhost-limits/{v}/max-connections",
-                  {"value": self.cfg.max_connections})
+        self._api(
+            "PUT", f"/api/vhost-limits/{v}/max-connections", {"value": self.cfg.max_connections}
+        )
         self._api("PUT", f"/api/vhost-limits/{v}/max-queues", {"value": self.cfg.max_queues})
 
     def _delete(self, name: str) -> None:

@@ -1,0 +1,138 @@
+"""Per-run services through the whole runner: sandboxed student code and the grader suite
+both reach the run's own PostgreSQL, MongoDB and RabbitMQ (tests/services proves the release)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from taller_grader.results import RunStatus
+from taller_grader.runner import ExerciseSpec, ProgramSpec, RunnerConfig, ServiceProvider, grade
+from taller_grader.sandbox.services import (
+    MongoConfig,
+    PostgresConfig,
+    RabbitConfig,
+    ServicesConfig,
+    build_services,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+MONGO_SERVER = Path("/var/lib/taller/mongo-venv/bin/secantusd-py")
+STATE = Path(os.environ.get("TALLER_TEST_SERVICES_STATE", "/var/tmp/taller-test-services"))
+
+pytestmark = pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("bwrap") is None or not MONGO_SERVER.exists(),
+    reason="needs root, bubblewrap and scripts/setup-services.sh",
+)
+
+SERVER = {
+    "postgres": """
+const http = require("node:http");
+const { Pool } = require("pg");
+const pool = new Pool();  // PG* variables only, as the seed's new Client()
+http.createServer(async (req, res) => {
+  await pool.query("CREATE TABLE IF NOT EXISTS visitas (id serial primary key)");
+  const r = await pool.query("INSERT INTO visitas DEFAULT VALUES RETURNING id");
+  res.setHeader("Content-Type", "application/json");
+  res.end(JSON.stringify({ id: r.rows[0].id }));
+}).listen(process.env.PORT);
+""",
+    "mongo": """
+const http = require("node:http");
+const mongoose = require("mongoose");
+const Visita = mongoose.model("Visita", new mongoose.Schema({ n: Number }));
+mongoose.connect(process.env.MONGODB_URI).then(() => {
+  http.createServer(async (req, res) => {
+    const v = await Visita.create({ n: 1 });
+    res.setHeader("Content-Type", "application/json");
+    res.end(JSON.stringify({ id: String(v._id) }));
+  }).listen(process.env.PORT);
+});
+""",
+    "rabbitmq": """
+const http = require("node:http");
+const amqp = require("amqplib");
+amqp.connect(process.env.AMQP_URL).then(async (conn) => {
+  const ch = await conn.createChannel();
+  await ch.assertQueue("visitas", { durable: true });
+  http.createServer((req, res) => {
+    ch.sendToQueue("visitas", Buffer.from(JSON.stringify({ id: 1 })), { persistent: true });
+    res.setHeader("Content-Type", "application/json");
+    res.end(JSON.stringify({ id: 1 }));
+  }).listen(process.env.PORT);
+});
+""",
+}
+
+# The grader reads the service itself, as the course's suites do.
+SUITE_TEXT = {
+    "postgres": """
+import psycopg
+
+def test_the_row_is_in_the_runs_database(http, run_env):
+    made = http.post("/", json={}).expect_json(200)["id"]
+    with psycopg.connect(run_env["DATABASE_URL"]) as conn:
+        ids = [r[0] for r in conn.execute("SELECT id FROM visitas")]
+    assert made in ids
+""",
+    "mongo": """
+from pymongo import MongoClient
+
+def test_the_document_is_in_the_runs_database(http, run_env):
+    made = http.post("/", json={}).expect_json(200)["id"]
+    client = MongoClient(run_env["MONGODB_URI"], serverSelectionTimeoutMS=3000)
+    ids = [str(d["_id"]) for d in client.get_default_database()["visitas"].find()]
+    assert made in ids
+""",
+    "rabbitmq": """
+import amqp, json
+
+def test_the_message_is_on_the_runs_queue(http, run_env):
+    http.post("/", json={}).expect_json(200)
+    url = run_env["AMQP_URL"]
+    creds, _, rest = url.removeprefix("amqp://").partition("@")
+    user, _, password = creds.partition(":")
+    hostport, _, vhost = rest.partition("/")
+    with amqp.Connection(hostport, userid=user, password=password, virtual_host=vhost) as conn:
+        channel = conn.channel()
+        message = None
+        for _ in range(50):
+            message = channel.basic_get("visitas", no_ack=True)
+            if message:
+                break
+            import time; time.sleep(0.05)
+    assert message is not None and json.loads(message.body) == {"id": 1}
+""",
+}
+
+
+@pytest.fixture(scope="module")
+def services():
+    registry = build_services(
+        ServicesConfig(
+            postgres=PostgresConfig(state_dir=str(STATE / "postgres"), pool_size=0),
+            rabbitmq=RabbitConfig(),
+            mongo=MongoConfig(state_dir=str(STATE / "mongo")),
+        )
+    )
+    yield registry
+    for service in registry.values():
+        service.close()
+
+
+@pytest.mark.parametrize("service", ["postgres", "mongo", "rabbitmq"])
+def test_student_code_and_grader_both_reach_the_runs_own_service(services, service: str) -> None:
+    spec = ExerciseSpec(
+        slug=f"svc-{service}",
+        programs=(ProgramSpec(name="server", command=("node", "server.js")),),
+        suite_files={"test_service.py": SUITE_TEXT[service]},
+        services=(service,),
+        time_limit_seconds=40,
+        startup_seconds=15,
+    )
+    config = RunnerConfig(runtime_dir=REPO / "runtime", services=ServiceProvider(services))
+    results = grade(spec, {"server.js": SERVER[service].encode()}, config)
+    assert results.status is RunStatus.PASSED, (results.output, results.tests, results.stderr)
