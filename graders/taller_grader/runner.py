@@ -573,9 +573,35 @@ def _ns_pid(program: Program | None) -> int | None:
 
 
 def _ns_pids(program: Program) -> list[int]:
-    """Pids of the program's live processes as seen inside its pid namespace."""
-    getter = getattr(program, "ns_pids", None)
-    return list(getter()) if callable(getter) else []
+    """Pids of the program's live processes as seen inside its pid namespace.
+
+    The cluster exercise needs them: its workers must not be the primary, and a crashed
+    worker must be replaced. The namespace's own init (pid 1, the sandbox's) is left out.
+    """
+    init_pid = getattr(program, "init_pid", None)
+    if init_pid is None:
+        return []
+    try:
+        namespace = os.readlink(f"/proc/{init_pid}/ns/pid")
+    except OSError:
+        return []
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            if os.readlink(f"/proc/{entry}/ns/pid") != namespace:
+                continue
+            with open(f"/proc/{entry}/status", encoding="ascii", errors="replace") as status:
+                fields = dict(line.split(":", 1) for line in status if ":" in line)
+        except OSError:
+            continue
+        if fields.get("State", "").strip().startswith(("Z", "X")):
+            continue  # exited, not yet reaped: not alive
+        inner = int(fields.get("NSpid", "0").split()[-1])
+        if inner != 1:
+            pids.append(inner)
+    return sorted(pids)
 
 
 def spec_from_manifest(

@@ -66,6 +66,20 @@ class Titles(_Strict):
     en: Text
 
 
+EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]*$", max_length=64)]
+
+
+class ProgramSpec(_Strict):
+    name: Slug
+    command: list[Annotated[str, StringConstraints(min_length=1, max_length=200)]] = Field(
+        min_length=1
+    )
+    port: int | None = Field(default=3000, ge=1024, le=65535)
+    autostart: bool = True
+    cwd: RelPath = "."
+    env: dict[EnvName, str] = Field(default_factory=dict)
+
+
 class RunSpec(_Strict):
     entry: list[RelPath] = Field(min_length=1)
     time_limit_seconds: float = Field(default=30, gt=0, le=600)
@@ -73,7 +87,9 @@ class RunSpec(_Strict):
     memory_limit_mb: int = Field(default=256, ge=32, le=4096)
     services: list[Literal["postgres", "mongo", "rabbitmq"]] = Field(default_factory=list)
     queue: Literal["grading", "heavy"] = "grading"
-    env: dict[str, str] = Field(default_factory=dict)
+    env: dict[EnvName, str] = Field(default_factory=dict)
+    secrets: list[EnvName] = Field(default_factory=list)
+    programs: list[ProgramSpec] = Field(default_factory=list)
 
 
 class Manifest(_Strict):
