@@ -51,6 +51,7 @@ from taller_grader.sdk.control import ENV_CONTROL, ControlError, ControlServer
 from taller_grader.sdk.plugin import ENV_EVENTS_FD, ENV_RUN_INFO
 
 OUTPUT_LIMIT = 64 * 1024  # per stream in the results document
+INJECT_DIR = ".taller"
 _GRADER_UID = 2000
 
 
@@ -81,6 +82,9 @@ class ExerciseSpec:
     # Env vars given a fresh random value each run (JWT_SECRET, API_KEY, ...).
     secrets: tuple[str, ...] = ()
     show_hidden: bool = False
+    # Files the grader puts beside the student's (graders/<slug>/inject/), readable in
+    # the sandbox under .taller/ — e.g. a --require hook that instruments an API.
+    inject_files: Mapping[str, str] = field(default_factory=dict)
 
 
 class ServiceProvider:
@@ -187,8 +191,20 @@ class _Run:
     # The run -------------------------------------------------------------------------
 
     def execute(self) -> Results:
+        reserved = [name for name in self.files if name.split("/", 1)[0] == INJECT_DIR]
+        if reserved:
+            raise SubmissionRejected(
+                f"{reserved[0]}: the folder {INJECT_DIR}/ is reserved for the grader"
+            )
+        files = {
+            **self.files,
+            **{
+                f"{INJECT_DIR}/{name}": text.encode()
+                for name, text in self.spec.inject_files.items()
+            },
+        }
         self.sandbox = sandbox_mod.open_sandbox(
-            self.files,
+            files,
             self.spec.limits,
             runtime_dir=self.config.runtime_dir,
             run_id=self.run_id,
@@ -627,7 +643,10 @@ def spec_from_manifest(
             )
             for p in programs
         ),
-        suite_files=dict(suite_files),
+        suite_files={k: v for k, v in suite_files.items() if not k.startswith("inject/")},
+        inject_files={
+            k.removeprefix("inject/"): v for k, v in suite_files.items() if k.startswith("inject/")
+        },
         limits=Limits(
             memory_mb=memory,
             wall_seconds=time_limit + 5,
