@@ -17,7 +17,7 @@ def crear(http: HttpClient, titulo: str = "Comprar pan", **extra: Any) -> dict[s
     respuesta = http.post("/api/tareas", json={"titulo": titulo, **extra})
     tarea = respuesta.expect_json(201)
     assert isinstance(tarea, dict) and "id" in tarea, (
-        f"{respuesta.describe()}: the created task must be a JSON object with an id"
+        f"{respuesta.describe()}: la tarea creada debe ser un objeto JSON con un id"
     )
     return tarea
 
@@ -30,7 +30,7 @@ def same_id(a: Any, b: Any) -> bool:
 def error_body(respuesta: Response, status: int) -> None:
     cuerpo = respuesta.expect_json(status)
     assert isinstance(cuerpo, dict) and isinstance(cuerpo.get("error"), str), (
-        f'{respuesta.describe()}: expected a body like {{"error": "..."}} explaining why'
+        f'{respuesta.describe()}: se esperaba un cuerpo como {{"error": "..."}} que explique el motivo'
     )
 
 
@@ -41,7 +41,7 @@ def test_saludo(http: HttpClient) -> None:
     cuerpo = respuesta.expect_json(200)
     assert cuerpo == {"mensaje": "Hola desde el backend"} or (
         isinstance(cuerpo, dict) and cuerpo.get("mensaje") == "Hola desde el backend"
-    ), f'{respuesta.describe()}: expected {{"mensaje": "Hola desde el backend"}}'
+    ), f'{respuesta.describe()}: se esperaba {{"mensaje": "Hola desde el backend"}}'
 
 
 @pytest.mark.points(2)
@@ -49,19 +49,19 @@ def test_crear_tarea(http: HttpClient) -> None:
     """POST /api/tareas crea una tarea con 201, Location y completada=false"""
     respuesta = http.post("/api/tareas", json={"titulo": "Aprender Express"})
     tarea = respuesta.expect_json(201)
-    assert isinstance(tarea, dict), f"{respuesta.describe()}: expected the task as an object"
+    assert isinstance(tarea, dict), f"{respuesta.describe()}: se esperaba la tarea como objeto"
     assert tarea.get("titulo") == "Aprender Express", (
-        f"{respuesta.describe()}: the task's titulo should be 'Aprender Express'"
+        f"{respuesta.describe()}: el titulo de la tarea debería ser 'Aprender Express'"
     )
     assert tarea.get("completada") is False, (
-        f"{respuesta.describe()}: completada must default to false (the boolean), "
-        f"got {tarea.get('completada')!r}"
+        f"{respuesta.describe()}: completada debe ser false (el booleano) si no se envía; llegó "
+        f"{tarea.get('completada')!r}"
     )
     assert "id" in tarea, f"{respuesta.describe()}: the task has no id"
     location = respuesta.header("location")
     assert location == f"/api/tareas/{tarea['id']}", (
-        f"{respuesta.describe()}: expected the header Location: /api/tareas/{tarea['id']}, "
-        f"got {location!r}"
+        f"{respuesta.describe()}: se esperaba la cabecera Location: /api/tareas/{tarea['id']} y llegó "
+        f"{location!r}"
     )
 
 
@@ -70,7 +70,7 @@ def test_crear_respeta_completada(http: HttpClient) -> None:
     """POST /api/tareas guarda completada=true cuando se envía"""
     tarea = crear(http, "Hecha", completada=True)
     assert tarea.get("completada") is True, (
-        f"POST /api/tareas with completada true: the task says completada={tarea.get('completada')!r}"
+        f"POST /api/tareas con completada true: la tarea dice completada={tarea.get('completada')!r}"
     )
 
 
@@ -80,15 +80,15 @@ def test_listar_en_orden(http: HttpClient) -> None:
     creadas = [crear(http, f"Tarea {n}") for n in range(3)]
     respuesta = http.get("/api/tareas")
     lista = respuesta.expect_json(200)
-    assert isinstance(lista, list), f"{respuesta.describe()}: expected a JSON array"
+    assert isinstance(lista, list), f"{respuesta.describe()}: se esperaba un arreglo JSON"
     ids = [str(t.get("id")) for t in lista if isinstance(t, dict)]
     esperados = [str(t["id"]) for t in creadas]
     posiciones = [ids.index(i) for i in esperados if i in ids]
     assert len(posiciones) == 3, (
-        f"{respuesta.describe()}: tasks {esperados} were just created but are not all listed"
+        f"{respuesta.describe()}: se acaban de crear las tareas {esperados} pero no aparecen todas"
     )
     assert posiciones == sorted(posiciones), (
-        f"{respuesta.describe()}: tasks must be listed in creation order"
+        f"{respuesta.describe()}: las tareas deben listarse en orden de creación"
     )
 
 
@@ -100,14 +100,14 @@ def test_filtrar_por_completada(http: HttpClient) -> None:
     for valor, dentro, fuera in (("true", hecha, pendiente), ("false", pendiente, hecha)):
         respuesta = http.get(f"/api/tareas?completada={valor}")
         lista = respuesta.expect_json(200)
-        assert isinstance(lista, list), f"{respuesta.describe()}: expected a JSON array"
+        assert isinstance(lista, list), f"{respuesta.describe()}: se esperaba un arreglo JSON"
         assert all(
             isinstance(t, dict) and t.get("completada") is (valor == "true") for t in lista
-        ), f"{respuesta.describe()}: every task listed must have completada={valor}"
+        ), f"{respuesta.describe()}: todas las tareas listadas deben tener completada={valor}"
         ids = {str(t.get("id")) for t in lista}
         assert str(dentro["id"]) in ids and str(fuera["id"]) not in ids, (
-            f"{respuesta.describe()}: the filter must keep task {dentro['id']} and "
-            f"leave out task {fuera['id']}"
+            f"{respuesta.describe()}: el filtro debe incluir la tarea {dentro['id']} y "
+            f"dejar fuera la tarea {fuera['id']}"
         )
 
 
@@ -118,7 +118,7 @@ def test_obtener_una(http: HttpClient) -> None:
     respuesta = http.get(f"/api/tareas/{tarea['id']}")
     cuerpo = respuesta.expect_json(200)
     assert isinstance(cuerpo, dict) and same_id(cuerpo.get("id"), tarea["id"]), (
-        f"{respuesta.describe()}: expected task {tarea['id']}"
+        f"{respuesta.describe()}: se esperaba la tarea {tarea['id']}"
     )
     assert cuerpo.get("titulo") == "Una sola" and cuerpo.get("completada") is False
 
@@ -141,10 +141,10 @@ def test_actualizar(http: HttpClient) -> None:
         isinstance(cuerpo, dict)
         and cuerpo.get("titulo") == "Después"
         and cuerpo.get("completada") is True
-    ), f"{respuesta.describe()}: expected the updated task back"
+    ), f"{respuesta.describe()}: se esperaba la tarea actualizada"
     leida = http.get(f"/api/tareas/{tarea['id']}")
     assert leida.expect_json(200).get("titulo") == "Después", (
-        f"{leida.describe()}: the update was not kept"
+        f"{leida.describe()}: la actualización no se guardó"
     )
 
 
@@ -166,7 +166,7 @@ def test_borrar(http: HttpClient) -> None:
     """DELETE /api/tareas/:id responde 204 sin cuerpo y la tarea desaparece"""
     tarea = crear(http, "Borrame")
     respuesta = http.delete(f"/api/tareas/{tarea['id']}").expect_status(204)
-    assert respuesta.body == b"", f"{respuesta.describe()}: a 204 answer has no body"
+    assert respuesta.body == b"", f"{respuesta.describe()}: una respuesta 204 no lleva cuerpo"
     error_body(http.get(f"/api/tareas/{tarea['id']}"), 404)
     error_body(http.delete(f"/api/tareas/{tarea['id']}"), 404)
 
@@ -175,12 +175,12 @@ def test_borrar(http: HttpClient) -> None:
 @pytest.mark.parametrize(
     ("cuerpo", "por_que"),
     [
-        ({}, "without titulo"),
-        ({"titulo": ""}, "with an empty titulo"),
-        ({"titulo": 42}, "with a titulo that is not a string"),
+        ({}, "sin titulo"),
+        ({"titulo": ""}, "con titulo vacío"),
+        ({"titulo": 42}, "con un titulo que no es texto"),
         (
             {"titulo": "Ok", "completada": "true"},
-            'with completada "true" (a string, not a boolean)',
+            'con completada "true" (un texto, no un booleano)',
         ),
     ],
     ids=["sin-titulo", "vacio", "numero", "completada-texto"],
@@ -222,7 +222,7 @@ def test_ids_no_se_reutilizan(http: HttpClient) -> None:
     http.delete(f"/api/tareas/{primera['id']}").expect_status(204)
     segunda = crear(http, "Segunda")
     assert not same_id(primera["id"], segunda["id"]), (
-        f"task {primera['id']} was deleted and its id was given to a new task"
+        f"la tarea {primera['id']} se borró y su id se le dio a una tarea nueva"
     )
 
 
@@ -242,5 +242,5 @@ def test_put_invalido_no_cambia(http: HttpClient) -> None:
     error_body(http.put(f"/api/tareas/{tarea['id']}", json={"titulo": "", "completada": True}), 400)
     leida = http.get(f"/api/tareas/{tarea['id']}").expect_json(200)
     assert leida.get("titulo") == "Intacta" and leida.get("completada") is False, (
-        "an invalid PUT must leave the task as it was"
+        "un PUT inválido debe dejar la tarea como estaba"
     )

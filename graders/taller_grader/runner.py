@@ -152,8 +152,8 @@ def grade(
         return Results.ungraded(
             spec.slug,
             RunStatus.INTERNAL_ERROR,
-            f"The grading platform failed ({exc}). This is not your fault: the run will be "
-            "retried and costs you no attempt.",
+            f"La plataforma de corrección falló ({exc}). No es culpa tuya: la entrega se "
+            "vuelve a calificar y no te cuesta un intento.",
             execution_time=time.monotonic() - started,
             tests=run.collected,
         )
@@ -194,7 +194,7 @@ class _Run:
         reserved = [name for name in self.files if name.split("/", 1)[0] == INJECT_DIR]
         if reserved:
             raise SubmissionRejected(
-                f"{reserved[0]}: the folder {INJECT_DIR}/ is reserved for the grader"
+                f"{reserved[0]}: la carpeta {INJECT_DIR}/ está reservada para el corrector"
             )
         files = {
             **self.files,
@@ -247,7 +247,7 @@ class _Run:
                     t,
                     score=0.0,
                     status=TestStatus.FAILED,
-                    output="Not run: the run reached its time limit "
+                    output="No llegó a ejecutarse: la corrección alcanzó su tiempo límite "
                     f"({self.spec.time_limit_seconds:g} s).",
                 )
                 for t in self.collected
@@ -257,8 +257,9 @@ class _Run:
                 tests,
                 execution_time=elapsed,
                 status=RunStatus.TIMEOUT,
-                output=f"The run reached its time limit of {self.spec.time_limit_seconds:g} s; "
-                "tests that had finished keep their results.",
+                output=f"La corrección alcanzó su tiempo límite de "
+                f"{self.spec.time_limit_seconds:g} s; las pruebas que terminaron conservan su "
+                "resultado.",
                 stdout=stdout,
                 stderr=stderr,
             )
@@ -274,9 +275,9 @@ class _Run:
         tests = [self.finished[t.number] for t in self.collected]
         failed = sum(not t.passed for t in tests)
         summary = (
-            "Every test passed."
+            "Todas las pruebas pasaron."
             if not failed
-            else f"{failed} of {len(tests)} tests failed: read what each one says below."
+            else f"Fallaron {failed} de {len(tests)} pruebas: lee abajo qué dice cada una."
         )
         return Results.graded(
             self.spec.slug,
@@ -317,6 +318,8 @@ class _Run:
             "--die-with-parent", "--new-session",
             "--ro-bind", "/usr", "/usr",
             "--ro-bind-try", "/etc/ssl", "/etc/ssl",
+            # Before the binds below: a checkout under /tmp (as CI's) must stay visible.
+            "--tmpfs", "/tmp",
         ]  # fmt: skip
         for link in ("bin", "lib", "lib64", "sbin"):
             if os.path.islink(f"/{link}"):
@@ -327,7 +330,6 @@ class _Run:
         args += [
             "--proc", "/proc",
             "--dev", "/dev",
-            "--tmpfs", "/tmp",
             "--ro-bind", str(self.tmp / "suite"), "/suite",
             "--ro-bind", str(self.tmp / "run.json"), "/run.json",
             "--bind", str(self.tmp / "control"), "/control",
@@ -471,20 +473,20 @@ class _Run:
             exit_info = program.wait(0.05)
             if exit_info is not None:
                 why = (
-                    f"ended with exit code {exit_info.exit_code}"
+                    f"terminó con el código de salida {exit_info.exit_code}"
                     if exit_info.exit_code is not None
-                    else f"was killed by signal {exit_info.signal}"
+                    else f"fue detenido por la señal {exit_info.signal}"
                 )
                 if exit_info.reason:
                     why += f" ({_LIMIT_WORDS.get(exit_info.reason, exit_info.reason)})"
                 raise ControlError(
-                    f"`{' '.join(spec.command)}` {why} before accepting connections on port "
-                    f"{spec.port}. Its output is below."
+                    f"`{' '.join(spec.command)}` {why} antes de aceptar conexiones en el "
+                    f"puerto {spec.port}. Su salida está abajo."
                 )
         raise ControlError(
-            f"`{' '.join(spec.command)}` did not accept connections on port {spec.port} within "
-            f"{timeout:g} s. Does it call listen() on process.env.PORT ({spec.port})? "
-            "Its output is below."
+            f"`{' '.join(spec.command)}` no aceptó conexiones en el puerto {spec.port} en "
+            f"{timeout:g} s. ¿Llama a listen() con process.env.PORT ({spec.port})? "
+            "Su salida está abajo."
         )
 
     def _handle(self, op: str, args: dict[str, Any]) -> dict[str, Any]:
@@ -565,11 +567,11 @@ class _Run:
 
 
 _LIMIT_WORDS = {
-    "memory": "it ran out of memory",
-    "cpu": "it used up its CPU time",
-    "wall": "it ran out of time",
-    "pids": "it started too many processes",
-    "killed": "it was stopped",
+    "memory": "se quedó sin memoria",
+    "cpu": "agotó su tiempo de CPU",
+    "wall": "se quedó sin tiempo",
+    "pids": "creó demasiados procesos",
+    "killed": "fue detenido",
 }
 
 

@@ -68,7 +68,7 @@ def test_a_program_that_never_starts_is_an_error_with_its_output(
     submission.refresh_from_db()
     assert submission.status == "error"
     assert submission.score == 0
-    assert "before accepting connections on port 3000" in submission.results["output"]
+    assert "antes de aceptar conexiones en el puerto 3000" in submission.results["output"]
     assert "SyntaxError" in submission.results["stderr"]
 
 
@@ -140,7 +140,7 @@ def test_an_internal_error_is_retried_then_left_visible(
     # Graded, failed for the platform's reason, retried once, then left for the staff.
     assert submission.status == "internal-error"
     assert submission.retries == 1
-    assert "not your fault" in submission.results["output"]
+    assert "No es culpa tuya" in submission.results["output"]
 
 
 def test_stuck_runs_are_put_back(course, solution, settings) -> None:

@@ -23,6 +23,10 @@ class NoAnswer(AssertionError):
     """The student's server did not answer at all (refused, reset, or timed out)."""
 
 
+def _es(body: str) -> str:
+    return "(vacío)" if body == "(empty)" else body
+
+
 @dataclass(frozen=True)
 class Request:
     method: str
@@ -34,7 +38,7 @@ class Request:
         text = f"{self.method} {self.path}"
         if self.body:
             preview = self.body[:_BODY_PREVIEW].decode("utf-8", "replace")
-            text += f" with body {preview}"
+            text += f" con el cuerpo {preview}"
         return text
 
 
@@ -61,15 +65,15 @@ class Response:
         """The body as JSON, or a failure that says what the body was instead."""
         if self.content_type != "application/json":
             raise AssertionError(
-                f"{self.request.describe()}: expected a JSON answer (Content-Type: "
-                f"application/json), got Content-Type {self.content_type or '(none)'!r} "
-                f"and body {self.preview()}"
+                f"{self.request.describe()}: se esperaba una respuesta JSON (Content-Type: "
+                f"application/json) y llegó Content-Type {self.content_type or '(ninguno)'!r} "
+                f"con el cuerpo {_es(self.preview())}"
             )
         try:
             return json.loads(self.body)
         except ValueError:
             raise AssertionError(
-                f"{self.request.describe()}: the body is not valid JSON: {self.preview()}"
+                f"{self.request.describe()}: el cuerpo no es JSON válido: {self.preview()}"
             ) from None
 
     def preview(self) -> str:
@@ -83,10 +87,10 @@ class Response:
 
     def expect_status(self, *expected: int) -> Response:
         if self.status not in expected:
-            wanted = " or ".join(str(s) for s in expected)
+            wanted = " o ".join(str(s) for s in expected)
             raise AssertionError(
-                f"{self.request.describe()}: expected status {wanted}, got {self.status} "
-                f"with body {self.preview()}"
+                f"{self.request.describe()}: se esperaba el estado {wanted} y llegó "
+                f"{self.status} con el cuerpo {_es(self.preview())}"
             )
         return self
 
@@ -133,12 +137,12 @@ class HttpClient:
             payload = answer.read()
         except TimeoutError:
             raise NoAnswer(
-                f"{request.describe()}: no answer within {timeout or self.timeout:g} s"
+                f"{request.describe()}: sin respuesta en {timeout or self.timeout:g} s"
             ) from None
         except (ConnectionError, http.client.HTTPException, OSError) as exc:
             raise NoAnswer(
-                f"{request.describe()}: the server did not answer ({exc.__class__.__name__}: "
-                f"{exc}). Did it crash? Look at its output below."
+                f"{request.describe()}: el servidor no respondió ({exc.__class__.__name__}: "
+                f"{exc}). ¿Se cayó? Mira su salida abajo."
             ) from None
         finally:
             conn.close()

@@ -82,7 +82,7 @@ def _failure_message(excinfo: pytest.ExceptionInfo[BaseException]) -> str:
         # the student needs only the message the grader wrote.
         head, sep, _ = text.partition("\nassert ")
         text = head if sep and head.strip() else text
-        return text.strip() or "the check failed"
+        return text.strip() or "la comprobación falló"
     return f"{exc.__class__.__name__}: {exc}"
 
 
@@ -141,10 +141,10 @@ def pytest_runtest_makereport(
     if report.failed and meta.failure is None and call.excinfo is not None:
         message = _failure_message(call.excinfo)
         if call.when != "call":
-            message = f"(before the test could run) {message}"
+            message = f"(antes de que la prueba pudiera empezar) {message}"
         meta.failure = message[:_OUTPUT_LIMIT]
     elif report.skipped and meta.failure is None:
-        meta.failure = "this test did not run"
+        meta.failure = "esta prueba no se ejecutó"
     if call.when == "teardown" and not meta.finished:
         meta.finished = True
         passed = meta.failure is None

@@ -113,8 +113,8 @@ def _take_over_locked(submission: Submission) -> bool:
             Results.ungraded(
                 submission.exercise.slug,
                 RunStatus.INTERNAL_ERROR,
-                "The grading worker stopped twice while running this submission. This is "
-                "not your fault and costs you no attempt; the staff can see it.",
+                "El proceso de corrección se detuvo dos veces con esta entrega. No es culpa "
+                "tuya y no te cuesta un intento; el equipo docente lo ve.",
             ),
         )
         return False
@@ -251,8 +251,8 @@ def run_grading(submission_id: int, worker: str = "") -> StartResult:
         results = Results.ungraded(
             submission.exercise.slug,
             RunStatus.INTERNAL_ERROR,
-            f"The grading platform failed ({exc.__class__.__name__}). This is not your "
-            "fault: the run will be retried and costs you no attempt.",
+            f"La plataforma de corrección falló ({exc.__class__.__name__}). No es culpa "
+            "tuya: la entrega se vuelve a calificar y no te cuesta un intento.",
         )
     grading_finish(submission_id, token, results)
     return start
