@@ -11,7 +11,7 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
 EDITOR_BUNDLE := platform/taller/static/taller/dist/editor.js
 
-.PHONY: run install system-deps serve test lint typecheck lock services clean
+.PHONY: run install system-deps serve test check-graders lint typecheck lock services clean
 
 ## run: install what is missing, prepare the database and the course, serve the site
 run: install
@@ -46,10 +46,14 @@ $(EDITOR_BUNDLE): frontend/package-lock.json $(wildcard frontend/src/*)
 services:
 	@scripts/services-up.sh
 
-## test: the whole suite against real PostgreSQL and Redis, then ruff and mypy
+## test: the whole suite against real PostgreSQL and Redis, every grader checked, ruff, mypy
 test: install services
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/pytest
-	$(MAKE) --no-print-directory lint typecheck
+	$(MAKE) --no-print-directory check-graders lint typecheck
+
+## check-graders: reference/alternative solutions get full marks, wrong ones do not
+check-graders:
+	$(BIN)/python manage.py check_graders
 
 lint:
 	$(BIN)/ruff check .

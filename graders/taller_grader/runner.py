@@ -352,6 +352,9 @@ class _Run:
             "LANG": "C.UTF-8",
             "HOME": "/tmp",
             "PYTHONDONTWRITEBYTECODE": "1",
+            # Only the SDK's plugin: the platform's own (pytest-django, ...) are not the
+            # suite's business, and loading them costs start-up time.
+            "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
             ENV_EVENTS_FD: str(write_fd),
             ENV_RUN_INFO: "/run.json",
             ENV_CONTROL: "/control/sock",

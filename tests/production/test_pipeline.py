@@ -12,7 +12,7 @@ from django.core.management import call_command
 from taller.submissions.models import Submission
 from tests.factories import PASSWORD, UserFactory
 
-from .conftest import Browser, Stack, wait_until
+from .stack import Browser, Stack, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 SOLUTION = {"server.js": (REPO / "exercises/rest-api/solution/server.js").read_text()}

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-_BODY_PREVIEW = 500
+_BODY_PREVIEW = 300
 _MISSING = object()
 
 
@@ -77,9 +77,10 @@ class Response:
             ) from None
 
     def preview(self) -> str:
+        """The body as one short line: enough to recognise it, not a page of HTML."""
         if not self.body:
             return "(empty)"
-        text = self.text
+        text = " ".join(self.text.split())
         return text if len(text) <= _BODY_PREVIEW else text[:_BODY_PREVIEW] + "…"
 
     def describe(self) -> str:

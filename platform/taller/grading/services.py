@@ -102,6 +102,7 @@ def grading_start(submission_id: int, worker: str = "") -> StartResult:
         # A run that starts again starts from nothing.
         submission.tests.all().delete()
         push.on_commit(submission_id, {"type": "started"})
+        logger.info("submission %s: grading started by %s", submission_id, worker or "?")
         return StartResult(Start.STARTED, token=token)
 
 

@@ -1,0 +1,269 @@
+"""The production stack as processes: a Redis of its own, Daphne with the production
+settings, Celery workers and beat. Used by the production-path tests and by bench/."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from http.cookies import SimpleCookie
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until(predicate: Any, timeout: float, what: str, interval: float = 0.1) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+
+
+class RedisServer:
+    """A redis-server of the tests' own, so restarting it disturbs nobody else."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.port = free_port()
+        self.workdir = workdir
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                shutil.which("redis-server") or "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.workdir),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_until(self._answers, 10, "redis-server")
+
+    def _answers(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as sock:
+                sock.sendall(b"PING\r\n")
+                return sock.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.kill()  # no persistence: everything in it is lost, on purpose
+            self.process.wait(10)
+            self.process = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
+def base_env(database_url: str, redis_url: str, static_root: Path) -> dict[str, str]:
+    return {
+        "DJANGO_SETTINGS_MODULE": "taller.settings.production",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "STATIC_ROOT": str(static_root),
+        "SECURE_SSL_REDIRECT": "False",
+        "SECURE_HSTS_SECONDS": "0",
+        "CONN_MAX_AGE": "0",
+        "TALLER_HOME": str(REPO),
+    }
+
+
+@dataclass
+class Stack:
+    env: dict[str, str]
+    logs: Path
+    port: int = 0
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    def spawn(self, name: str, argv: list[str], **extra_env: str) -> subprocess.Popen[bytes]:
+        log = (self.logs / f"{name}.log").open("ab")
+        process = subprocess.Popen(
+            argv,
+            cwd=REPO,
+            env={**os.environ, **self.env, **extra_env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: kill -9 takes the children too
+        )
+        self.processes[name] = process
+        return process
+
+    def start_web(self) -> None:
+        self.port = free_port()
+        self.spawn(
+            "web",
+            [
+                str(BIN / "daphne"),
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "taller.asgi:application",
+            ],
+        )
+        wait_until(lambda: self._get_status("/healthz") == 200, 30, "daphne")
+
+    def start_worker(self, name: str, concurrency: int = 1) -> None:
+        self.spawn(
+            name,
+            [
+                str(BIN / "celery"),
+                "-A",
+                "taller",
+                "worker",
+                "-Q",
+                "grading",
+                "-c",
+                str(concurrency),
+                "-n",
+                f"{name}@%h",
+                "--without-gossip",
+                "--without-mingle",
+                "-l",
+                "info",
+            ],
+        )
+        wait_until(lambda: b"ready." in (self.logs / f"{name}.log").read_bytes(), 30, name)
+
+    def start_beat(self, interval: float) -> None:
+        self.spawn(
+            "beat",
+            [
+                str(BIN / "celery"),
+                "-A",
+                "taller",
+                "beat",
+                "-l",
+                "info",
+                "-s",
+                str(self.logs / "beat-schedule"),
+            ],
+            TALLER_REAPER_INTERVAL=str(interval),
+        )
+
+    def kill(self, name: str) -> None:
+        process = self.processes.pop(name)
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(10)
+
+    def stop_all(self) -> None:
+        for name in list(self.processes):
+            process = self.processes.pop(name)
+            try:
+                os.killpg(process.pid, signal.SIGTERM)
+                process.wait(10)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                os.killpg(process.pid, signal.SIGKILL)
+
+    def _get_status(self, path: str) -> int:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=1)
+            conn.request("GET", path)
+            return conn.getresponse().status
+        except OSError:
+            return 0
+
+
+class Browser:
+    """Just enough of a browser: cookies (Secure ones too, over plain HTTP), CSRF."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.cookies: dict[str, str] = {}
+
+    def request(
+        self, method: str, path: str, body: dict[str, str] | None = None, json_api: bool = False
+    ) -> tuple[int, dict[str, str], bytes]:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        headers = {"Cookie": self.cookie_header(), "Origin": f"http://127.0.0.1:{self.port}"}
+        data = None
+        if body is not None:
+            data = urlencode(body)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+            headers["X-CSRFToken"] = self.cookies.get("csrftoken", "")
+            headers["Referer"] = f"http://127.0.0.1:{self.port}{path}"
+        if json_api:
+            headers["Accept"] = "application/json"
+        conn.request(method, path, body=data, headers=headers)
+        response = conn.getresponse()
+        for name, value in response.getheaders():
+            if name.lower() == "set-cookie":
+                jar: SimpleCookie = SimpleCookie()
+                jar.load(value)
+                self.cookies.update({k: m.value for k, m in jar.items()})
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+
+    def cookie_header(self) -> str:
+        return "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+
+    def sign_in(self, username: str, password: str) -> None:
+        self.request("GET", "/entrar/")
+        status, _headers, _ = self.request(
+            "POST",
+            "/entrar/",
+            {
+                "username": username,
+                "password": password,
+                "csrfmiddlewaretoken": self.cookies["csrftoken"],
+            },
+        )
+        assert status == 302 and "sessionid" in self.cookies, f"sign-in failed ({status})"
+
+    def submit(self, slug: str, files: dict[str, str]) -> dict[str, Any]:
+        self.request("GET", f"/ejercicios/{slug}/")
+        status, _, body = self.request(
+            "POST",
+            f"/ejercicios/{slug}/",
+            {f"file:{path}": text for path, text in files.items()},
+            json_api=True,
+        )
+        assert status == 202, f"submit answered {status}: {body[:300]!r}"
+        answer: dict[str, Any] = json.loads(body)
+        return answer
+
+    def websocket(self, path: str) -> Any:
+        from websockets.sync.client import connect
+
+        return connect(
+            f"ws://127.0.0.1:{self.port}{path}",
+            additional_headers={"Cookie": self.cookie_header()},
+            origin=f"http://127.0.0.1:{self.port}",  # type: ignore[arg-type]
+            open_timeout=10,
+        )
