@@ -1,0 +1,29 @@
+# The platform's image: web (Daphne), Celery workers and beat.
+# Student code never runs in this image: it runs in the runtime image (runtime/Dockerfile),
+# one container per run, or under bubblewrap on a single host.
+FROM python:3.11-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
+    DJANGO_SETTINGS_MODULE=taller.settings.production TALLER_HOME=/app
+
+# bubblewrap and iproute2: the grader suite runs sandboxed in each run's network
+# namespace; nodejs/npm only to build the editor bundle.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends bubblewrap iproute2 nodejs npm gettext curl \
+ && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /app
+COPY requirements/base.txt requirements/base.txt
+RUN pip install --require-hashes -r requirements/base.txt
+
+COPY frontend/package.json frontend/package-lock.json frontend/
+RUN cd frontend && npm ci --no-audit --no-fund
+COPY . .
+RUN cd frontend && npm run build \
+ && pip install --no-deps . \
+ && SECRET_KEY=build-only-not-a-secret-but-long-enough-for-the-check-0123456789 \
+    ALLOWED_HOSTS=localhost DATABASE_URL=sqlite:////tmp/build.sqlite3 REDIS_URL=redis://localhost \
+    python manage.py collectstatic --noinput -v0
+
+EXPOSE 8000
+CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "taller.asgi:application"]
