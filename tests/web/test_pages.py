@@ -164,3 +164,34 @@ def test_spanish_is_the_default_whatever_the_browser_prefers(
 def test_the_statement_title_is_not_repeated(student_client: Client, course: None) -> None:
     page = student_client.get("/ejercicios/rest-api/").content.decode()
     assert page.count("Una API REST de tareas con Express") == 2  # <title> and <h1>
+
+
+def test_what_a_program_prints_is_shown_escaped(student_client: Client, course: None) -> None:
+    from taller_grader.results import Results, RunStatus, TestResult, TestStatus
+
+    exercise = Exercise.objects.get(slug="rest-api")
+    hostile = '<script>alert(1)</script><img src=x onerror="alert(2)">'
+    results = Results.graded(
+        "rest-api",
+        [TestResult("1", "prueba", 0, 1, TestStatus.FAILED, output=hostile)],
+        execution_time=0.1,
+        status=RunStatus.FAILED,
+        stdout=hostile,
+        stderr=hostile,
+    )
+    submission = SubmissionFactory(
+        student=student_client.user,
+        exercise=exercise,
+        status="failed",
+        score=0,
+        max_score=1,
+        results=results.to_dict(),
+        test_count=1,
+    )
+    submission.tests.create(
+        position=1, number="1", name="prueba", score=0, max_score=1, status="failed",
+        output=hostile,
+    )  # fmt: skip
+    page = student_client.get("/ejercicios/rest-api/").content.decode()
+    assert "<script>alert(1)" not in page and "<img src=x" not in page
+    assert page.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= 3  # test output, stdout, stderr

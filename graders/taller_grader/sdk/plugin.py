@@ -261,3 +261,77 @@ def http(program: Program) -> HttpClient:
 def http_to() -> Callable[[int], HttpClient]:
     """HTTP clients for other ports (e.g. the second microservice)."""
     return lambda port: HttpClient(port=port)
+
+
+@pytest.fixture
+def pg(run_env: dict[str, str]) -> Iterator[Any]:
+    """A psycopg connection to the run's own PostgreSQL database (autocommit)."""
+    import psycopg
+
+    url = run_env.get("DATABASE_URL")
+    if not url:
+        raise RuntimeError("this exercise has no PostgreSQL service (run.services)")
+    with psycopg.connect(url, autocommit=True, connect_timeout=5) as conn:
+        yield conn
+
+
+@pytest.fixture
+def mongo(run_env: dict[str, str]) -> Iterator[Any]:
+    """The run's own MongoDB database (pymongo)."""
+    from pymongo import MongoClient
+
+    uri = run_env.get("MONGODB_URI")
+    if not uri:
+        raise RuntimeError("this exercise has no MongoDB service (run.services)")
+    client: Any = MongoClient(uri, serverSelectionTimeoutMS=5000)
+    try:
+        yield client.get_default_database()
+    finally:
+        client.close()
+
+
+class AmqpQueue:
+    """Reads messages from one queue of the run's own RabbitMQ virtual host."""
+
+    def __init__(self, url: str) -> None:
+        from urllib.parse import unquote, urlsplit
+
+        import amqp
+
+        parts = urlsplit(url)
+        self._conn = amqp.Connection(
+            f"{parts.hostname}:{parts.port or 5672}",
+            userid=unquote(parts.username or ""),
+            password=unquote(parts.password or ""),
+            virtual_host=unquote(parts.path.lstrip("/")) or "/",
+            connect_timeout=5,
+        )
+        self._conn.connect()
+        self._channel = self._conn.channel()
+
+    def get(self, queue: str, timeout: float = 5.0) -> Any:
+        """The next message's body decoded as JSON, or None if none came in time."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while True:
+            message = self._channel.basic_get(queue, no_ack=True)
+            if message is not None:
+                return json.loads(message.body)
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(0.05)
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+@pytest.fixture
+def amqp_queue(run_env: dict[str, str]) -> Iterator[AmqpQueue]:
+    """`amqp_queue.get("pedidos.creados")`: a message the student's program published."""
+    url = run_env.get("AMQP_URL")
+    if not url:
+        raise RuntimeError("this exercise has no RabbitMQ service (run.services)")
+    queue = AmqpQueue(url)
+    yield queue
+    queue.close()
