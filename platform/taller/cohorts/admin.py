@@ -26,3 +26,9 @@ class EnrollmentAdmin(admin.ModelAdmin):
     list_display = ("student", "cohort", "enrolled_at")
     list_filter = ("cohort",)
     search_fields = ("student__username", "student__email")
+
+
+@admin.register(CohortExercise)
+class CohortExerciseAdmin(admin.ModelAdmin):
+    list_display = ("cohort", "exercise", "deadline")
+    list_filter = ("cohort", "exercise")

@@ -44,3 +44,11 @@ class SubmissionAdmin(admin.ModelAdmin):
     )
     raw_id_fields = ("student", "regrade_of")
     inlines = [TestResultInline]
+
+
+@admin.register(TestResult)
+class TestResultAdmin(admin.ModelAdmin):
+    list_display = ("submission", "position", "name", "status", "score", "max_score", "visibility")
+    list_filter = ("status", "visibility", "submission__exercise")
+    search_fields = ("name", "submission__student__username")
+    raw_id_fields = ("submission",)
