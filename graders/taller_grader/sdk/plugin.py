@@ -322,6 +322,36 @@ class AmqpQueue:
                 return None
             time.sleep(0.05)
 
+    def drain(self, queue: str) -> int:
+        """Throw away what is waiting in `queue`; how many messages that was."""
+        count = 0
+        while self._channel.basic_get(queue, no_ack=True) is not None:
+            count += 1
+        return count
+
+    def exists(self, queue: str) -> bool:
+        import amqp
+
+        channel = self._conn.channel()
+        try:
+            channel.queue_declare(queue, passive=True)
+        except amqp.exceptions.NotFound:
+            return False
+        channel.close()
+        return True
+
+    def is_durable(self, queue: str) -> bool:
+        """Whether an existing queue is durable (declaring it durable is refused if not)."""
+        import amqp
+
+        channel = self._conn.channel()
+        try:
+            channel.queue_declare(queue, durable=True, auto_delete=False)
+        except amqp.exceptions.PreconditionFailed:
+            return False
+        channel.close()
+        return True
+
     def close(self) -> None:
         self._conn.close()
 

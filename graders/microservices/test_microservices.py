@@ -1,0 +1,154 @@
+"""Grader suite for `microservices` (shared/spec/exercises.md, section 9).
+
+Both services run in the same sandboxed network; the suite talks to each on its port,
+stops `usuarios` (SIGSTOP: it accepts connections and never answers; then for real) to
+check the 503, and consumes `pedidos.creados` from the run's own RabbitMQ vhost.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from typing import Any
+
+import pytest
+
+from taller_grader.sdk.http import HttpClient, Response
+
+COLA = "pedidos.creados"
+
+
+@pytest.fixture
+def usuarios(http_to: Any) -> HttpClient:
+    return http_to(3001)
+
+
+@pytest.fixture
+def pedidos(http_to: Any) -> HttpClient:
+    return http_to(3002)
+
+
+def error_json(respuesta: Response, estado: int) -> None:
+    respuesta.expect_status(estado)
+    cuerpo = respuesta.json()
+    assert isinstance(cuerpo, dict) and isinstance(cuerpo.get("error"), str), (
+        f'{respuesta.describe()}: se esperaba un cuerpo como {{"error": "..."}}'
+    )
+
+
+def pedir(pedidos: HttpClient, usuario_id: int = 1, producto: str = "Libro") -> dict[str, Any]:
+    respuesta = pedidos.post("/pedidos", json={"usuarioId": usuario_id, "producto": producto})
+    pedido = respuesta.expect_json(201)
+    assert isinstance(pedido, dict) and "id" in pedido, (
+        f"{respuesta.describe()}: se esperaba el pedido creado, con su id"
+    )
+    return pedido
+
+
+@pytest.mark.points(2)
+@pytest.mark.parametrize(("id_", "nombre"), [(1, "Ana"), (2, "Nico"), (3, "Lucía")])
+def test_usuarios_fijos(usuarios: HttpClient, id_: int, nombre: str) -> None:
+    """usuarios: GET /usuarios/:id responde el usuario fijo ({nombre})"""
+    respuesta = usuarios.get(f"/usuarios/{id_}")
+    cuerpo = respuesta.expect_json(200)
+    assert cuerpo == {"id": id_, "nombre": nombre} or (
+        isinstance(cuerpo, dict) and cuerpo.get("id") == id_ and cuerpo.get("nombre") == nombre
+    ), f'{respuesta.describe()}: se esperaba {{"id": {id_}, "nombre": "{nombre}"}} (id numérico)'
+
+
+@pytest.mark.points(1)
+def test_usuario_inexistente(usuarios: HttpClient) -> None:
+    """usuarios: un usuario que no existe responde 404"""
+    usuarios.get("/usuarios/4").expect_status(404)
+
+
+@pytest.mark.points(3)
+def test_crear_pedido(pedidos: HttpClient) -> None:
+    """pedidos: POST /pedidos crea el pedido con el nombre que da usuarios"""
+    pedido = pedir(pedidos, 2, "Lámpara")
+    assert pedido.get("usuarioId") == 2 and pedido.get("producto") == "Lámpara", (
+        f"POST /pedidos: se esperaba usuarioId 2 y producto Lámpara, llegó {pedido}"
+    )
+    assert pedido.get("usuario") == {"nombre": "Nico"} or (
+        isinstance(pedido.get("usuario"), dict) and pedido["usuario"].get("nombre") == "Nico"
+    ), f'POST /pedidos: se esperaba "usuario": {{"nombre": "Nico"}}, llegó {pedido.get("usuario")}'
+
+
+@pytest.mark.points(2)
+def test_usuario_desconocido_422(pedidos: HttpClient) -> None:
+    """pedidos: un usuario que no existe responde 422"""
+    error_json(pedidos.post("/pedidos", json={"usuarioId": 99, "producto": "Libro"}), 422)
+
+
+@pytest.mark.points(2)
+def test_obtener_pedido(pedidos: HttpClient) -> None:
+    """pedidos: GET /pedidos/:id devuelve el pedido, o 404"""
+    pedido = pedir(pedidos, 3, "Taza")
+    respuesta = pedidos.get(f"/pedidos/{pedido['id']}")
+    leido = respuesta.expect_json(200)
+    assert isinstance(leido, dict) and str(leido.get("id")) == str(pedido["id"]), (
+        f"{respuesta.describe()}: se esperaba el pedido {pedido['id']}"
+    )
+    pedidos.get("/pedidos/999999").expect_status(404)
+
+
+@pytest.mark.points(3)
+def test_publica_en_la_cola(pedidos: HttpClient, amqp_queue: Any) -> None:
+    """pedidos: cada pedido creado se publica en la cola pedidos.creados"""
+    assert amqp_queue.exists(COLA), f"la cola {COLA} no existe en el virtual host de AMQP_URL"
+    amqp_queue.drain(COLA)
+    pedido = pedir(pedidos, 1, "Cuaderno")
+    mensaje = amqp_queue.get(COLA, timeout=5)
+    assert mensaje is not None, (
+        f"POST /pedidos creó el pedido {pedido['id']} pero nada llegó a {COLA}"
+    )
+    assert isinstance(mensaje, dict) and str(mensaje.get("id")) == str(pedido["id"]), (
+        f"se esperaba en {COLA} el pedido {pedido['id']}; llegó {mensaje}"
+    )
+    assert mensaje.get("usuarioId") == 1 and mensaje.get("producto") == "Cuaderno", (
+        f'el mensaje debe ser {{"id", "usuarioId", "producto"}}; llegó {mensaje}'
+    )
+
+
+@pytest.mark.points(1)
+def test_cola_durable(pedidos: HttpClient, amqp_queue: Any) -> None:
+    """pedidos: la cola pedidos.creados es durable"""
+    pedir(pedidos)
+    assert amqp_queue.exists(COLA), f"la cola {COLA} no existe"
+    assert amqp_queue.is_durable(COLA), f"la cola {COLA} debe declararse con durable: true"
+
+
+@pytest.mark.hidden
+@pytest.mark.points(1)
+def test_ids_distintos(pedidos: HttpClient) -> None:
+    """pedidos: dos pedidos seguidos tienen ids distintos"""
+    assert pedir(pedidos)["id"] != pedir(pedidos)["id"]
+
+
+@pytest.mark.points(3)
+def test_usuarios_colgado_503(pedidos: HttpClient, programs: Any) -> None:
+    """pedidos: si usuarios no contesta (detenido), responde 503 en menos de 2 s"""
+    programs["usuarios"].signal(signal.SIGSTOP)
+    try:
+        inicio = time.monotonic()
+        respuesta = pedidos.post("/pedidos", json={"usuarioId": 1, "producto": "Libro"}, timeout=6)
+        demora = time.monotonic() - inicio
+    finally:
+        programs["usuarios"].signal(signal.SIGCONT)
+    error_json(respuesta, 503)
+    assert demora < 2, (
+        f"{respuesta.describe()}: llegó a los {demora:.1f} s; debe ser en menos de 2 s"
+    )
+
+
+@pytest.mark.points(2)
+def test_usuarios_caido_503(pedidos: HttpClient, programs: Any) -> None:
+    """pedidos: si usuarios está caído, responde 503"""
+    programs["usuarios"].stop()
+    inicio = time.monotonic()
+    respuesta = pedidos.post("/pedidos", json={"usuarioId": 1, "producto": "Libro"}, timeout=6)
+    demora = time.monotonic() - inicio
+    error_json(respuesta, 503)
+    assert demora < 2, (
+        f"{respuesta.describe()}: llegó a los {demora:.1f} s; debe ser en menos de 2 s"
+    )
