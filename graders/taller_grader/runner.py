@@ -655,7 +655,10 @@ def spec_from_manifest(
         limits=Limits(
             memory_mb=memory,
             wall_seconds=time_limit + 5,
-            cpu_seconds=time_limit,
+            # Several processes share the run's CPU time: a cluster, a build.
+            cpu_seconds=time_limit * 2,
+            pids=int(run.get("pids", Limits().pids)),
+            workdir_mb=int(run.get("disk_mb", Limits().workdir_mb)),
         ),
         time_limit_seconds=time_limit,
         startup_seconds=float(run.get("startup_seconds", 10)),

@@ -85,6 +85,9 @@ class RunSpec(_Strict):
     time_limit_seconds: float = Field(default=30, gt=0, le=600)
     startup_seconds: float = Field(default=10, gt=0, le=300)
     memory_limit_mb: int = Field(default=256, ge=32, le=4096)
+    # Threads count too: a Node process has about 7; builds (ssr) need far more.
+    pids: int = Field(default=128, ge=16, le=4096)
+    disk_mb: int = Field(default=64, ge=8, le=4096)  # the writable submission folder
     services: list[Literal["postgres", "mongo", "rabbitmq"]] = Field(default_factory=list)
     queue: Literal["grading", "heavy"] = "grading"
     env: dict[EnvName, str] = Field(default_factory=dict)

@@ -1,0 +1,3 @@
+export function Saludo({ nombre }) {
+  return <h1>{`Hola, ${nombre}`}</h1>;
+}

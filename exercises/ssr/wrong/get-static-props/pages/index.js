@@ -1,0 +1,22 @@
+import Head from "next/head";
+
+// Se ejecuta una sola vez, al construir: la hora queda congelada.
+export async function getStaticProps() {
+  return { props: { time: new Date().toISOString() } };
+}
+
+export default function Inicio({ time }) {
+  return (
+    <>
+      <Head>
+        <title>Hora del servidor</title>
+      </Head>
+      <main>
+        <h1>Hora del servidor</h1>
+        <p>
+          Esta página se generó en el servidor a las <time id="hora-servidor">{time}</time>.
+        </p>
+      </main>
+    </>
+  );
+}

@@ -1,0 +1,14 @@
+import Head from "next/head";
+
+export async function getServerSideProps({ query }) {
+  const nombre = typeof query.nombre === "string" && query.nombre ? query.nombre : "invitado";
+  return { props: { nombre } };
+}
+
+export default function Saludo({ nombre }) {
+  return (
+    <>
+      <h1>Hola, {nombre}</h1>
+    </>
+  );
+}
