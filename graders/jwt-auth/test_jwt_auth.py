@@ -78,24 +78,38 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+def pedido(respuesta: Response) -> str:
+    """What was sent, in Spanish: `POST /api/login con el cuerpo {...}`."""
+    peticion = respuesta.request
+    texto = f"{peticion.method} {peticion.path}"
+    if peticion.body:
+        texto += f" con el cuerpo {peticion.body[:500].decode('utf-8', 'replace')}"
+    return texto
+
+
+def describir(respuesta: Response) -> str:
+    """What was sent and what came back: `GET /api/perfil → 401 {"error": ...}`."""
+    return f"{pedido(respuesta)} → {respuesta.status} {respuesta.preview()}"
+
+
 def cuerpo_json(respuesta: Response) -> Any:
     """The body as JSON, or a failure in Spanish that shows what came instead."""
     tipo = respuesta.content_type
     if tipo != "application/json":
         raise AssertionError(
-            f"{respuesta.describe()}: se esperaba una respuesta JSON (Content-Type: "
+            f"{describir(respuesta)}: se esperaba una respuesta JSON (Content-Type: "
             f"application/json) y llegó Content-Type {tipo or '(ninguno)'!r}"
         )
     try:
         return json.loads(respuesta.body)
     except ValueError:
-        raise AssertionError(f"{respuesta.describe()}: el cuerpo no es JSON válido") from None
+        raise AssertionError(f"{describir(respuesta)}: el cuerpo no es JSON válido") from None
 
 
 def json_con_estado(respuesta: Response, status: int, que: str) -> Any:
     if respuesta.status != status:
         raise AssertionError(
-            f"{que}: {respuesta.request.describe()} debería responder {status} y respondió "
+            f"{que}: {pedido(respuesta)} debería responder {status} y respondió "
             f"{respuesta.status} con el cuerpo {respuesta.preview()}"
         )
     return cuerpo_json(respuesta)
@@ -107,7 +121,7 @@ def login(http: HttpClient, usuario: dict[str, str]) -> tuple[Response, str]:
     datos = json_con_estado(respuesta, 200, f"Login de {usuario['usuario']} con su contraseña")
     token = datos.get("token") if isinstance(datos, dict) else None
     assert isinstance(token, str) and token.count(".") == 2, (
-        f'{respuesta.describe()}: se esperaba un cuerpo {{"token": "<jwt>"}} con un JWT '
+        f'{describir(respuesta)}: se esperaba un cuerpo {{"token": "<jwt>"}} con un JWT '
         "(tres partes separadas por puntos)"
     )
     return respuesta, token
@@ -117,7 +131,7 @@ def con_error(respuesta: Response, status: int, que: str) -> None:
     """`status` with a JSON body {"error": "..."}; `que` says what was sent, in Spanish."""
     cuerpo = json_con_estado(respuesta, status, que)
     assert isinstance(cuerpo, dict) and isinstance(cuerpo.get("error"), str), (
-        f"{que}: {respuesta.describe()}: se esperaba un cuerpo como "
+        f"{que}: {describir(respuesta)}: se esperaba un cuerpo como "
         '{"error": "..."} que explique el motivo'
     )
 
@@ -130,34 +144,39 @@ def perfil_esperado(respuesta: Response, usuario: str, rol: str, que: str) -> No
         else cuerpo
     )
     assert recibido == {"usuario": usuario, "rol": rol}, (
-        f"{que}: {respuesta.describe()}: se esperaba "
+        f"{que}: {describir(respuesta)}: se esperaba "
         f'{{"usuario": "{usuario}", "rol": "{rol}"}} y llegó {recibido!r}'
     )
 
 
-def decodificar(token: str, secreto: str, respuesta: Response) -> dict[str, Any]:
-    """The issued token, verified as HS256 with the run's secret."""
+def decodificar(
+    token: str, secreto: str, respuesta: Response, *, firma: bool = True
+) -> dict[str, Any]:
+    """The issued token, verified as HS256 with the run's secret (unless `firma` is False)."""
     try:
         cabecera = jwt.get_unverified_header(token)
     except jwt.PyJWTError as exc:
         raise AssertionError(
-            f"{respuesta.describe()}: el token no es un JWT bien formado ({exc})"
+            f"{describir(respuesta)}: el token no es un JWT bien formado ({exc})"
         ) from None
     assert cabecera.get("alg") == "HS256", (
-        f"{respuesta.describe()}: la cabecera del token dice alg={cabecera.get('alg')!r}; "
+        f"{describir(respuesta)}: la cabecera del token dice alg={cabecera.get('alg')!r}; "
         "se esperaba HS256"
     )
     try:
         datos: dict[str, Any] = jwt.decode(
-            token, secreto, algorithms=["HS256"], options={"verify_exp": False}
+            token,
+            secreto,
+            algorithms=["HS256"],
+            options={"verify_exp": False, "verify_signature": firma},
         )
     except jwt.InvalidSignatureError:
         raise AssertionError(
-            f"{respuesta.describe()}: la firma del token no es válida con JWT_SECRET. "
+            f"{describir(respuesta)}: la firma del token no es válida con JWT_SECRET. "
             "¿Firmas con process.env.JWT_SECRET o con un secreto escrito en el código?"
         ) from None
     except jwt.PyJWTError as exc:
-        raise AssertionError(f"{respuesta.describe()}: el token no es válido ({exc})") from None
+        raise AssertionError(f"{describir(respuesta)}: el token no es válido ({exc})") from None
     return datos
 
 
@@ -176,11 +195,11 @@ def test_token_hs256_firmado_con_jwt_secret(http: HttpClient, secreto: str) -> N
     respuesta, token = login(http, ANA)
     datos = decodificar(token, secreto, respuesta)
     assert datos.get("sub") == "ana", (
-        f'{respuesta.describe()}: el token de ana debe llevar sub="ana" (el nombre de '
+        f'{describir(respuesta)}: el token de ana debe llevar sub="ana" (el nombre de '
         f"usuario); lleva sub={datos.get('sub')!r}. Contenido: {datos}"
     )
     assert datos.get("rol") == "estudiante", (
-        f'{respuesta.describe()}: el token de ana debe llevar rol="estudiante"; lleva '
+        f'{describir(respuesta)}: el token de ana debe llevar rol="estudiante"; lleva '
         f"rol={datos.get('rol')!r}. Contenido: {datos}"
     )
 
@@ -190,21 +209,21 @@ def test_token_caduca_en_una_hora(http: HttpClient, secreto: str) -> None:
     """El token caduca una hora después de emitirse (exp - iat = 3600)"""
     antes = time.time()
     respuesta, token = login(http, ANA)
-    datos = decodificar(token, secreto, respuesta)
+    datos = decodificar(token, secreto, respuesta, firma=False)  # the signature: test 2
     iat, exp = datos.get("iat"), datos.get("exp")
     assert isinstance(exp, int | float), (
-        f"{respuesta.describe()}: el token no tiene exp (caducidad), así que vale para "
+        f"{describir(respuesta)}: el token no tiene exp (caducidad), así que vale para "
         f'siempre. Contenido: {datos}. Usa expiresIn: "1h".'
     )
     assert isinstance(iat, int | float), (
-        f"{respuesta.describe()}: el token no tiene iat (cuándo se emitió). Contenido: {datos}"
+        f"{describir(respuesta)}: el token no tiene iat (cuándo se emitió). Contenido: {datos}"
     )
     assert exp - iat == 3600, (
-        f"{respuesta.describe()}: exp - iat debe ser 3600 (una hora) y es {exp - iat}. "
+        f"{describir(respuesta)}: exp - iat debe ser 3600 (una hora) y es {exp - iat}. "
         f"Contenido: {datos}"
     )
     assert abs(iat - antes) <= 60, (
-        f"{respuesta.describe()}: iat={iat} no es la hora de emisión (ahora es {int(antes)})"
+        f"{describir(respuesta)}: iat={iat} no es la hora de emisión (ahora es {int(antes)})"
     )
 
 
@@ -219,7 +238,7 @@ def test_login_credenciales_incorrectas(http: HttpClient) -> None:
         respuesta = http.post("/api/login", json=cuerpo)
         con_error(respuesta, 401, f"Login con {que}")
         assert "token" not in (cuerpo_json(respuesta) or {}), (
-            f"{respuesta.describe()}: un login fallido no debe dar un token"
+            f"{describir(respuesta)}: un login fallido no debe dar un token"
         )
 
 
@@ -324,7 +343,7 @@ def test_admin_con_rol_admin(http: HttpClient) -> None:
     respuesta = http.get("/api/admin", headers=bearer(token))
     cuerpo = json_con_estado(respuesta, 200, "Con el token del login de nico (admin)")
     assert isinstance(cuerpo, dict) and cuerpo.get("ok") is True, (
-        f"Con el token del login de nico (admin): {respuesta.describe()}: "
+        f"Con el token del login de nico (admin): {describir(respuesta)}: "
         'se esperaba {"ok": true}'
     )
 
@@ -367,7 +386,7 @@ def test_oculto_token_del_admin(http: HttpClient, secreto: str) -> None:
     respuesta, token = login(http, NICO)
     datos = decodificar(token, secreto, respuesta)
     assert datos.get("sub") == "nico" and datos.get("rol") == "admin", (
-        f'{respuesta.describe()}: el token de nico debe llevar sub="nico" y rol="admin". '
+        f'{describir(respuesta)}: el token de nico debe llevar sub="nico" y rol="admin". '
         f"Contenido: {datos}"
     )
     perfil_esperado(
@@ -407,6 +426,6 @@ def test_oculto_admin_con_token_forjado(http: HttpClient, secreto: str) -> None:
     respuesta = http.get("/api/admin", headers=bearer(forjar(secreto, "nico", "admin")))
     cuerpo = json_con_estado(respuesta, 200, "Con un token HS256 válido de nico (admin)")
     assert isinstance(cuerpo, dict) and cuerpo.get("ok") is True, (
-        f"Con un token HS256 válido de nico (admin): {respuesta.describe()}: "
+        f"Con un token HS256 válido de nico (admin): {describir(respuesta)}: "
         'se esperaba {"ok": true}'
     )
