@@ -295,7 +295,7 @@ def test_perfil_cabecera_mal_formada(http: HttpClient, secreto: str) -> None:
 @pytest.mark.points(3)
 def test_perfil_firma_invalida(http: HttpClient, secreto: str) -> None:
     """GET /api/perfil con un token de firma inválida responde 401"""
-    otro = forjar("otro-secreto-que-no-es-el-tuyo", "ana", "estudiante")
+    otro = forjar("otro-secreto-que-no-es-el-tuyo-ni-se-le-parece", "ana", "estudiante")
     con_error(
         http.get("/api/perfil", headers=bearer(otro)),
         401,
@@ -368,7 +368,7 @@ def test_admin_rol_no_admin_403(http: HttpClient, secreto: str) -> None:
 def test_admin_sin_token_valido_401(http: HttpClient) -> None:
     """GET /api/admin sin un token válido responde 401, no 403"""
     con_error(http.get("/api/admin"), 401, "Sin cabecera Authorization")
-    otro = forjar("otro-secreto-que-no-es-el-tuyo", "nico", "admin")
+    otro = forjar("otro-secreto-que-no-es-el-tuyo-ni-se-le-parece", "nico", "admin")
     con_error(
         http.get("/api/admin", headers=bearer(otro)),
         401,
