@@ -254,7 +254,7 @@ def cierre(program: Any) -> Cierre:
     """Send SIGTERM to the primary while GET /lento is in flight; watch what follows."""
     visto = Cierre()
     workers_estables(program, 3.0)
-    cliente = Cliente(port=program.port or 3000, timeout=8.0)
+    cliente = Cliente(port=program.port or 3000, timeout=5.0)
     marca: dict[str, float] = {}
 
     def pedir_lento() -> None:
@@ -282,7 +282,7 @@ def cierre(program: Any) -> Cierre:
         except OSError:
             pass
         time.sleep(0.05)
-    hilo.join(timeout=8.0)
+    hilo.join(timeout=6.0)
     if "fin" in marca:
         visto.lento_fin = marca["fin"] - enviado
     visto.salida = program.wait(max(0.1, 5.0 - (time.monotonic() - enviado)))
