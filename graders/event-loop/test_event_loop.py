@@ -334,18 +334,12 @@ def test_fib_otros_valores(http: HttpClient) -> None:
 @pytest.mark.points(1)
 def test_rapido_durante_lento(http: HttpClient) -> None:
     """GET /rapido responde al momento aunque haya un GET /lento esperando"""
-    lento: dict[str, Response] = {}
-    hilo = threading.Thread(
-        target=lambda: lento.update(r=http.get("/lento", timeout=10)), daemon=True
-    )
-    hilo.start()
+    # The /lento is left to finish on its own: only /rapido's time matters here.
+    threading.Thread(target=lambda: http.get("/lento", timeout=10), daemon=True).start()
     time.sleep(0.2)
     respuesta = http.get("/rapido")
-    hilo.join(12)
     cuerpo_ok(respuesta)
     assert respuesta.elapsed <= 0.5, (
         f"{respuesta.describe()}: con un GET /lento en espera tardó {respuesta.elapsed:.2f} s; "
         "la espera de /lento no debe bloquear al resto"
     )
-    assert "r" in lento, "GET /lento no respondió"
-    cuerpo_ok(lento["r"])
