@@ -34,9 +34,16 @@ const CARGADOR = /node:internal\/modules\/(cjs\/loader|esm\/module_job|run_main)
 
 function evaluandoModulo() {
   const limite = Error.stackTraceLimit;
+  const formato = Error.prepareStackTrace; // el alumno puede haberlo cambiado
   Error.stackTraceLimit = 200;
-  const pila = new Error().stack || "";
-  Error.stackTraceLimit = limite;
+  Error.prepareStackTrace = undefined;
+  let pila = "";
+  try {
+    pila = String(new Error().stack || "");
+  } finally {
+    Error.stackTraceLimit = limite;
+    Error.prepareStackTrace = formato;
+  }
   return CARGADOR.test(pila);
 }
 

@@ -1,9 +1,10 @@
 // Instrumentación del corrector de `middleware` (se carga con `node --require`).
 //
-// Cuenta los bytes que el servidor escribe en stdout y, en el momento en que una
-// respuesta fija sus cabeceras (writeHead, que Node llama también por su cuenta antes
-// del primer write/end), añade la cabecera X-Taller-Stdout-Bytes con esa cuenta. Así el
-// corrector sabe qué había escrito el logger ANTES de que saliera la respuesta.
+// Cuenta los bytes que el servidor escribe en stdout y pone en cada respuesta la cabecera
+// X-Taller-Stdout-Bytes con la cuenta del momento en que la respuesta sale: así el
+// corrector sabe qué había escrito el logger ANTES de que se enviara la respuesta.
+// writeHead (que Node llama también por su cuenta antes del primer write/end) añade la
+// cabecera; justo antes de enviarla por el socket (_send), se actualiza la cuenta.
 "use strict";
 
 const fs = require("node:fs");
@@ -47,3 +48,14 @@ http.ServerResponse.prototype.writeHead = function (...args) {
   }
   return writeHead.apply(this, args);
 };
+
+const ESCRITA = new RegExp(`\r\n${CABECERA}: \\d+\r\n`, "i");
+const send = http.OutgoingMessage.prototype._send;
+if (typeof send === "function") {
+  http.OutgoingMessage.prototype._send = function (...args) {
+    if (this instanceof http.ServerResponse && !this._headerSent && typeof this._header === "string") {
+      this._header = this._header.replace(ESCRITA, `\r\n${CABECERA}: ${bytes}\r\n`);
+    }
+    return send.apply(this, args);
+  };
+}
