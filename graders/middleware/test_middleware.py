@@ -2,7 +2,7 @@
 
 The server runs under inject/registro.cjs (see manifest.toml), which stamps every
 response with X-Taller-Stdout-Bytes: how many bytes the server had written to stdout
-when the response's headers were fixed. A logger line that lies beyond that mark was
+when the response went out on the socket. A logger line that lies beyond that mark was
 written after the response (res.on("finish"), a logger placed after the routes, ...).
 """
 
@@ -31,7 +31,7 @@ class Registrada:
     """A response and the stdout lines the server wrote while handling it."""
 
     respuesta: Response
-    antes: list[str]  # written before the response's headers were fixed
+    antes: list[str]  # written before the response went out
     despues: list[str]  # written afterwards (up to a short wait)
     marcada: bool  # the response carried the instrumentation's mark
 
