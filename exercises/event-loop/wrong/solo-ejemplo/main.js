@@ -1,0 +1,3 @@
+console.log("Inicio");
+setTimeout(() => console.log("Tarea asíncrona"), 0);
+console.log("Fin");
