@@ -74,7 +74,8 @@ class ProgramSpec(_Strict):
     command: list[Annotated[str, StringConstraints(min_length=1, max_length=200)]] = Field(
         min_length=1
     )
-    port: int | None = Field(default=3000, ge=1024, le=65535)
+    # No port: a script, run on demand (TOML cannot say None, so it is left out).
+    port: int | None = Field(default=None, ge=1024, le=65535)
     autostart: bool = True
     cwd: RelPath = "."
     env: dict[EnvName, str] = Field(default_factory=dict)
