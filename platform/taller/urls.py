@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from taller.teaching import views as teaching
 from taller.web import views
 
 urlpatterns = [
@@ -12,6 +13,13 @@ urlpatterns = [
         "envios/<int:submission_id>/estado/",
         views.submission_status,
         name="submission-status",
+    ),
+    path("docencia/", teaching.exercises_view, name="teaching"),
+    path("docencia/<slug:slug>/", teaching.exercise_versions_view, name="teaching-exercise"),
+    path(
+        "docencia/<slug:slug>/versiones/<int:number>/publicar/",
+        teaching.publish_view,
+        name="teaching-publish",
     ),
     path(
         "entrar/",

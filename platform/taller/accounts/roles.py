@@ -7,8 +7,16 @@ answered here too, so views, the API and the WebSocket consumer agree.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from functools import wraps
+from typing import TYPE_CHECKING, Any
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+
+ViewFunc = Callable[..., HttpResponse]
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
@@ -99,3 +107,25 @@ def can_see_hidden_tests(user: User | AnonymousUser, submission: Submission) -> 
     if is_admin(user):
         return True
     return submission.cohort is not None and teaches(user, submission.cohort)
+
+
+def is_staff_member(user: User | AnonymousUser) -> bool:
+    """Instructors and admins: the people who run the course."""
+    return is_instructor(user) or is_admin(user)
+
+
+def role_required(check: Callable[[Any], bool]) -> Callable[[ViewFunc], ViewFunc]:
+    """A view decorator: sign-in first, then the role check (403 if it fails)."""
+
+    def decorator(view: ViewFunc) -> ViewFunc:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            if not check(request.user):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator

@@ -95,9 +95,12 @@ class GraderVersion(models.Model):
     """
 
     class State(models.TextChoices):
-        PUBLISHED = "published", _("publicada")
+        # Uploaded → validating → valid (may be published) or invalid (never published).
         DRAFT = "draft", _("borrador")
+        VALIDATING = "validating", _("validando")
+        VALID = "valid", _("válida")
         INVALID = "invalid", _("inválida")
+        PUBLISHED = "published", _("publicada")
 
     exercise = models.ForeignKey(Exercise, on_delete=models.CASCADE, related_name="versions")
     number = models.PositiveIntegerField()

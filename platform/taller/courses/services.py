@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from django.db import transaction
 
@@ -92,3 +93,69 @@ def sync_course(exercises_dir: Path, graders_dir: Path) -> SyncReport:
             exercise.save(update_fields=["current_version"])
             (report.created if created else report.updated).append(manifest.slug)
     return report
+
+
+class VersionError(ValueError):
+    """A grader version that cannot take this step; the message says why."""
+
+
+@transaction.atomic
+def grader_version_upload(
+    *, content: ExerciseContent, user: Any, section: Section | None = None
+) -> GraderVersion:
+    """Store an instructor's bundle as a draft version; nothing is graded with it yet.
+
+    A new slug makes a new, unpublished exercise in the manifest's section.
+    """
+    manifest = content.manifest
+    exercise = Exercise.objects.select_for_update().filter(slug=manifest.slug).first()
+    if exercise is None:
+        section = section or Section.objects.filter(number=manifest.section).order_by("pk").first()
+        if section is None:
+            raise VersionError(f"the course has no section {manifest.section}")
+        exercise = Exercise.objects.create(
+            slug=manifest.slug,
+            section=section,
+            order=manifest.order,
+            title_es=manifest.title.es,
+            title_en=manifest.title.en,
+            is_published=False,
+        )
+    existing = exercise.versions.filter(content_hash=content.content_hash).first()
+    if existing is not None:
+        raise VersionError(
+            f"this content is already version {existing.number} of {exercise.slug} "
+            f"({existing.get_state_display()})"
+        )
+    last = exercise.versions.order_by("-number").first()
+    return GraderVersion.objects.create(
+        exercise=exercise,
+        number=(last.number + 1) if last else 1,
+        content_hash=content.content_hash,
+        state=GraderVersion.State.DRAFT,
+        source="upload",
+        created_by=user,
+        **_version_fields(content),
+    )
+
+
+@transaction.atomic
+def grader_version_publish(version_id: int) -> GraderVersion:
+    """Make a validated version the one that grades new submissions."""
+    version = (
+        GraderVersion.objects.select_for_update().select_related("exercise").get(pk=version_id)
+    )
+    if version.state not in (GraderVersion.State.VALID, GraderVersion.State.PUBLISHED):
+        raise VersionError(
+            f"version {version.number} is {version.get_state_display()}: only a version "
+            "whose validation passed can be published"
+        )
+    exercise = Exercise.objects.select_for_update().get(pk=version.exercise_id)
+    version.state = GraderVersion.State.PUBLISHED
+    version.save(update_fields=["state"])
+    exercise.current_version = version
+    exercise.title_es = version.manifest["title"]["es"]
+    exercise.title_en = version.manifest["title"]["en"]
+    exercise.is_published = True
+    exercise.save(update_fields=["current_version", "title_es", "title_en", "is_published"])
+    return version

@@ -9,6 +9,7 @@ import logging
 import os
 import socket
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import lru_cache
 
@@ -24,6 +25,18 @@ class InProcessExecutor:
 
     def submit(self, submission_id: int) -> Future[None]:
         return self._pool.submit(self._run, submission_id)
+
+    def submit_call(self, function: Callable[..., object], *args: object) -> Future[object]:
+        """Any other background job of the embedded server (e.g. validating a grader)."""
+
+        def run() -> object:
+            close_old_connections()
+            try:
+                return function(*args)
+            finally:
+                close_old_connections()
+
+        return self._pool.submit(run)
 
     @staticmethod
     def _run(submission_id: int) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import timedelta
 from enum import Enum
 
@@ -19,9 +19,11 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from taller.courses.models import GraderVersion
 from taller.grading import push
-from taller.grading.runner import grade_files, spec_for
+from taller.grading.runner import grade_files, runner_config, spec_for
 from taller.submissions.models import Submission, TestResult
+from taller_grader.checks import CheckRow, check_solutions
 from taller_grader.results import Results, RunStatus
 from taller_grader.results import TestResult as TestOutcome
 from taller_grader.runner import Collected, Event, TestFinished
@@ -316,3 +318,67 @@ def _requeue_running(submission_id: int) -> bool:
         push.on_commit(submission_id, {"type": "requeued"})
         submission_enqueue(submission)
         return True
+
+
+def grader_version_validate(version_id: int) -> GraderVersion | None:
+    """Run a draft version's solutions through its own grader (as check_graders does).
+
+    Valid when the reference and every alternative get full marks and every wrong
+    solution loses points; the table is kept on the version for the instructor to read.
+    """
+    with transaction.atomic():
+        version = GraderVersion.objects.select_for_update().filter(pk=version_id).first()
+        if version is None or version.state != GraderVersion.State.DRAFT:
+            return None
+        version.state = GraderVersion.State.VALIDATING
+        started = timezone.now().isoformat()
+        version.validation = {"rows": [], "started_at": started}
+        version.save(update_fields=["state", "validation"])
+    rows: list[dict[str, object]] = []
+
+    def record(row: CheckRow) -> None:
+        # Saved row by row, so the instructor's page shows progress.
+        rows.append(asdict(row))
+        GraderVersion.objects.filter(pk=version_id).update(
+            validation={"rows": rows, "started_at": started}
+        )
+
+    try:
+        check_solutions(
+            spec_for(version),
+            runner_config(),
+            solution=version.solution_files,
+            alternatives=version.alternative_files,
+            wrong=version.wrong_files,
+            on_row=record,
+        )
+        ok = bool(rows) and all(r["ok"] for r in rows)
+        failure = ""
+    except Exception as exc:  # the platform failed: the version is not valid, and says why
+        logger.exception("grader version %s: validation failed", version_id)
+        ok, failure = False, f"{exc.__class__.__name__}: {exc}"
+    with transaction.atomic():
+        version = GraderVersion.objects.select_for_update().get(pk=version_id)
+        version.state = GraderVersion.State.VALID if ok else GraderVersion.State.INVALID
+        version.validation = {
+            "rows": rows,
+            "started_at": started,
+            "finished_at": timezone.now().isoformat(),
+            "error": failure,
+        }
+        version.save(update_fields=["state", "validation"])
+    return version
+
+
+def grader_version_enqueue_validation(version: GraderVersion) -> None:
+    version_id = version.pk
+    if settings.TALLER_GRADING == "celery":
+        from taller.grading.tasks import validate_grader_version
+
+        transaction.on_commit(
+            lambda: validate_grader_version.apply_async(args=(version_id,), queue="heavy")
+        )
+    else:
+        from taller.grading.inprocess import executor
+
+        transaction.on_commit(lambda: executor().submit_call(grader_version_validate, version_id))

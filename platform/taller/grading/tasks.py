@@ -31,3 +31,9 @@ def requeue_stuck(self) -> list[int]:  # type: ignore[no-untyped-def]
     alive = {name for reply in replies for name in reply}
     # An empty answer cannot be right (this very worker is alive): trust only time bounds.
     return services.requeue_stuck(alive or None)
+
+
+@shared_task(name="taller.validate_grader_version", acks_late=True)
+def validate_grader_version(version_id: int) -> str | None:
+    version = services.grader_version_validate(version_id)
+    return version.state if version else None

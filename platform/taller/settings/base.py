@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "taller.submissions",
     "taller.grading",
     "taller.live",
+    "taller.teaching",
     "taller.web",
 ]
 
@@ -74,6 +75,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "csp.context_processors.nonce",
+                "taller.web.context.roles",
             ],
         },
     },
