@@ -15,6 +15,7 @@ urlpatterns = [
         name="submission-status",
     ),
     path("docencia/", teaching.exercises_view, name="teaching"),
+    path("docencia/estado/", teaching.status_view, name="teaching-status"),
     path("docencia/<slug:slug>/", teaching.exercise_versions_view, name="teaching-exercise"),
     path(
         "docencia/<slug:slug>/versiones/<int:number>/publicar/",

@@ -176,3 +176,26 @@ def test_the_same_content_twice_is_refused(instructor_client: Client, course: No
     upload(instructor_client, data)
     page = upload(instructor_client, data).content.decode()
     assert "this content is already version" in page
+
+
+@db
+def test_the_status_page_shows_queues_and_internal_errors_to_admins_only(
+    client: Client, course: None
+) -> None:
+    from taller.submissions.models import Submission
+    from tests.factories import SubmissionFactory
+
+    exercise = Exercise.objects.get(slug="rest-api")
+    SubmissionFactory(exercise=exercise, status="queued", queue="grading")
+    broken = SubmissionFactory(
+        exercise=exercise,
+        status="internal-error",
+        results={"output": "La plataforma de corrección falló (disco lleno)"},
+    )
+    Submission.objects.filter(pk=broken.pk).update(finished_at="2026-11-29T10:00:00Z")
+    client.force_login(UserFactory(role=Role.INSTRUCTOR))
+    assert client.get("/docencia/estado/").status_code == 403
+    client.force_login(UserFactory(role=Role.ADMIN))
+    page = client.get("/docencia/estado/").content.decode()
+    assert "grading" in page
+    assert "disco lleno" in page

@@ -120,3 +120,68 @@ def exercise_spec(slug: str, *, show_hidden: bool = False) -> tuple[ExerciseSpec
     manifest = content.manifest.model_dump(mode="json")
     spec = spec_from_manifest(slug, manifest, content.suite)
     return replace(spec, show_hidden=show_hidden), content.manifest.run.entry[0]
+
+
+@dataclass(frozen=True)
+class PlatformStatus:
+    queues: dict[str, dict[str, int]]  # queue → {"queued": n, "running": n}
+    finished_last_minute: int
+    finished_last_10_minutes: int
+    stuck: list[Submission]
+    internal_errors: list[Submission]
+
+
+def platform_status(stuck_after_seconds: int) -> PlatformStatus:
+    """What an admin needs to see at a glance: queues, throughput, what is wrong."""
+    from datetime import timedelta
+
+    from django.db.models import Count
+    from django.utils import timezone
+
+    now = timezone.now()
+    queues: dict[str, dict[str, int]] = {}
+    for row in (
+        Submission.objects.filter(status__in=["queued", "running"])
+        .values("queue", "status")
+        .annotate(n=Count("id"))
+    ):
+        queues.setdefault(row["queue"], {"queued": 0, "running": 0})[row["status"]] = row["n"]
+    finished = Submission.objects.filter(finished_at__isnull=False)
+    bound = now - timedelta(seconds=stuck_after_seconds)
+    stuck = list(
+        Submission.objects.filter(status="queued", queued_at__lt=bound).select_related(
+            "exercise", "student"
+        )[:50]
+    ) + list(
+        Submission.objects.filter(status="running", started_at__lt=bound).select_related(
+            "exercise", "student"
+        )[:50]
+    )
+    return PlatformStatus(
+        queues=queues,
+        finished_last_minute=finished.filter(finished_at__gte=now - timedelta(minutes=1)).count(),
+        finished_last_10_minutes=finished.filter(
+            finished_at__gte=now - timedelta(minutes=10)
+        ).count(),
+        stuck=stuck,
+        internal_errors=list(
+            Submission.objects.filter(status="internal-error")
+            .select_related("exercise", "student")
+            .order_by("-finished_at")[:20]
+        ),
+    )
+
+
+def workers_alive(timeout: float = 1.0) -> list[str] | None:
+    """Celery workers answering a ping now; None when grading runs inside the server."""
+    from django.conf import settings
+
+    if settings.TALLER_GRADING != "celery":
+        return None
+    from taller.celery import app
+
+    try:
+        replies = app.control.ping(timeout=timeout)
+    except Exception:  # the broker is down: show it as no one answering
+        return []
+    return sorted(name for reply in replies or [] for name in reply)

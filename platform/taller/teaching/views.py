@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from taller.accounts.roles import is_staff_member, role_required
+from taller.accounts.roles import is_admin, is_staff_member, role_required
 from taller.courses.bundles import BundleError, load_bundle
 from taller.courses.models import Exercise, GraderVersion
 from taller.courses.services import VersionError, grader_version_publish, grader_version_upload
@@ -76,3 +76,21 @@ def publish_view(request: HttpRequest, slug: str, number: int) -> HttpResponse:
             request, _("La versión %(n)s califica ahora los envíos nuevos.") % {"n": number}
         )
     return redirect("teaching-exercise", slug=slug)
+
+
+@role_required(is_admin)
+def status_view(request: HttpRequest) -> HttpResponse:
+    """Admins: queues, workers, throughput, stuck runs, recent internal errors."""
+    from django.conf import settings
+
+    from taller.grading.selectors import platform_status, workers_alive
+
+    return render(
+        request,
+        "teaching/status.html",
+        {
+            "status": platform_status(settings.TALLER_STUCK_AFTER_SECONDS),
+            "workers": workers_alive(),
+            "embedded": settings.TALLER_GRADING != "celery",
+        },
+    )
