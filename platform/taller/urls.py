@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from taller.teaching import views as teaching
-from taller.web import views
+from taller.web import join, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -16,6 +16,16 @@ urlpatterns = [
     ),
     path("docencia/", teaching.exercises_view, name="teaching"),
     path("docencia/estado/", teaching.status_view, name="teaching-status"),
+    path("docencia/cohortes/", teaching.cohorts_view, name="teaching-cohorts"),
+    path("docencia/cohortes/<int:cohort_id>/", teaching.cohort_view, name="teaching-cohort"),
+    path("unirse/<str:code>/", join.join_view, name="join"),
+    path(
+        "cuenta/activar/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(
+            template_name="registration/activate.html", success_url="/entrar/"
+        ),
+        name="activate",
+    ),
     path("docencia/<slug:slug>/", teaching.exercise_versions_view, name="teaching-exercise"),
     path(
         "docencia/<slug:slug>/versiones/<int:number>/publicar/",

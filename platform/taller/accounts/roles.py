@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 
 ViewFunc = Callable[..., HttpResponse]
@@ -129,3 +130,14 @@ def role_required(check: Callable[[Any], bool]) -> Callable[[ViewFunc], ViewFunc
         return wrapped
 
     return decorator
+
+
+def staff_cohorts(user: User | AnonymousUser) -> QuerySet[Cohort]:
+    """The cohorts a person runs: every one for an admin, their own for an instructor."""
+    from taller.cohorts.models import Cohort
+
+    if is_admin(user):
+        return Cohort.objects.all()
+    if not user.is_authenticated:
+        return Cohort.objects.none()
+    return Cohort.objects.filter(instructors=user)

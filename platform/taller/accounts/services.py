@@ -34,8 +34,9 @@ def ensure_role_groups() -> dict[Role, Group]:
 
 @transaction.atomic
 def create_user(
-    *, username: str, password: str, role: Role, email: str = "", first_name: str = ""
+    *, username: str, password: str | None, role: Role, email: str = "", first_name: str = ""
 ) -> User:
+    """A user with a role. No password (None): the account is activated by a link."""
     groups = ensure_role_groups()
     user = User.objects.create_user(
         username=username, password=password, email=email, first_name=first_name

@@ -27,6 +27,8 @@ class Cohort(models.Model):
         validators=[MinValueValidator(0), MaxValueValidator(100)],
     )
     late_days_accepted = models.PositiveSmallIntegerField(_("días de retraso aceptados"), default=3)
+    # Whoever has /unirse/<invite_code>/ can sign up into this cohort; empty: no link.
+    invite_code = models.CharField(max_length=32, blank=True, db_index=True)
 
     class Meta:
         ordering = ["-starts_on", "name"]

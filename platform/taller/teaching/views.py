@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -93,4 +95,84 @@ def status_view(request: HttpRequest) -> HttpResponse:
             "workers": workers_alive(),
             "embedded": settings.TALLER_GRADING != "celery",
         },
+    )
+
+
+def _activation_link(request: HttpRequest, user_id: int) -> str:
+    from django.contrib.auth.tokens import default_token_generator
+    from django.urls import reverse
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    from taller.accounts.models import User
+
+    user = User.objects.get(pk=user_id)
+    path = reverse(
+        "activate",
+        args=[
+            urlsafe_base64_encode(force_bytes(user.pk)),
+            default_token_generator.make_token(user),
+        ],
+    )
+    return request.build_absolute_uri(path)
+
+
+@role_required(is_staff_member)
+def cohorts_view(request: HttpRequest) -> HttpResponse:
+    from taller.accounts.roles import staff_cohorts
+
+    return render(request, "teaching/cohorts.html", {"cohorts": staff_cohorts(request.user)})
+
+
+@role_required(is_staff_member)
+@require_http_methods(["GET", "POST"])
+def cohort_view(request: HttpRequest, cohort_id: int) -> HttpResponse:
+    from taller.accounts.roles import staff_cohorts
+    from taller.cohorts.services import cohort_invite_rotate, enrollments_import
+    from taller.teaching.forms import EnrollmentImportForm
+
+    cohort = staff_cohorts(request.user).filter(pk=cohort_id).first()
+    if cohort is None:
+        raise Http404
+    admin = is_admin(request.user)
+    form = EnrollmentImportForm(request.POST or None, request.FILES or None)
+    report, links = None, {}
+    if request.method == "POST":
+        if not admin:
+            raise PermissionDenied
+        if "rotate_invite" in request.POST:
+            cohort_invite_rotate(cohort)
+            messages.success(request, _("Nuevo enlace de invitación creado."))
+            return redirect("teaching-cohort", cohort_id=cohort.pk)
+        if form.is_valid():
+            report = enrollments_import(cohort=cohort, csv_text=form.cleaned_data["csv_file"])
+            if report.ok:
+                links = {
+                    line.line: _activation_link(request, line.user_id)
+                    for line in report.lines
+                    if line.created and line.user_id
+                }
+                messages.success(
+                    request, _("%(n)s estudiantes inscritos.") % {"n": len(report.lines)}
+                )
+    invite_url = (
+        request.build_absolute_uri(reverse("join", args=[cohort.invite_code]))
+        if cohort.invite_code
+        else ""
+    )
+    return render(
+        request,
+        "teaching/cohort.html",
+        {
+            "cohort": cohort,
+            "enrollments": cohort.enrollments.select_related("student").order_by(
+                "student__username"
+            ),
+            "form": form,
+            "report": report,
+            "links": links,
+            "invite_url": invite_url,
+            "can_manage": admin,
+        },
+        status=400 if report is not None and not report.ok else 200,
     )
