@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from taller_grader.sandbox import Limits, cgroups, netns, open_sandbox
 from taller_grader.sandbox.bwrap import BwrapSandbox
 
@@ -38,7 +37,7 @@ MISSING = _missing()
 needs_sandbox = pytest.mark.skipif(MISSING is not None, reason=MISSING or "")
 
 
-def processes_of(uid: int) -> list[int]:
+def processes_of(uid: int, *, zombies: bool = True) -> list[int]:
     found = []
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
@@ -46,6 +45,8 @@ def processes_of(uid: int) -> list[int]:
         try:
             with open(f"/proc/{entry.name}/status", encoding="ascii", errors="replace") as f:
                 for line in f:
+                    if line.startswith("State:") and "Z" in line.split()[1] and not zombies:
+                        break
                     if line.startswith("Uid:"):
                         if int(line.split()[1]) == uid:
                             found.append(int(entry.name))

@@ -173,6 +173,11 @@ class BwrapProgram:
     def _watch(self) -> None:
         self._find_main()
         code = self._popen.wait()
+        # bwrap's outer process exits as soon as its init reports the status, orphaning
+        # the init; the worker is a subreaper, so reap it here instead of leaving a
+        # zombie to the host's pid 1 (which may be slow to reap).
+        with contextlib.suppress(ChildProcessError, OSError):
+            os.waitid(os.P_PIDFD, self._init_fd, os.WEXITED)
         self._reader.join(timeout=5.0)
         self._exit = self._exit_info(code)
         for fd in (self._init_fd, self._main_fd):
@@ -278,6 +283,7 @@ class BwrapSandbox:
         self._stop = threading.Event()
         self.cgroup: cgroups.RunCgroup
         self._mounted: list[Path] = []
+        _become_subreaper()
         try:
             self._build_dirs(entries)
             self.cgroup = cgroups.create(layout or cgroups.detect(), self.name, limits)
@@ -494,6 +500,18 @@ class BwrapSandbox:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+_subreaper_lock = threading.Lock()
+_subreaper = False
+
+
+def _become_subreaper() -> None:
+    global _subreaper
+    with _subreaper_lock:
+        if not _subreaper:
+            _libc.set_child_subreaper()
+            _subreaper = True
 
 
 def _remove_run_dir(run_dir: Path, errors: list[str]) -> None:

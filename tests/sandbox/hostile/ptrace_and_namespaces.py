@@ -28,5 +28,6 @@ for name, (nr, *args) in calls.items():
     ctypes.set_errno(0)
     result = libc.syscall(nr, *[ctypes.c_long(a) for a in args])
     print(name, result, os.strerror(ctypes.get_errno()) if result == -1 else "ALLOWED")
-status = open("/proc/self/status").read()
-print([line for line in status.splitlines() if line.startswith(("Seccomp:", "NoNewPrivs:", "CapEff:"))])
+with open("/proc/self/status") as f:
+    status = f.read().splitlines()
+print([line for line in status if line.startswith(("Seccomp:", "NoNewPrivs:", "CapEff:"))])
