@@ -64,6 +64,8 @@ def assert_clean(sandbox: BwrapSandbox) -> None:
     assert processes_of(sandbox.host_uid) == [], "processes left behind"
     for hierarchy in cgroups.detect().hierarchies.values():
         assert not (hierarchy.parent / sandbox.name).exists(), "cgroup left behind"
+    for path in sandbox.cgroup._dirs():
+        assert not path.exists(), f"cgroup {path} left behind"
     assert not Path(netns.NETNS_DIR, sandbox.name).exists(), "netns left behind"
     assert not sandbox.run_dir.exists(), "run dir left behind"
     with open("/proc/self/mountinfo", encoding="utf-8") as f:

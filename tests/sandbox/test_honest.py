@@ -14,7 +14,17 @@ import time
 from pathlib import Path
 
 import pytest
-from taller_grader.sandbox import Limits, SandboxError, ServiceGrant, open_sandbox, sweep
+from taller_grader.sandbox import (
+    Limits,
+    Program,
+    Sandbox,
+    SandboxError,
+    ServiceGrant,
+    cgroups,
+    open_sandbox,
+    sweep,
+)
+from taller_grader.sandbox.bwrap import BwrapSandbox
 from taller_grader.sandbox.netns import inside_netns, wait_for_port
 
 from .conftest import ROOT, RUNTIME, assert_clean, needs_sandbox, processes_of
@@ -233,4 +243,40 @@ def test_close_twice_and_start_after_close() -> None:
     sb.close()
     with pytest.raises(SandboxError):
         sb.start(["node", "-e", "0"])
+    assert_clean(sb)
+
+
+def test_the_backend_follows_the_interface() -> None:
+    with open_sandbox({}, Limits(), runtime_dir=RUNTIME) as sb:
+        assert isinstance(sb, Sandbox)
+        program = sb.start(["node", "-e", "0"])
+        assert isinstance(program, Program)
+        assert program.wait(10) is not None
+
+
+def test_v1_without_a_cgroup2_mount_kills_through_the_freezer(tmp_path: Path) -> None:
+    # Hide the cgroup2 mount from detection: the plain-v1 path (freezer, cpuacct) runs.
+    with open("/proc/self/mountinfo") as f:
+        v1_only = [line for line in f if " - cgroup2 " not in line]
+    (tmp_path / "mountinfo").write_text("".join(v1_only))
+    layout = cgroups.detect(str(tmp_path / "mountinfo"))
+    assert layout.version == 1 and {"freezer", "cpuacct"} <= set(layout.hierarchies)
+    assert "unified" not in layout.hierarchies
+    tree = b"""
+    const { spawn } = require("child_process");
+    for (let i = 0; i < 3; i++) spawn("sleep", ["60"], { stdio: "ignore" });
+    let n = 0; for (;;) n++;
+    """
+    with BwrapSandbox({"t.js": tree}, Limits(cpu_seconds=30), runtime_dir=RUNTIME,
+                      layout=layout) as sb:
+        program = sb.start(["node", "t.js"])
+        deadline = time.monotonic() + 5
+        while len(sb.cgroup.pids()) < 5 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.2)
+        assert sb.cgroup.cpu_seconds() > 0.1
+        sb.cgroup.kill()
+        info = program.wait(5)
+        assert info is not None and info.signal == signal.SIGKILL
+        assert sb.cgroup.pids() == []
     assert_clean(sb)

@@ -9,6 +9,7 @@ to a uid that owns nothing on the host (launching bwrap as root would map it to 
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import re
@@ -43,6 +44,12 @@ HOST_UID_SPAN = 65_536
 WATCHDOG_TICK = 0.05
 _RUN_ID = re.compile(r"[A-Za-z0-9_]{1,40}")
 _RESERVED_INSIDE = ("/usr", "/proc", "/dev", "/etc", "/node_modules", "/bin", "/lib", "/lib64")
+
+
+@functools.cache
+def _layout() -> cgroups.Layout:
+    # Mounts and the worker's own cgroup do not change while it runs.
+    return cgroups.detect()
 
 
 def default_state_dir() -> Path:
@@ -286,7 +293,7 @@ class BwrapSandbox:
         _become_subreaper()
         try:
             self._build_dirs(entries)
-            self.cgroup = cgroups.create(layout or cgroups.detect(), self.name, limits)
+            self.cgroup = cgroups.create(layout or _layout(), self.name, limits)
             self.netns_path = netns.create_netns(self.name)
         except BaseException:
             self.close()

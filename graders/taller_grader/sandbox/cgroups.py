@@ -96,11 +96,17 @@ def detect(mountinfo: str = "/proc/self/mountinfo", cgroup: str = "/proc/self/cg
                 v1[controller] = Hierarchy(mountpoint, frozenset(found), rel)
     if unified is not None and {"memory", "pids", "cpu"} <= unified.controllers:
         return Layout(2, {"unified": unified})
-    missing = [c for c in ("memory", "pids", "cpu", "cpuacct") if c not in v1]
+    missing = [c for c in ("memory", "pids", "cpu") if c not in v1]
     if missing:
         raise SandboxError(f"cgroup controllers unavailable: {', '.join(missing)}")
     if unified is not None:
         v1["unified"] = unified
+        # The cgroup2 mount kills a tree atomically and counts CPU time by itself, so
+        # the freezer and cpuacct cgroups would only cost mkdirs and migrations.
+        if (unified.parent / "cgroup.kill").exists():
+            v1.pop("freezer", None)
+        if (unified.parent / "cpu.stat").exists():
+            v1.pop("cpuacct", None)
     return Layout(1, v1)
 
 
@@ -204,10 +210,12 @@ class CgroupV1(RunCgroup):
         return _keyed(self.dirs["pids"] / "pids.events", "max")
 
     def cpu_seconds(self) -> float:
-        try:
-            return int(_read(self.dirs["cpuacct"] / "cpuacct.usage")) / 1e9
-        except FileNotFoundError:
-            return 0.0
+        if "cpuacct" in self.dirs:
+            try:
+                return int(_read(self.dirs["cpuacct"] / "cpuacct.usage")) / 1e9
+            except FileNotFoundError:
+                return 0.0
+        return _keyed(self.dirs["unified"] / "cpu.stat", "usage_usec") / 1e6
 
     def pids(self) -> list[int]:
         return _pids_in(self.dirs["pids"])
