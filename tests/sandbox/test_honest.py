@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -162,17 +163,30 @@ def test_kill_ends_the_whole_tree() -> None:
     with open_sandbox({"t.js": tree}, Limits(), runtime_dir=RUNTIME) as sb:
         program = sb.start(["node", "t.js"])
         deadline = time.monotonic() + 5
-        while len(sb.cgroup.pids()) < 5 and time.monotonic() < deadline:
+        while len(program_pids(sb)) < 5 and time.monotonic() < deadline:
             time.sleep(0.02)
-        assert len(sb.cgroup.pids()) >= 5
+        assert len(program_pids(sb)) >= 5
         program.kill()
         info = program.wait(5)
         assert info is not None and info.reason == "killed" and info.signal == signal.SIGKILL
         deadline = time.monotonic() + 2
-        while sb.cgroup.pids() and time.monotonic() < deadline:
+        while program_pids(sb) and time.monotonic() < deadline:
             time.sleep(0.01)
-        assert sb.cgroup.pids() == []
+        assert program_pids(sb) == []
     assert_clean(sb)
+
+
+def program_pids(sb: BwrapSandbox) -> list[int]:
+    """The run's processes except the idle launcher kept ready for the next start."""
+    found = []
+    for pid in sb.cgroup.pids():
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except FileNotFoundError:
+            continue
+        if not cmdline.startswith(b"/usr/bin/sh\0-c\0read -r go"):
+            found.append(pid)
+    return found
 
 
 def test_grants_add_env_and_binds() -> None:
@@ -280,3 +294,21 @@ def test_v1_without_a_cgroup2_mount_kills_through_the_freezer(tmp_path: Path) ->
         assert info is not None and info.signal == signal.SIGKILL
         assert sb.cgroup.pids() == []
     assert_clean(sb)
+
+
+def test_a_program_outlives_the_thread_that_started_it() -> None:
+    # --die-with-parent follows the parent *thread*: a grader thread that starts a
+    # program and ends must not take the program with it.
+    with open_sandbox({}, Limits(), runtime_dir=RUNTIME) as sb:
+        started: list[Program] = []
+        thread = threading.Thread(target=lambda: started.append(
+            sb.start(["node", "-e", "setTimeout(() => console.log('alive'), 700)"])))
+        thread.start()
+        thread.join()
+        for _ in range(3):  # threads ending later must not matter either
+            other = threading.Thread(target=time.sleep, args=(0.05,))
+            other.start()
+            other.join()
+        info = started[0].wait(10)
+        assert info is not None and info.ok, info
+        assert started[0].output().stdout == "alive\n"

@@ -115,6 +115,10 @@ class RunCgroup(ABC):
 
     name: str
 
+    @abstractmethod
+    def apply(self, limits: Limits) -> None:
+        """Set (or reset) the run's limits."""
+
     @property
     @abstractmethod
     def procs_files(self) -> list[str]:
@@ -182,19 +186,27 @@ class CgroupV1(RunCgroup):
                     path.mkdir(mode=0o755)
                     created.add(path)
                 self.dirs[key] = path
-            memory = self.dirs["memory"]
-            limit = str(limits.memory_mb * 1024 * 1024)
-            _write(memory / "memory.limit_in_bytes", limit)
-            if (memory / "memory.memsw.limit_in_bytes").exists():
-                _write(memory / "memory.memsw.limit_in_bytes", limit)
-            else:
-                _write(memory / "memory.swappiness", "0")
-            _write(self.dirs["pids"] / "pids.max", str(limits.pids))
-            _write(self.dirs["cpu"] / "cpu.cfs_period_us", str(CPU_PERIOD_US))
-            _write(self.dirs["cpu"] / "cpu.cfs_quota_us", str(int(limits.cpus * CPU_PERIOD_US)))
+            self.apply(limits)
         except BaseException:
             self.remove()
             raise
+
+    def apply(self, limits: Limits) -> None:
+        memory = self.dirs["memory"]
+        limit = str(limits.memory_mb * 1024 * 1024)
+        memsw = memory / "memory.memsw.limit_in_bytes"
+        if memsw.exists():
+            # memsw must stay >= the memory limit at every step: order by direction.
+            current = int(_read(memory / "memory.limit_in_bytes"))
+            pairs = [(memory / "memory.limit_in_bytes", limit), (memsw, limit)]
+            for path, value in pairs if int(limit) <= current else reversed(pairs):
+                _write(path, value)
+        else:
+            _write(memory / "memory.limit_in_bytes", limit)
+            _write(memory / "memory.swappiness", "0")
+        _write(self.dirs["pids"] / "pids.max", str(limits.pids))
+        _write(self.dirs["cpu"] / "cpu.cfs_period_us", str(CPU_PERIOD_US))
+        _write(self.dirs["cpu"] / "cpu.cfs_quota_us", str(int(limits.cpus * CPU_PERIOD_US)))
 
     @property
     def procs_files(self) -> list[str]:
@@ -268,13 +280,16 @@ class CgroupV2(RunCgroup):
                 ) from exc
         self.path.mkdir(mode=0o755)
         try:
-            _write(self.path / "memory.max", str(limits.memory_mb * 1024 * 1024))
-            _write(self.path / "memory.swap.max", "0")
-            _write(self.path / "pids.max", str(limits.pids))
-            _write(self.path / "cpu.max", f"{int(limits.cpus * CPU_PERIOD_US)} {CPU_PERIOD_US}")
+            self.apply(limits)
         except BaseException:
             self.remove()
             raise
+
+    def apply(self, limits: Limits) -> None:
+        _write(self.path / "memory.max", str(limits.memory_mb * 1024 * 1024))
+        _write(self.path / "memory.swap.max", "0")
+        _write(self.path / "pids.max", str(limits.pids))
+        _write(self.path / "cpu.max", f"{int(limits.cpus * CPU_PERIOD_US)} {CPU_PERIOD_US}")
 
     @property
     def procs_files(self) -> list[str]:
@@ -330,6 +345,9 @@ class _Leftover(RunCgroup):
         self.name = name
         self.dirs = dirs
         self.unified = unified
+
+    def apply(self, limits: Limits) -> None:
+        pass
 
     @property
     def procs_files(self) -> list[str]:
