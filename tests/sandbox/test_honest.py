@@ -285,14 +285,14 @@ def test_v1_without_a_cgroup2_mount_kills_through_the_freezer(tmp_path: Path) ->
                       layout=layout) as sb:
         program = sb.start(["node", "t.js"])
         deadline = time.monotonic() + 5
-        while len(sb.cgroup.pids()) < 5 and time.monotonic() < deadline:
+        while len(program_pids(sb)) < 5 and time.monotonic() < deadline:
             time.sleep(0.02)
         time.sleep(0.2)
         assert sb.cgroup.cpu_seconds() > 0.1
         sb.cgroup.kill()
         info = program.wait(5)
         assert info is not None and info.signal == signal.SIGKILL
-        assert sb.cgroup.pids() == []
+        assert program_pids(sb) == []
     assert_clean(sb)
 
 

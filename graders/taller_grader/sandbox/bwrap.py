@@ -45,6 +45,7 @@ BWRAP = "/usr/bin/bwrap"
 INSIDE_TMP = "/tmp"  # noqa: S108 - the sandbox's own tmpfs, not the host's
 PORT = 3000
 WATCHDOG_TICK = 0.05
+NEXT_STANDBY_DELAY = 0.25
 _RUN_ID = re.compile(r"[A-Za-z0-9_]{1,40}")
 _RESERVED_INSIDE = ("/usr", "/proc", "/dev", "/etc", "/node_modules", "/bin", "/lib", "/lib64")
 
@@ -387,8 +388,9 @@ class BwrapSandbox:
         os.close(standby.info_r)
         standby.forget_script()
         program = BwrapProgram(self, name, standby.popen, init_pid, self.limits)
-        # The next start (a restart, a second service) finds its launcher ready.
-        self._shell.prepare_standby()
+        # The next start (a restart, a second service) finds its launcher ready; made a
+        # little later, so that forking it does not slow this program's own start-up.
+        self._shell.prepare_standby(delay=NEXT_STANDBY_DELAY)
         return program
 
     def _read_info(self, fd: int, popen: subprocess.Popen[bytes]) -> int:

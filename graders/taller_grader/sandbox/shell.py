@@ -72,6 +72,7 @@ class Standby:
     """A launcher in the run's cgroup and netns; `launch()` turns it into bwrap."""
 
     def __init__(self, shell: RunShell, index: int) -> None:
+        self.host_uid = shell.host_uid
         self.script = shell.run_dir / f"launch-{index}"
         assert shell.cgroup is not None
         self.seccomp_fd = seccomp.filter_fd()
@@ -106,14 +107,18 @@ class Standby:
         for name, value in env.items():
             if not _ENV_NAME.fullmatch(name) or "\0" in value:
                 raise ValueError(f"invalid environment variable {name!r}")
+        if any("\0" in arg for arg in argv):
+            raise ValueError("argv contains a NUL byte")
         line = " ".join(
             ["exec", ENV, "-i"]
             + [shlex.quote(f"{k}={v}") for k, v in env.items()]
             + [shlex.quote(arg) for arg in argv]
             + ["0</dev/null"]
         )
-        fd = os.open(self.script, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+        # The line carries the run's secrets (grants' env): readable by the launcher only.
+        fd = os.open(self.script, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o400)
         try:
+            os.fchown(fd, self.host_uid, self.host_uid)
             os.write(fd, line.encode() + b"\n")
         finally:
             os.close(fd)
@@ -165,14 +170,33 @@ os.register_at_fork(after_in_child=SPAWNER._reset_in_child)
 
 
 class StandbySlot:
-    """One standby being prepared by the spawner thread."""
+    """One standby being prepared by the spawner thread, possibly after a delay."""
 
-    def __init__(self, shell: RunShell, index: int) -> None:
-        self._future: Future[Standby] | None = SPAWNER.submit(shell, index)
+    def __init__(self, shell: RunShell, index: int, delay: float = 0.0) -> None:
+        self._shell = shell
+        self._index = index
+        self._lock = threading.Lock()
+        self._future: Future[Standby] | None = None
+        self._timer: threading.Timer | None = None
+        if delay > 0:
+            self._timer = threading.Timer(delay, self._submit)
+            self._timer.daemon = True
+            self._timer.start()
+        else:
+            self._submit()
+
+    def _submit(self) -> None:
+        with self._lock:
+            if self._future is None:
+                self._future = SPAWNER.submit(self._shell, self._index)
 
     def take(self) -> Standby | None:
         """The standby if it could be made and is alive, else None (the caller makes one)."""
-        future, self._future = self._future, None
+        if self._timer is not None:
+            self._timer.cancel()
+        self._submit()  # now, if the delay has not run out
+        with self._lock:
+            future, self._future = self._future, None
         if future is None or future.exception() is not None:
             return None
         standby = future.result()
@@ -182,9 +206,22 @@ class StandbySlot:
         return standby
 
     def discard(self) -> None:
-        standby = self.take()
-        if standby is not None:
-            standby.discard()
+        if self._timer is not None:
+            self._timer.cancel()
+        with self._lock:
+            # Taking the lock also waits out a timer that is submitting right now.
+            future, self._future = self._future, None
+            self._future = self._cancelled_marker()
+        if future is not None and future.exception() is None:
+            future.result().discard()
+
+    @staticmethod
+    def _cancelled_marker() -> Future[Standby]:
+        # A done future with an error: a late _submit() sees a future and does nothing,
+        # and a take() after discard() reports "no standby".
+        done: Future[Standby] = Future()
+        done.set_exception(SandboxError("standby discarded"))
+        return done
 
 
 class RunShell:
@@ -237,9 +274,9 @@ class RunShell:
         for path, options in self._tmpfs_options(limits):
             _libc.mount("tmpfs", str(path), None, flags, options)
 
-    def prepare_standby(self) -> None:
+    def prepare_standby(self, delay: float = 0.0) -> None:
         self._launches += 1
-        self.next = StandbySlot(self, self._launches)
+        self.next = StandbySlot(self, self._launches, delay)
 
     def take_standby(self) -> Standby:
         standby = self.next.take() if self.next is not None else None
