@@ -110,6 +110,12 @@ def test_cgroup_v2_is_detected_and_written(tmp_path: Path) -> None:
     assert (path / "cgroup.kill").read_text() == "1"
 
 
+def test_cgroup_v2_parent_can_be_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TALLER_CGROUP_PARENT", "/delegated")
+    layout = _fake_v2(tmp_path)
+    assert layout.hierarchies["unified"].parent == tmp_path / "unified" / "delegated"
+
+
 def test_cgroup_v1_layout_is_detected(tmp_path: Path) -> None:
     lines, own = [], ["0::/"]
     for n, controller in enumerate(["cpu,cpuacct", "memory", "pids", "freezer"]):

@@ -95,6 +95,12 @@ def detect(mountinfo: str = "/proc/self/mountinfo", cgroup: str = "/proc/self/cg
                 rel = rel[len(root):] if root != "/" and rel.startswith(root) else rel
                 v1[controller] = Hierarchy(mountpoint, frozenset(found), rel)
     if unified is not None and {"memory", "pids", "cpu"} <= unified.controllers:
+        # Under v2 a cgroup with processes cannot hand controllers to its children, so
+        # a worker normally runs in a leaf of a delegated subtree and names the subtree's
+        # (process-free) top here, e.g. TALLER_CGROUP_PARENT=/system.slice/taller.service.
+        override = os.environ.get("TALLER_CGROUP_PARENT")
+        if override:
+            unified = Hierarchy(unified.mountpoint, unified.controllers, override)
         return Layout(2, {"unified": unified})
     missing = [c for c in ("memory", "pids", "cpu") if c not in v1]
     if missing:
