@@ -1,9 +1,12 @@
 """The bubblewrap backend: one run = one cgroup, one netns, one work dir; N programs.
 
-Each `start()` is its own bwrap (own pid, mount, ipc, uts and user namespaces) joined
-to the run's network namespace, cgroup and work dir. bwrap is launched by the worker
-(root) but drops to a per-run unprivileged host uid first, so that uid 1000 inside maps
-to a uid that owns nothing on the host (launching bwrap as root would map it to root).
+Each `start()` is its own bwrap (own pid, mount, ipc, uts, cgroup and user namespaces)
+joined to the run's network namespace, cgroup and work dir (see `shell.py` for those,
+and for the launchers kept ready so that a start does not wait on the kernel). bwrap is
+launched by the worker (root) but as a per-run unprivileged host uid, so that uid 1000
+inside maps to a uid that owns nothing on the host (launched as root, it would map to
+root). Killing a program kills its pid namespace's init, which takes every process of
+that namespace with it, daemons included.
 """
 
 from __future__ import annotations
@@ -293,7 +296,9 @@ class BwrapSandbox:
                 normal = os.path.normpath(inside)
                 if not inside.startswith("/") or normal != inside.rstrip("/") or normal == "/":
                     raise SandboxError(f"grant bind target {inside!r} is not a clean path")
-                if any(normal == r or normal.startswith(r + "/") for r in _RESERVED_INSIDE):
+                if normal in (INSIDE_WORKDIR, INSIDE_TMP) or any(
+                    normal == r or normal.startswith(r + "/") for r in _RESERVED_INSIDE
+                ):
                     raise SandboxError(f"grant bind target {inside!r} is reserved")
                 if not os.path.isabs(host):
                     raise SandboxError(f"grant bind source {host!r} is not absolute")
