@@ -312,3 +312,17 @@ def test_a_program_outlives_the_thread_that_started_it() -> None:
         info = started[0].wait(10)
         assert info is not None and info.ok, info
         assert started[0].output().stdout == "alive\n"
+
+
+def test_argv_env_and_cwd_arrive_verbatim() -> None:
+    # The launcher goes through sh: nothing in argv or env may be interpreted by it.
+    tricky = ["a b", "$HOME", "'q'", 'd"q', "new\nline", "`id`", "$(id)", ";rm -rf /", "*", ""]
+    value = "$(id); `x` 'y' \"z\"\nw \\ end"
+    code = "console.log(JSON.stringify([process.argv.slice(1), process.env.X, process.cwd()]))"
+    with open_sandbox({"sub/dir/keep.txt": b""}, Limits(), runtime_dir=RUNTIME) as sb:
+        program = sb.start(["node", "-e", code, *tricky], env={"X": value}, cwd="sub/dir")
+        info = program.wait(10)
+        assert info is not None and info.ok, program.output()
+        assert json.loads(program.output().stdout) == [tricky, value, "/work/sub/dir"]
+        with pytest.raises(ValueError):
+            sb.start(["node"], env={"BAD NAME": "x"})
