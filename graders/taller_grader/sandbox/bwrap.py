@@ -168,11 +168,14 @@ class BwrapProgram:
             os.waitid(os.P_PIDFD, self._init_fd, os.WEXITED)
         self._reader.join(timeout=5.0)
         self._exit = self._exit_info(code)
-        for fd in (self._init_fd, self._main_fd):
-            if fd is not None:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
-        self._done.set()
+        # Under the lock: signal()/kill() must never use a pidfd number after it is
+        # closed (and perhaps reused for another process's pidfd).
+        with self._lock:
+            for fd in (self._init_fd, self._main_fd):
+                if fd is not None:
+                    with contextlib.suppress(OSError):
+                        os.close(fd)
+            self._done.set()
 
     def _exit_info(self, code: int) -> ExitInfo:
         # bwrap reports a command killed by signal N as exit status 128+N.
