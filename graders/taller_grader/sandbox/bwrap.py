@@ -105,7 +105,6 @@ class BwrapProgram:
         self.init_pid = init_pid
         self._init_fd = os.pidfd_open(init_pid)
         self._main_fd: int | None = None
-        self._main_ready = threading.Event()
         self._done = threading.Event()
         self._lock = threading.Lock()
         self._kill_reason: str | None = None
@@ -114,30 +113,32 @@ class BwrapProgram:
         self._pids_before = sandbox.cgroup.pids_refusals()
         self._stdout = _Capture(limits.output_bytes)
         self._stderr = _Capture(limits.output_bytes)
-        self._reader = threading.Thread(target=self._read, name=f"out-{name}", daemon=True)
-        self._reader.start()
         self._monitor = threading.Thread(target=self._watch, name=f"mon-{name}", daemon=True)
         self._monitor.start()
 
-    # The bwrap init (pid 1 inside) forks the command right after reporting its own pid;
-    # that child is the program's main process, the one `signal()` must reach.
-    def _find_main(self) -> None:
+    def _find_main(self) -> int | None:
+        """A pidfd for the program's main process: the first child of bwrap's init.
+
+        The init forks the command right after reporting its pid, and exits (taking the
+        namespace with it) when that child exits, so while the program runs its main
+        process is the init's oldest child; orphans adopted later come after it.
+        """
+        if self._main_fd is not None:
+            return self._main_fd
         path = f"/proc/{self.init_pid}/task/{self.init_pid}/children"
-        deadline = time.monotonic() + 5.0
-        try:
-            while time.monotonic() < deadline and self._popen.poll() is None:
-                try:
-                    with open(path, encoding="ascii") as handle:
-                        children = handle.read().split()
-                except (FileNotFoundError, ProcessLookupError):
-                    return
-                if children:
-                    with contextlib.suppress(ProcessLookupError):
-                        self._main_fd = os.pidfd_open(int(children[0]))
-                    return
-                time.sleep(0.0005)
-        finally:
-            self._main_ready.set()
+        deadline = time.monotonic() + 2.0
+        while not self._done.is_set() and time.monotonic() < deadline:
+            try:
+                with open(path, encoding="ascii") as handle:
+                    children = handle.read().split()
+            except (FileNotFoundError, ProcessLookupError):
+                return None
+            if children:
+                with contextlib.suppress(ProcessLookupError):
+                    self._main_fd = os.pidfd_open(int(children[0]))
+                return self._main_fd
+            time.sleep(0.001)
+        return None
 
     def _read(self) -> None:
         assert self._popen.stdout is not None and self._popen.stderr is not None
@@ -159,14 +160,15 @@ class BwrapProgram:
             os.close(devnull)
 
     def _watch(self) -> None:
-        self._find_main()
+        # Output first: the pipes reach EOF when the last process of the namespace is
+        # gone, which is also when bwrap exits.
+        self._read()
         code = self._popen.wait()
         # bwrap's outer process exits as soon as its init reports the status, orphaning
         # the init; the worker is a subreaper, so reap it here instead of leaving a
         # zombie to the host's pid 1 (which may be slow to reap).
         with contextlib.suppress(ChildProcessError, OSError):
             os.waitid(os.P_PIDFD, self._init_fd, os.WEXITED)
-        self._reader.join(timeout=5.0)
         self._exit = self._exit_info(code)
         # Under the lock: signal()/kill() must never use a pidfd number after it is
         # closed (and perhaps reused for another process's pidfd).
@@ -202,12 +204,11 @@ class BwrapProgram:
         return not self._done.is_set()
 
     def signal(self, signum: int) -> None:
-        self._main_ready.wait(timeout=5.0)
         with self._lock:
-            if self._main_fd is None or self._done.is_set():
-                return
-            with contextlib.suppress(ProcessLookupError, OSError):
-                signal.pidfd_send_signal(self._main_fd, signum)
+            main = None if self._done.is_set() else self._find_main()
+            if main is not None:
+                with contextlib.suppress(ProcessLookupError, OSError):
+                    signal.pidfd_send_signal(main, signum)
 
     def _kill(self, reason: str) -> None:
         with self._lock:
