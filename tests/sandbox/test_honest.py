@@ -57,12 +57,15 @@ def test_node_e_runs_as_uid_1000_with_a_clean_environment() -> None:
         program = sb.start([
             "node", "-e",
             "console.log(JSON.stringify([process.getuid(), process.getgid(), process.cwd(),"
-            " process.env, require('os').userInfo().username]))",
+            " process.env, require('os').userInfo().username,"
+            " require('fs').readFileSync('/proc/self/limits', 'utf8')"
+            ".match(/Max core file size +(\\S+) +(\\S+)/).slice(1)]))",
         ])
         info = program.wait(10)
         assert info is not None and info.ok, program.output()
-        uid, gid, cwd, env, user = json.loads(program.output().stdout)
+        uid, gid, cwd, env, user, core = json.loads(program.output().stdout)
     assert (uid, gid, cwd, user) == (1000, 1000, "/work", "node")
+    assert core == ["0", "0"]  # no core dumps, and no way to re-enable them
     assert env["PORT"] == "3000" and env["NODE_OPTIONS"] == "--max-old-space-size=384"
     assert "NODE_EXTRA_CA_CERTS" not in env
     assert_clean(sb)
