@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from taller_grader.sandbox import Limits, cgroups, netns, open_sandbox
 from taller_grader.sandbox.bwrap import BwrapSandbox
 
@@ -38,7 +37,7 @@ MISSING = _missing()
 needs_sandbox = pytest.mark.skipif(MISSING is not None, reason=MISSING or "")
 
 
-def processes_of(uid: int) -> list[int]:
+def processes_of(uid: int, *, zombies: bool = True) -> list[int]:
     found = []
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
@@ -46,6 +45,8 @@ def processes_of(uid: int) -> list[int]:
         try:
             with open(f"/proc/{entry.name}/status", encoding="ascii", errors="replace") as f:
                 for line in f:
+                    if line.startswith("State:") and "Z" in line.split()[1] and not zombies:
+                        break
                     if line.startswith("Uid:"):
                         if int(line.split()[1]) == uid:
                             found.append(int(entry.name))
@@ -63,6 +64,8 @@ def assert_clean(sandbox: BwrapSandbox) -> None:
     assert processes_of(sandbox.host_uid) == [], "processes left behind"
     for hierarchy in cgroups.detect().hierarchies.values():
         assert not (hierarchy.parent / sandbox.name).exists(), "cgroup left behind"
+    for path in sandbox.cgroup._dirs():
+        assert not path.exists(), f"cgroup {path} left behind"
     assert not Path(netns.NETNS_DIR, sandbox.name).exists(), "netns left behind"
     assert not sandbox.run_dir.exists(), "run dir left behind"
     with open("/proc/self/mountinfo", encoding="utf-8") as f:

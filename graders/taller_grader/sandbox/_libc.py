@@ -19,6 +19,7 @@ MS_RDONLY = 1
 MS_NOSUID = 2
 MS_NODEV = 4
 MS_NOEXEC = 8
+MS_REMOUNT = 32
 MS_BIND = 4096
 MNT_DETACH = 2
 UMOUNT_NOFOLLOW = 8
@@ -34,6 +35,9 @@ _libc.mount.argtypes = (
 _libc.umount2.argtypes = (ctypes.c_char_p, ctypes.c_int)
 _libc.setns.argtypes = (ctypes.c_int, ctypes.c_int)
 _libc.unshare.argtypes = (ctypes.c_int,)
+_libc.prctl.argtypes = (ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong,
+                        ctypes.c_ulong)
+PR_SET_CHILD_SUBREAPER = 36
 
 
 def _check(result: int, what: str) -> None:
@@ -65,3 +69,7 @@ def setns(fd: int, nstype: int) -> None:
 
 def unshare(flags: int) -> None:
     _check(_libc.unshare(flags), "unshare")
+
+
+def set_child_subreaper() -> None:
+    _check(_libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), "prctl(PR_SET_CHILD_SUBREAPER)")

@@ -1,14 +1,18 @@
 """The bubblewrap backend: one run = one cgroup, one netns, one work dir; N programs.
 
-Each `start()` is its own bwrap (own pid, mount, ipc, uts and user namespaces) joined
-to the run's network namespace, cgroup and work dir. bwrap is launched by the worker
-(root) but drops to a per-run unprivileged host uid first, so that uid 1000 inside maps
-to a uid that owns nothing on the host (launching bwrap as root would map it to root).
+Each `start()` is its own bwrap (own pid, mount, ipc, uts, cgroup and user namespaces)
+joined to the run's network namespace, cgroup and work dir (see `shell.py` for those,
+and for the launchers kept ready so that a start does not wait on the kernel). bwrap is
+launched by the worker (root) but as a per-run unprivileged host uid, so that uid 1000
+inside maps to a uid that owns nothing on the host (launched as root, it would map to
+root). Killing a program kills its pid namespace's init, which takes every process of
+that namespace with it, daemons included.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import re
@@ -18,10 +22,10 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from taller_grader.sandbox import _libc, cgroups, files, netns, seccomp
+from taller_grader.sandbox import _libc, cgroups, files, netns
 from taller_grader.sandbox.api import (
     ExitInfo,
     Limits,
@@ -30,50 +34,34 @@ from taller_grader.sandbox.api import (
     ServiceGrant,
     SubmissionRejected,
 )
+from taller_grader.sandbox.shell import (
+    INSIDE_UID,
+    INSIDE_WORKDIR,
+    POOL,
+    PREFIX,
+    RunShell,
+    etc_files,
+    remove_run_dir,
+)
 
 BWRAP = "/usr/bin/bwrap"
-PREFIX = "taller-"
-INSIDE_UID = 1000
-INSIDE_WORKDIR = "/work"
-INSIDE_TMP = "/tmp"
+INSIDE_TMP = "/tmp"  # noqa: S108 - the sandbox's own tmpfs, not the host's
 PORT = 3000
-# Host uids for sandboxes: unused by any account, one per run.
-HOST_UID_BASE = 1_900_000
-HOST_UID_SPAN = 65_536
 WATCHDOG_TICK = 0.05
+NEXT_STANDBY_DELAY = 0.25
 _RUN_ID = re.compile(r"[A-Za-z0-9_]{1,40}")
 _RESERVED_INSIDE = ("/usr", "/proc", "/dev", "/etc", "/node_modules", "/bin", "/lib", "/lib64")
+
+
+@functools.cache
+def _layout() -> cgroups.Layout:
+    # Mounts and the worker's own cgroup do not change while it runs.
+    return cgroups.detect()
 
 
 def default_state_dir() -> Path:
     # Root-only, unlike /tmp, where anyone could plant a run's name first.
     return Path(os.environ.get("TALLER_SANDBOX_DIR", "/run/taller"))
-
-
-def _etc_files(host_uid: int) -> dict[str, str]:
-    del host_uid  # the inside uid is fixed; kept for symmetry with callers
-    return {
-        "passwd": f"node:x:{INSIDE_UID}:{INSIDE_UID}:node:{INSIDE_WORKDIR}:/usr/sbin/nologin\n",
-        "group": f"node:x:{INSIDE_UID}:\n",
-        "hosts": "127.0.0.1 localhost\n::1 localhost ip6-localhost\n",
-        "nsswitch.conf": "passwd: files\ngroup: files\nhosts: files\n",
-    }
-
-
-def _preexec(procs_files: list[str], uid: int) -> Callable[[], None]:
-    encoded = [path.encode() for path in procs_files]
-
-    def run() -> None:
-        # Joined before exec, so nothing the program forks can start outside the run.
-        for path in encoded:
-            fd = os.open(path, os.O_WRONLY)
-            os.write(fd, b"0")
-            os.close(fd)
-        os.setgroups([])
-        os.setresgid(uid, uid, uid)
-        os.setresuid(uid, uid, uid)
-
-    return run
 
 
 class _Capture:
@@ -117,7 +105,6 @@ class BwrapProgram:
         self.init_pid = init_pid
         self._init_fd = os.pidfd_open(init_pid)
         self._main_fd: int | None = None
-        self._main_ready = threading.Event()
         self._done = threading.Event()
         self._lock = threading.Lock()
         self._kill_reason: str | None = None
@@ -126,30 +113,32 @@ class BwrapProgram:
         self._pids_before = sandbox.cgroup.pids_refusals()
         self._stdout = _Capture(limits.output_bytes)
         self._stderr = _Capture(limits.output_bytes)
-        self._reader = threading.Thread(target=self._read, name=f"out-{name}", daemon=True)
-        self._reader.start()
         self._monitor = threading.Thread(target=self._watch, name=f"mon-{name}", daemon=True)
         self._monitor.start()
 
-    # The bwrap init (pid 1 inside) forks the command right after reporting its own pid;
-    # that child is the program's main process, the one `signal()` must reach.
-    def _find_main(self) -> None:
+    def _find_main(self) -> int | None:
+        """A pidfd for the program's main process: the first child of bwrap's init.
+
+        The init forks the command right after reporting its pid, and exits (taking the
+        namespace with it) when that child exits, so while the program runs its main
+        process is the init's oldest child; orphans adopted later come after it.
+        """
+        if self._main_fd is not None:
+            return self._main_fd
         path = f"/proc/{self.init_pid}/task/{self.init_pid}/children"
-        deadline = time.monotonic() + 5.0
-        try:
-            while time.monotonic() < deadline and self._popen.poll() is None:
-                try:
-                    with open(path, encoding="ascii") as handle:
-                        children = handle.read().split()
-                except (FileNotFoundError, ProcessLookupError):
-                    return
-                if children:
-                    with contextlib.suppress(ProcessLookupError):
-                        self._main_fd = os.pidfd_open(int(children[0]))
-                    return
-                time.sleep(0.0005)
-        finally:
-            self._main_ready.set()
+        deadline = time.monotonic() + 2.0
+        while not self._done.is_set() and time.monotonic() < deadline:
+            try:
+                with open(path, encoding="ascii") as handle:
+                    children = handle.read().split()
+            except (FileNotFoundError, ProcessLookupError):
+                return None
+            if children:
+                with contextlib.suppress(ProcessLookupError):
+                    self._main_fd = os.pidfd_open(int(children[0]))
+                return self._main_fd
+            time.sleep(0.001)
+        return None
 
     def _read(self) -> None:
         assert self._popen.stdout is not None and self._popen.stderr is not None
@@ -171,15 +160,24 @@ class BwrapProgram:
             os.close(devnull)
 
     def _watch(self) -> None:
-        self._find_main()
+        # Output first: the pipes reach EOF when the last process of the namespace is
+        # gone, which is also when bwrap exits.
+        self._read()
         code = self._popen.wait()
-        self._reader.join(timeout=5.0)
+        # bwrap's outer process exits as soon as its init reports the status, orphaning
+        # the init; the worker is a subreaper, so reap it here instead of leaving a
+        # zombie to the host's pid 1 (which may be slow to reap).
+        with contextlib.suppress(ChildProcessError, OSError):
+            os.waitid(os.P_PIDFD, self._init_fd, os.WEXITED)
         self._exit = self._exit_info(code)
-        for fd in (self._init_fd, self._main_fd):
-            if fd is not None:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
-        self._done.set()
+        # Under the lock: signal()/kill() must never use a pidfd number after it is
+        # closed (and perhaps reused for another process's pidfd).
+        with self._lock:
+            for fd in (self._init_fd, self._main_fd):
+                if fd is not None:
+                    with contextlib.suppress(OSError):
+                        os.close(fd)
+            self._done.set()
 
     def _exit_info(self, code: int) -> ExitInfo:
         # bwrap reports a command killed by signal N as exit status 128+N.
@@ -206,12 +204,11 @@ class BwrapProgram:
         return not self._done.is_set()
 
     def signal(self, signum: int) -> None:
-        self._main_ready.wait(timeout=5.0)
         with self._lock:
-            if self._main_fd is None or self._done.is_set():
-                return
-            with contextlib.suppress(ProcessLookupError, OSError):
-                signal.pidfd_send_signal(self._main_fd, signum)
+            main = None if self._done.is_set() else self._find_main()
+            if main is not None:
+                with contextlib.suppress(ProcessLookupError, OSError):
+                    signal.pidfd_send_signal(main, signum)
 
     def _kill(self, reason: str) -> None:
         with self._lock:
@@ -257,6 +254,7 @@ class BwrapSandbox:
         run_id = run_id or secrets.token_hex(6)
         if not _RUN_ID.fullmatch(run_id):
             raise ValueError(f"run_id must match {_RUN_ID.pattern}")
+        self.run_id = run_id
         self.limits = limits
         self.grants = tuple(grants)
         self.runtime_dir = Path(runtime_dir)
@@ -265,26 +263,36 @@ class BwrapSandbox:
         self._check_grants()
         if not self.node_modules.is_dir():
             raise SandboxError(f"{self.node_modules} is missing: run npm ci in the runtime dir")
-        self.name = f"{PREFIX}{os.getpid()}-{run_id}"
-        self.host_uid = HOST_UID_BASE + secrets.randbelow(HOST_UID_SPAN)
-        self.run_dir = (state_dir or default_state_dir()) / self.name
-        self.workdir = self.run_dir / "work"
-        self.tmpdir = self.run_dir / "tmp"
-        self.netns_path = ""
         self.programs: list[BwrapProgram] = []
         self._lock = threading.Lock()
         self._closed = False
         self._watchdog: threading.Thread | None = None
         self._stop = threading.Event()
-        self.cgroup: cgroups.RunCgroup
-        self._mounted: list[Path] = []
+        _become_subreaper()
+        state_dir = state_dir or default_state_dir()
+        layout = layout or _layout()
+        shell = POOL.take(state_dir, layout)
         try:
-            self._build_dirs(entries)
-            self.cgroup = cgroups.create(layout or cgroups.detect(), self.name, limits)
-            self.netns_path = netns.create_netns(self.name)
+            if shell is None:
+                shell = RunShell(state_dir, layout, limits)
+                shell.prepare_standby()
+            else:
+                shell.adapt(limits)
+            files.write_tree(shell.workdir, entries, shell.host_uid, shell.host_uid)
         except BaseException:
-            self.close()
+            if shell is not None:
+                shell.destroy([])
             raise
+        POOL.refill(state_dir, layout)
+        self._shell = shell
+        self.name = shell.name
+        self.host_uid = shell.host_uid
+        self.run_dir = shell.run_dir
+        self.workdir = shell.workdir
+        self.tmpdir = shell.tmpdir
+        self.netns_path = shell.netns_path
+        assert shell.cgroup is not None
+        self.cgroup: cgroups.RunCgroup = shell.cgroup
 
     def _check_grants(self) -> None:
         for grant in self.grants:
@@ -292,7 +300,9 @@ class BwrapSandbox:
                 normal = os.path.normpath(inside)
                 if not inside.startswith("/") or normal != inside.rstrip("/") or normal == "/":
                     raise SandboxError(f"grant bind target {inside!r} is not a clean path")
-                if any(normal == r or normal.startswith(r + "/") for r in _RESERVED_INSIDE):
+                if normal in (INSIDE_WORKDIR, INSIDE_TMP) or any(
+                    normal == r or normal.startswith(r + "/") for r in _RESERVED_INSIDE
+                ):
                     raise SandboxError(f"grant bind target {inside!r} is reserved")
                 if not os.path.isabs(host):
                     raise SandboxError(f"grant bind source {host!r} is not absolute")
@@ -309,30 +319,6 @@ class BwrapSandbox:
             except SandboxError:
                 self.grants = self.grants[:-1]
                 raise
-
-    def _build_dirs(self, entries: list[files.Entry]) -> None:
-        self.run_dir.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
-        self.run_dir.mkdir(mode=0o755)
-        etc = self.run_dir / "etc"
-        etc.mkdir(mode=0o755)
-        for name, text in _etc_files(self.host_uid).items():
-            (etc / name).write_text(text, encoding="ascii")
-        flags = _libc.MS_NOSUID | _libc.MS_NODEV
-        owner = f"uid={self.host_uid},gid={self.host_uid}"
-        for path, size, inodes in (
-            (self.workdir, self.limits.workdir_mb, self.limits.workdir_inodes),
-            (self.tmpdir, self.limits.tmp_mb, self.limits.workdir_inodes),
-        ):
-            path.mkdir(mode=0o700)
-            _libc.mount(
-                "tmpfs",
-                str(path),
-                "tmpfs",
-                flags,
-                f"size={size}m,nr_inodes={inodes},mode=0755,{owner}",
-            )
-            self._mounted.append(path)
-        files.write_tree(self.workdir, entries, self.host_uid, self.host_uid)
 
     # -- programs -------------------------------------------------------------------
 
@@ -361,7 +347,7 @@ class BwrapSandbox:
             if os.path.islink(f"/{link}"):
                 args += ["--symlink", os.readlink(f"/{link}"), f"/{link}"]
         args += ["--proc", "/proc", "--dev", "/dev"]
-        for name in _etc_files(self.host_uid):
+        for name in etc_files():
             args += ["--ro-bind", str(self.run_dir / "etc" / name), f"/etc/{name}"]
         args += [
             "--ro-bind",
@@ -436,30 +422,20 @@ class BwrapSandbox:
         return program
 
     def _launch(self, argv: list[str], env: dict[str, str], cwd: str, name: str) -> BwrapProgram:
-        seccomp_fd = seccomp.filter_fd()
-        info_r, info_w = os.pipe2(os.O_CLOEXEC)
+        standby = self._shell.take_standby()
         try:
-            args = self._bwrap_args(cwd, seccomp_fd, info_w) + argv
-            # The child inherits this thread's network namespace at fork.
-            with netns.inside_netns(self.netns_path):
-                popen = subprocess.Popen(  # noqa: S603 - argv is built here, no shell
-                    args,
-                    executable=BWRAP,
-                    env=env,
-                    stdin=subprocess.DEVNULL,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.PIPE,
-                    pass_fds=(seccomp_fd, info_w),
-                    preexec_fn=_preexec(self.cgroup.procs_files, self.host_uid),
-                )
-        finally:
-            os.close(seccomp_fd)
-            os.close(info_w)
-        try:
-            init_pid = self._read_info(info_r, popen)
-        finally:
-            os.close(info_r)
-        return BwrapProgram(self, name, popen, init_pid, self.limits)
+            standby.launch(self._bwrap_args(cwd, standby.seccomp_fd, standby.info_w) + argv, env)
+            init_pid = self._read_info(standby.info_r, standby.popen)
+        except BaseException:
+            standby.discard()
+            raise
+        os.close(standby.info_r)
+        standby.forget_script()
+        program = BwrapProgram(self, name, standby.popen, init_pid, self.limits)
+        # The next start (a restart, a second service) finds its launcher ready; made a
+        # little later, so that forking it does not slow this program's own start-up.
+        self._shell.prepare_standby(delay=NEXT_STANDBY_DELAY)
+        return program
 
     def _read_info(self, fd: int, popen: subprocess.Popen[bytes]) -> int:
         data = b""
@@ -470,8 +446,14 @@ class BwrapSandbox:
             chunk = os.read(fd, 4096) if ready else b""
             if not chunk:
                 popen.kill()
-                _, err = popen.communicate(timeout=5)
-                raise SandboxError(f"bwrap failed: {err.decode(errors='replace').strip()}")
+                try:
+                    _, err = popen.communicate(timeout=5)
+                except subprocess.TimeoutExpired:
+                    err = b"(no output)"
+                raise SandboxError(
+                    f"bwrap failed ({'no info' if ready else 'timed out'}, status "
+                    f"{popen.poll()}): {err.decode(errors='replace').strip()}"
+                )
             data += chunk
         return int(json.loads(data)["child-pid"])
 
@@ -516,14 +498,9 @@ class BwrapSandbox:
         if self._watchdog is not None:
             self._watchdog.join(timeout=1.0)
         errors: list[str] = []
-        if cgroup is not None:
-            try:
-                cgroup.remove()
-            except SandboxError as exc:
-                errors.append(str(exc))
-        if self.netns_path:
-            netns.delete_netns(self.netns_path)
-        _remove_run_dir(self.run_dir, errors)
+        shell = getattr(self, "_shell", None)
+        if shell is not None:
+            shell.destroy(errors)
         if errors:
             raise SandboxError("; ".join(errors))
 
@@ -534,32 +511,16 @@ class BwrapSandbox:
         self.close()
 
 
-def _remove_run_dir(run_dir: Path, errors: list[str]) -> None:
-    """Unmount the tmpfs dirs (their contents vanish with them) and remove our own files.
+_subreaper_lock = threading.Lock()
+_subreaper = False
 
-    Nothing inside work/ or tmp/ is ever walked: the program wrote it.
-    """
-    for sub in ("work", "tmp"):
-        path = run_dir / sub
-        if os.path.ismount(path):
-            try:
-                _libc.umount(str(path))
-            except OSError as exc:
-                errors.append(f"umount {path}: {exc}")
-                continue
-        with contextlib.suppress(FileNotFoundError):
-            os.rmdir(path)
-    etc = run_dir / "etc"
-    for name in _etc_files(0):
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(etc / name)
-    for path in (etc, run_dir):
-        try:
-            os.rmdir(path)
-        except FileNotFoundError:
-            pass
-        except OSError as exc:
-            errors.append(f"rmdir {path}: {exc}")
+
+def _become_subreaper() -> None:
+    global _subreaper
+    with _subreaper_lock:
+        if not _subreaper:
+            _libc.set_child_subreaper()
+            _subreaper = True
 
 
 def sweep(
@@ -592,6 +553,6 @@ def sweep(
                 removed.append(f"netns {entry.name}")
             elif entry.is_dir(follow_symlinks=False):
                 errors: list[str] = []
-                _remove_run_dir(Path(entry.path), errors)
+                remove_run_dir(Path(entry.path), errors)
                 removed.append(f"dir {entry.name}")
     return removed

@@ -95,12 +95,24 @@ def detect(mountinfo: str = "/proc/self/mountinfo", cgroup: str = "/proc/self/cg
                 rel = rel[len(root) :] if root != "/" and rel.startswith(root) else rel
                 v1[controller] = Hierarchy(mountpoint, frozenset(found), rel)
     if unified is not None and {"memory", "pids", "cpu"} <= unified.controllers:
+        # Under v2 a cgroup with processes cannot hand controllers to its children, so
+        # a worker normally runs in a leaf of a delegated subtree and names the subtree's
+        # (process-free) top here, e.g. TALLER_CGROUP_PARENT=/system.slice/taller.service.
+        override = os.environ.get("TALLER_CGROUP_PARENT")
+        if override:
+            unified = Hierarchy(unified.mountpoint, unified.controllers, override)
         return Layout(2, {"unified": unified})
-    missing = [c for c in ("memory", "pids", "cpu", "cpuacct") if c not in v1]
+    missing = [c for c in ("memory", "pids", "cpu") if c not in v1]
     if missing:
         raise SandboxError(f"cgroup controllers unavailable: {', '.join(missing)}")
     if unified is not None:
         v1["unified"] = unified
+        # The cgroup2 mount kills a tree atomically and counts CPU time by itself, so
+        # the freezer and cpuacct cgroups would only cost mkdirs and migrations.
+        if (unified.parent / "cgroup.kill").exists():
+            v1.pop("freezer", None)
+        if (unified.parent / "cpu.stat").exists():
+            v1.pop("cpuacct", None)
     return Layout(1, v1)
 
 
@@ -108,6 +120,10 @@ class RunCgroup(ABC):
     """The cgroup(s) of one run."""
 
     name: str
+
+    @abstractmethod
+    def apply(self, limits: Limits) -> None:
+        """Set (or reset) the run's limits."""
 
     @property
     @abstractmethod
@@ -176,19 +192,27 @@ class CgroupV1(RunCgroup):
                     path.mkdir(mode=0o755)
                     created.add(path)
                 self.dirs[key] = path
-            memory = self.dirs["memory"]
-            limit = str(limits.memory_mb * 1024 * 1024)
-            _write(memory / "memory.limit_in_bytes", limit)
-            if (memory / "memory.memsw.limit_in_bytes").exists():
-                _write(memory / "memory.memsw.limit_in_bytes", limit)
-            else:
-                _write(memory / "memory.swappiness", "0")
-            _write(self.dirs["pids"] / "pids.max", str(limits.pids))
-            _write(self.dirs["cpu"] / "cpu.cfs_period_us", str(CPU_PERIOD_US))
-            _write(self.dirs["cpu"] / "cpu.cfs_quota_us", str(int(limits.cpus * CPU_PERIOD_US)))
+            self.apply(limits)
         except BaseException:
             self.remove()
             raise
+
+    def apply(self, limits: Limits) -> None:
+        memory = self.dirs["memory"]
+        limit = str(limits.memory_mb * 1024 * 1024)
+        memsw = memory / "memory.memsw.limit_in_bytes"
+        if memsw.exists():
+            # memsw must stay >= the memory limit at every step: order by direction.
+            current = int(_read(memory / "memory.limit_in_bytes"))
+            pairs = [(memory / "memory.limit_in_bytes", limit), (memsw, limit)]
+            for path, value in pairs if int(limit) <= current else reversed(pairs):
+                _write(path, value)
+        else:
+            _write(memory / "memory.limit_in_bytes", limit)
+            _write(memory / "memory.swappiness", "0")
+        _write(self.dirs["pids"] / "pids.max", str(limits.pids))
+        _write(self.dirs["cpu"] / "cpu.cfs_period_us", str(CPU_PERIOD_US))
+        _write(self.dirs["cpu"] / "cpu.cfs_quota_us", str(int(limits.cpus * CPU_PERIOD_US)))
 
     @property
     def procs_files(self) -> list[str]:
@@ -204,10 +228,12 @@ class CgroupV1(RunCgroup):
         return _keyed(self.dirs["pids"] / "pids.events", "max")
 
     def cpu_seconds(self) -> float:
-        try:
-            return int(_read(self.dirs["cpuacct"] / "cpuacct.usage")) / 1e9
-        except FileNotFoundError:
-            return 0.0
+        if "cpuacct" in self.dirs:
+            try:
+                return int(_read(self.dirs["cpuacct"] / "cpuacct.usage")) / 1e9
+            except FileNotFoundError:
+                return 0.0
+        return _keyed(self.dirs["unified"] / "cpu.stat", "usage_usec") / 1e6
 
     def pids(self) -> list[int]:
         return _pids_in(self.dirs["pids"])
@@ -260,13 +286,16 @@ class CgroupV2(RunCgroup):
                 ) from exc
         self.path.mkdir(mode=0o755)
         try:
-            _write(self.path / "memory.max", str(limits.memory_mb * 1024 * 1024))
-            _write(self.path / "memory.swap.max", "0")
-            _write(self.path / "pids.max", str(limits.pids))
-            _write(self.path / "cpu.max", f"{int(limits.cpus * CPU_PERIOD_US)} {CPU_PERIOD_US}")
+            self.apply(limits)
         except BaseException:
             self.remove()
             raise
+
+    def apply(self, limits: Limits) -> None:
+        _write(self.path / "memory.max", str(limits.memory_mb * 1024 * 1024))
+        _write(self.path / "memory.swap.max", "0")
+        _write(self.path / "pids.max", str(limits.pids))
+        _write(self.path / "cpu.max", f"{int(limits.cpus * CPU_PERIOD_US)} {CPU_PERIOD_US}")
 
     @property
     def procs_files(self) -> list[str]:
@@ -322,6 +351,9 @@ class _Leftover(RunCgroup):
         self.name = name
         self.dirs = dirs
         self.unified = unified
+
+    def apply(self, limits: Limits) -> None:
+        pass
 
     @property
     def procs_files(self) -> list[str]:

@@ -4,7 +4,7 @@ import os
 
 libc = ctypes.CDLL(None, use_errno=True)
 calls = {
-    "ptrace_attach_1": (101, 16, 1, 0, 0),  # ptrace(PTRACE_ATTACH, 1)
+    "ptrace_attach_1": (101, 16, 1, 0, 0),           # ptrace(PTRACE_ATTACH, 1)
     "ptrace_traceme": (101, 0, 0, 0, 0),
     "unshare_user": (272, 0x10000000),
     "unshare_net": (272, 0x40000000),
@@ -28,11 +28,6 @@ for name, (nr, *args) in calls.items():
     ctypes.set_errno(0)
     result = libc.syscall(nr, *[ctypes.c_long(a) for a in args])
     print(name, result, os.strerror(ctypes.get_errno()) if result == -1 else "ALLOWED")
-status = open("/proc/self/status").read()
-print(
-    [
-        line
-        for line in status.splitlines()
-        if line.startswith(("Seccomp:", "NoNewPrivs:", "CapEff:"))
-    ]
-)
+with open("/proc/self/status") as f:
+    status = f.read().splitlines()
+print([line for line in status if line.startswith(("Seccomp:", "NoNewPrivs:", "CapEff:"))])

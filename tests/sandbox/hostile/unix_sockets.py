@@ -19,5 +19,6 @@ for path in [
         print(repr(path), e.__class__.__name__, e.errno)
     finally:
         s.close()
-print("UNIX", open("/proc/net/unix").read().count("\n") - 1)
+with open("/proc/net/unix") as f:
+    print("UNIX", f.read().count("\n") - 1)
 print("IFACES", os.listdir("/sys/class/net") if os.path.isdir("/sys/class/net") else "none")
