@@ -63,7 +63,7 @@ def _get(port: int) -> int:
 
 
 def bare_node_e0() -> None:
-    subprocess.run([NODE, "-e", "0"], env=CLEAN_ENV, check=True)  # noqa: S603
+    subprocess.run([NODE, "-e", "0"], env=CLEAN_ENV, check=True)
 
 
 LIMITS = Limits()
@@ -77,7 +77,7 @@ def sandboxed_node_e0() -> None:
 
 def bare_express(workdir: Path) -> None:
     port = _free_port()
-    server = subprocess.Popen(  # noqa: S603
+    server = subprocess.Popen(
         [NODE, "server.js"], cwd=workdir, env={**CLEAN_ENV, "PORT": str(port)},
     )
     try:
@@ -178,7 +178,7 @@ def main() -> None:
     finally:
         (bare_dir / "server.js").unlink()
         bare_dir.rmdir()
-    version = subprocess.check_output([NODE, "--version"], env=CLEAN_ENV, text=True)  # noqa: S603
+    version = subprocess.check_output([NODE, "--version"], env=CLEAN_ENV, text=True)
     lines = [
         "# Sandbox overhead",
         "",

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from taller_grader.sandbox import Limits, cgroups, netns, open_sandbox
 from taller_grader.sandbox.bwrap import BwrapSandbox
 

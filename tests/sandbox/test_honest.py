@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from taller_grader.sandbox import (
     Limits,
     Program,
@@ -54,13 +55,16 @@ def get(netns_path: str, path: str, port: int = 3000) -> tuple[int, bytes]:
 
 def test_node_e_runs_as_uid_1000_with_a_clean_environment() -> None:
     with open_sandbox({}, Limits(), runtime_dir=RUNTIME) as sb:
-        program = sb.start([
-            "node", "-e",
-            "console.log(JSON.stringify([process.getuid(), process.getgid(), process.cwd(),"
-            " process.env, require('os').userInfo().username,"
-            " require('fs').readFileSync('/proc/self/limits', 'utf8')"
-            ".match(/Max core file size +(\\S+) +(\\S+)/).slice(1)]))",
-        ])
+        program = sb.start(
+            [
+                "node",
+                "-e",
+                "console.log(JSON.stringify([process.getuid(), process.getgid(), process.cwd(),"
+                " process.env, require('os').userInfo().username,"
+                " require('fs').readFileSync('/proc/self/limits', 'utf8')"
+                ".match(/Max core file size +(\\S+) +(\\S+)/).slice(1)]))",
+            ]
+        )
         info = program.wait(10)
         assert info is not None and info.ok, program.output()
         uid, gid, cwd, env, user, core = json.loads(program.output().stdout)
@@ -229,7 +233,11 @@ def test_sweep_removes_what_a_crashed_worker_left() -> None:
         os._exit(1)  # no close(): a crash
     """)
     result = subprocess.run(
-        [sys.executable, "-c", crash], capture_output=True, text=True, timeout=30, cwd=ROOT,
+        [sys.executable, "-c", crash],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        cwd=ROOT,
     )
     name, uid = result.stdout.split()
     assert Path("/run/netns", name).exists()
@@ -284,8 +292,9 @@ def test_v1_without_a_cgroup2_mount_kills_through_the_freezer(tmp_path: Path) ->
     for (let i = 0; i < 3; i++) spawn("sleep", ["60"], { stdio: "ignore" });
     let n = 0; for (;;) n++;
     """
-    with BwrapSandbox({"t.js": tree}, Limits(cpu_seconds=30), runtime_dir=RUNTIME,
-                      layout=layout) as sb:
+    with BwrapSandbox(
+        {"t.js": tree}, Limits(cpu_seconds=30), runtime_dir=RUNTIME, layout=layout
+    ) as sb:
         program = sb.start(["node", "t.js"])
         deadline = time.monotonic() + 5
         while len(program_pids(sb)) < 5 and time.monotonic() < deadline:
@@ -304,8 +313,11 @@ def test_a_program_outlives_the_thread_that_started_it() -> None:
     # program and ends must not take the program with it.
     with open_sandbox({}, Limits(), runtime_dir=RUNTIME) as sb:
         started: list[Program] = []
-        thread = threading.Thread(target=lambda: started.append(
-            sb.start(["node", "-e", "setTimeout(() => console.log('alive'), 700)"])))
+        thread = threading.Thread(
+            target=lambda: started.append(
+                sb.start(["node", "-e", "setTimeout(() => console.log('alive'), 700)"])
+            )
+        )
         thread.start()
         thread.join()
         for _ in range(3):  # threads ending later must not matter either

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pytest
+
 from taller_grader.sandbox import ExitInfo, Limits, Output, SubmissionRejected, open_sandbox
 from taller_grader.sandbox.bwrap import BwrapSandbox
 from taller_grader.sandbox.netns import wait_for_port

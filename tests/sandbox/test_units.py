@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+
 from taller_grader.sandbox import Limits, SubmissionRejected, cgroups, files, seccomp
 
 from .conftest import RUNTIME
@@ -79,9 +80,7 @@ def _fake_v2(tmp_path: Path) -> cgroups.Layout:
     (root / "cgroup.controllers").write_text("cpuset cpu io memory pids\n")
     (worker / "cgroup.subtree_control").write_text("")
     mountinfo = tmp_path / "mountinfo"
-    mountinfo.write_text(
-        f"41 31 0:38 / {root} rw,relatime - cgroup2 cgroup2 rw,nsdelegate\n"
-    )
+    mountinfo.write_text(f"41 31 0:38 / {root} rw,relatime - cgroup2 cgroup2 rw,nsdelegate\n")
     own = tmp_path / "cgroup"
     own.write_text("0::/taller.slice\n")
     return cgroups.detect(str(mountinfo), str(own))
@@ -120,8 +119,9 @@ def test_cgroup_v1_layout_is_detected(tmp_path: Path) -> None:
     lines, own = [], ["0::/"]
     for n, controller in enumerate(["cpu,cpuacct", "memory", "pids", "freezer"]):
         (tmp_path / controller).mkdir()
-        lines.append(f"{30 + n} 23 0:{30 + n} / {tmp_path / controller} rw - cgroup cgroup "
-                     f"rw,{controller}")
+        lines.append(
+            f"{30 + n} 23 0:{30 + n} / {tmp_path / controller} rw - cgroup cgroup rw,{controller}"
+        )
         own.append(f"{n + 1}:{controller}:/worker")
     (tmp_path / "mountinfo").write_text("\n".join(lines) + "\n")
     (tmp_path / "cgroup").write_text("\n".join(own) + "\n")

@@ -45,7 +45,7 @@ from taller_grader.sandbox.shell import (
 )
 
 BWRAP = "/usr/bin/bwrap"
-INSIDE_TMP = "/tmp"  # noqa: S108 - the sandbox's own tmpfs, not the host's
+INSIDE_TMP = "/tmp"
 PORT = 3000
 WATCHDOG_TICK = 0.05
 NEXT_STANDBY_DELAY = 0.25

@@ -261,8 +261,9 @@ class RunShell:
         owner = f"mode=0755,uid={self.host_uid},gid={self.host_uid}"
         for path, options in self._tmpfs_options(limits):
             path.mkdir(mode=0o700)
-            _libc.mount("tmpfs", str(path), "tmpfs", _libc.MS_NOSUID | _libc.MS_NODEV,
-                        f"{options},{owner}")
+            _libc.mount(
+                "tmpfs", str(path), "tmpfs", _libc.MS_NOSUID | _libc.MS_NODEV, f"{options},{owner}"
+            )
 
     def _tmpfs_options(self, limits: Limits) -> list[tuple[Path, str]]:
         return [
