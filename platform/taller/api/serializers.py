@@ -102,6 +102,11 @@ class FilesField(serializers.DictField):
         )
 
     def to_internal_value(self, data: Any) -> dict[str, str]:
+        # DRF would turn 3 into "3"; a file's content is text, nothing else.
+        if isinstance(data, dict):
+            for name, text in data.items():
+                if not isinstance(text, str):
+                    raise serializers.ValidationError(f"{name}: el contenido debe ser texto.")
         value: dict[str, str] = super().to_internal_value(data)
         for name in value:
             try:
