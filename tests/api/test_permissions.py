@@ -186,7 +186,9 @@ def test_the_exercise_never_carries_the_grader_suite(
 def test_an_instructor_lists_only_the_cohorts_they_teach(
     world: World, api_as: Callable[[str], APIClient]
 ) -> None:
-    names = lambda actor: {c["name"] for c in api_as(actor).get("/api/v1/cohorts/").json()["results"]}  # noqa: E731, E501
+    def names(actor: str) -> set[str]:
+        return {c["name"] for c in api_as(actor).get("/api/v1/cohorts/").json()["results"]}
+
     assert names(I) == {"Mañana"}
     assert names(OI) == {"Tarde"}
     assert names(AD) == {"Mañana", "Tarde"}

@@ -120,11 +120,13 @@ class FilesField(serializers.DictField):
 
 class SubmissionCreateSerializer(serializers.Serializer[Any]):
     exercise = serializers.SlugField(help_text="The exercise's slug.")
-    files = FilesField(help_text="{path: text}, e.g. {\"server.js\": \"...\"}.")
+    files = FilesField(help_text='{path: text}, e.g. {"server.js": "..."}.')
 
 
 class SubmissionSerializer(serializers.ModelSerializer[Submission]):
-    exercise = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    exercise: serializers.SlugRelatedField[Exercise] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
     student = UserSerializer(read_only=True)
     url = serializers.SerializerMethodField()
     ws_path = serializers.SerializerMethodField()
@@ -217,7 +219,9 @@ class SubmissionDetailSerializer(SubmissionSerializer):
 
 
 class CohortSerializer(serializers.ModelSerializer[Cohort]):
-    course = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    course: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
     instructors = UserSerializer(many=True, read_only=True)
     students = serializers.IntegerField(source="enrollments.count", read_only=True)
 

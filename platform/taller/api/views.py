@@ -95,7 +95,9 @@ class LanguageMixin:
 class MeView(APIView):
     @extend_schema(responses=s.MeSerializer, summary="The signed-in account and its roles")
     def get(self, request: Request) -> Response:
-        return Response(s.MeSerializer(request.user).data)
+        user = request.user
+        assert isinstance(user, User)  # IsAuthenticated
+        return Response(s.MeSerializer(user).data)
 
 
 # --- exercises ------------------------------------------------------------------------

@@ -58,9 +58,7 @@ def cohort_gradebook(cohort: Cohort) -> Gradebook:
         .select_related("section")
         .order_by("section__number", "order", "slug")
     )
-    deadlines = {
-        d.exercise_id: d.deadline for d in CohortExercise.objects.filter(cohort=cohort)
-    }
+    deadlines = {d.exercise_id: d.deadline for d in CohortExercise.objects.filter(cohort=cohort)}
     columns = [GradebookColumn(exercise=e, deadline=deadlines.get(e.pk)) for e in exercises]
     students = [e.student for e in cohort_enrollments(cohort)]
     in_cohort = Submission.objects.filter(cohort=cohort, student__in=students)
