@@ -135,3 +135,16 @@ def test_repeated_wrong_passwords_lock_the_token_endpoint_too(settings) -> None:
         assert client.post("/api/v1/auth/token/", wrong).status_code == 401
     right = client.post("/api/v1/auth/token/", {"username": "ana", "password": PASSWORD})
     assert right.status_code != 200 and "access" not in right.json()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"username": "a" * 100_000, "password": "x"},
+        {"username": "ana", "password": "x" * 10_000},
+        {"username": "a\x00b", "password": "x"},
+        {"username": 5, "password": ["x"]},
+    ],
+)
+def test_odd_credentials_are_refused_not_errors(body: dict[str, object]) -> None:
+    assert APIClient().post("/api/v1/auth/token/", body).status_code in (400, 401)

@@ -8,6 +8,7 @@ from typing import Any
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
 
 from taller.accounts.models import User
 from taller.cohorts.models import Cohort, Enrollment
@@ -284,3 +285,22 @@ class ErrorSerializer(serializers.Serializer[Any]):
 
 class RateLimitedSerializer(ErrorSerializer):
     retry_after = serializers.IntegerField()
+
+
+class TokenObtainSerializer(TokenObtainPairSerializer):
+    """SimpleJWT's, with bounded fields: an over-long user name would reach django-axes'
+    log of failed attempts (255 characters) and fail there instead of being refused."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        max_username = User._meta.get_field("username").max_length
+        self.fields[self.username_field] = serializers.CharField(
+            write_only=True, max_length=max_username
+        )
+        # Not trimmed, as the sign-in form does not trim it either.
+        self.fields["password"] = serializers.CharField(
+            write_only=True,
+            max_length=4096,
+            trim_whitespace=False,
+            style={"input_type": "password"},
+        )

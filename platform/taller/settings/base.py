@@ -180,6 +180,7 @@ SIMPLE_JWT = {
     "BLACKLIST_AFTER_ROTATION": True,
     "UPDATE_LAST_LOGIN": True,
     "AUTH_HEADER_TYPES": ("Bearer",),
+    "TOKEN_OBTAIN_SERIALIZER": "taller.api.serializers.TokenObtainSerializer",
 }
 
 SPECTACULAR_SETTINGS = {
