@@ -3,11 +3,14 @@ regrades; exercises in the requested language; the gradebook."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from rest_framework.test import APIClient
 
+from taller.courses.models import Exercise
 from taller.submissions.models import Submission
 from tests.api.world import World, files
 from tests.factories import ExerciseFactory, SubmissionFactory
@@ -212,3 +215,31 @@ def test_large_ids_are_not_found_not_errors(
     params = {"student": 2**70}
     response = client.get(f"/api/v1/cohorts/{world.cohort.pk}/submissions/", params)
     assert response.status_code == 400
+
+
+@pytest.mark.skipif(shutil.which("bwrap") is None, reason="grading needs bubblewrap")
+def test_a_regrade_is_graded_for_real_with_the_current_version(
+    course: None, django_capture_on_commit_callbacks, repo: Path
+) -> None:
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    from taller.accounts.roles import Role
+    from tests.factories import UserFactory
+
+    exercise = Exercise.objects.get(slug="rest-api")
+    code = (repo / "exercises/rest-api/solution/server.js").read_text()
+    original = SubmissionFactory(
+        exercise=exercise, files={"server.js": code}, status="failed", score=0, max_score=1
+    )
+    client = APIClient()
+    token = RefreshToken.for_user(UserFactory(role=Role.ADMIN)).access_token
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/api/v1/submissions/{original.pk}/regrade/")
+    assert response.status_code == 202
+    regrade = Submission.objects.get(pk=response.json()["id"])
+    assert regrade.status == "passed" and regrade.grader_version == exercise.current_version
+    detail = client.get(f"/api/v1/submissions/{regrade.pk}/").json()
+    assert detail["regrade_of"] == original.pk and detail["results"]["status"] == "passed"
+    original.refresh_from_db()
+    assert original.status == "failed"  # the original keeps its own verdict
