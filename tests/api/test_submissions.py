@@ -201,9 +201,46 @@ def test_the_gradebook_has_the_best_score_per_student_and_exercise(
         "best_score": 2.0,
         "max_score": 2.0,
         "attempts": 2,
+        "late": None,  # no deadline for this cohort
     }
     assert rows["beto"]["scores"][world.exercise.slug]["best_score"] is None
     assert rows["ana"]["total"] == 2.0
+
+
+def test_the_gradebook_marks_a_best_score_reached_after_the_deadline(
+    world: World, api_as: Callable[[str], APIClient]
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from taller.cohorts.models import CohortExercise
+
+    deadline = timezone.now() - timedelta(days=1)
+    CohortExercise.objects.create(cohort=world.cohort, exercise=world.exercise, deadline=deadline)
+    # ana's 1/2 came after the deadline; beto's 2/2 before it, then a worse one after.
+    on_time = SubmissionFactory(
+        student=world.users["student_b"],
+        exercise=world.exercise,
+        cohort=world.cohort,
+        status="passed",
+        score=2,
+        max_score=2,
+    )
+    Submission.objects.filter(pk=on_time.pk).update(submitted_at=deadline - timedelta(hours=1))
+    SubmissionFactory(
+        student=world.users["student_b"],
+        exercise=world.exercise,
+        cohort=world.cohort,
+        status="failed",
+        score=1,
+        max_score=2,
+    )
+    data = api_as("instructor").get(f"/api/v1/cohorts/{world.cohort.pk}/gradebook/").json()
+    assert data["exercises"][0]["deadline"] is not None
+    rows = {r["student"]["username"]: r["scores"][world.exercise.slug] for r in data["students"]}
+    assert rows["ana"]["late"] is True and rows["ana"]["best_score"] == 1
+    assert rows["beto"]["late"] is False and rows["beto"]["best_score"] == 2
 
 
 def test_large_ids_are_not_found_not_errors(

@@ -265,6 +265,10 @@ class GradebookCellSerializer(serializers.Serializer[Any]):
     best_score = serializers.FloatField(allow_null=True)
     max_score = serializers.FloatField(allow_null=True)
     attempts = serializers.IntegerField()
+    late = serializers.BooleanField(
+        allow_null=True,
+        help_text="Best score reached only after the deadline (no penalty applied yet).",
+    )
 
 
 class GradebookRowSerializer(serializers.Serializer[Any]):

@@ -325,7 +325,10 @@ class CohortGradebookView(APIView):
     @extend_schema(
         responses={200: s.GradebookSerializer, 404: s.ErrorSerializer},
         summary="Best score per student per exercise",
-        description="Deadlines are shown; the late policy is not applied yet.",
+        description=(
+            "Deadlines and whether the best score came late are shown; the late policy "
+            "(penalties) is not applied yet."
+        ),
     )
     def get(self, request: Request, cohort_id: int) -> Response:
         gradebook = cohort_selectors.cohort_gradebook(_cohort(request, cohort_id))

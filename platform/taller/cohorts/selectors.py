@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import Count, Max, QuerySet
+from django.db.models import Count, QuerySet
 
 from taller.accounts.models import User
 from taller.cohorts.models import Cohort, CohortExercise, Enrollment
@@ -23,6 +23,9 @@ class GradebookCell:
     best_score: float | None
     max_score: float | None
     attempts: int
+    # Whether the best score was only reached after the cohort's deadline (None without a
+    # deadline or a score). No penalty is applied here: the late policy comes later.
+    late: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -62,13 +65,16 @@ def cohort_gradebook(cohort: Cohort) -> Gradebook:
     columns = [GradebookColumn(exercise=e, deadline=deadlines.get(e.pk)) for e in exercises]
     students = [e.student for e in cohort_enrollments(cohort)]
     in_cohort = Submission.objects.filter(cohort=cohort, student__in=students)
-    best = {
-        (r["student_id"], r["exercise_id"]): (r["best"], r["top"])
-        for r in in_cohort.filter(score__isnull=False)
+    # One pass over the cohort's graded runs; the platform's own failures are no scores.
+    graded: dict[tuple[int, int], list[tuple[float, float, datetime]]] = {}
+    for student_id, exercise_id, score, top, submitted_at in (
+        in_cohort.filter(score__isnull=False)
         .exclude(status=Submission.Status.INTERNAL_ERROR)
-        .values("student_id", "exercise_id")
-        .annotate(best=Max("score"), top=Max("max_score"))
-    }
+        .values_list("student_id", "exercise_id", "score", "max_score", "submitted_at")
+    ):
+        graded.setdefault((student_id, exercise_id), []).append(
+            (score or 0.0, top or 0.0, submitted_at)
+        )
     attempts = {
         (r["student_id"], r["exercise_id"]): r["n"]
         for r in in_cohort.filter(regrade_of__isnull=True)
@@ -80,10 +86,22 @@ def cohort_gradebook(cohort: Cohort) -> Gradebook:
         cells = {}
         for exercise in exercises:
             key = (student.pk, exercise.pk)
-            score, top = best.get(key, (None, None))
-            cells[exercise.slug] = GradebookCell(
-                best_score=score, max_score=top, attempts=attempts.get(key, 0)
+            cells[exercise.slug] = _cell(
+                graded.get(key, []), attempts.get(key, 0), deadlines.get(exercise.pk)
             )
         total = sum(c.best_score or 0.0 for c in cells.values())
         rows.append(GradebookRow(student=student, cells=cells, total=total))
     return Gradebook(cohort=cohort, columns=columns, rows=rows)
+
+
+def _cell(
+    runs: list[tuple[float, float, datetime]], attempts: int, deadline: datetime | None
+) -> GradebookCell:
+    if not runs:
+        return GradebookCell(best_score=None, max_score=None, attempts=attempts)
+    best = max(score for score, _top, _at in runs)
+    top = max(top for _score, top, _at in runs)
+    late = None
+    if deadline is not None:
+        late = not any(score >= best and at <= deadline for score, _top, at in runs)
+    return GradebookCell(best_score=best, max_score=top, attempts=attempts, late=late)
