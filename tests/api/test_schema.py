@@ -35,5 +35,6 @@ def test_the_site_serves_the_schema_and_swagger_ui_from_its_own_origin(db: None)
     # No CDN: the CSP allows only 'self', so the assets come from the site's static files.
     assert "/static/drf_spectacular_sidecar/swagger-ui-dist/" in page
     assert "cdn" not in page.lower()
+    assert "<script>" not in page  # every script is a file: no inline code for the CSP
     script = client.get("/api/v1/docs/?script=")
     assert script.status_code == 200 and b"SwaggerUIBundle" in script.content
