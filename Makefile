@@ -11,7 +11,7 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
 EDITOR_BUNDLE := platform/taller/static/taller/dist/editor.js
 
-.PHONY: run install system-deps serve test check-graders lint typecheck lock services clean
+.PHONY: run install system-deps serve test check-graders lint typecheck lock schema services clean
 
 ## run: install what is missing, prepare the database and the course, serve the site
 run: install
@@ -61,6 +61,10 @@ lint:
 
 typecheck:
 	$(BIN)/mypy platform/taller graders/taller_grader
+
+## schema: regenerate the committed OpenAPI schema of the REST API (tests check for drift)
+schema:
+	DJANGO_SETTINGS_MODULE=taller.settings.test $(BIN)/python manage.py spectacular --validate --fail-on-warn --file platform/taller/api/openapi.yaml
 
 ## lock: re-pin the hashed requirements after editing pyproject.toml
 lock:

@@ -11,13 +11,15 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from taller.live.auth import JWTAuthMiddleware  # noqa: E402
 from taller.live.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+            # The session first; a bearer token in the handshake, when sent, overrides it.
+            AuthMiddlewareStack(JWTAuthMiddleware(URLRouter(websocket_urlpatterns)))
         ),
     }
 )

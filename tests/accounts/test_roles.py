@@ -61,3 +61,21 @@ def test_who_may_see_a_submission() -> None:
     assert not can_see_hidden_tests(owner, submission)
     assert can_see_hidden_tests(teacher, submission)
     assert not can_see_hidden_tests(other_teacher, submission)
+
+
+def test_staff_cohorts_and_what_staff_may_do_with_them() -> None:
+    from taller.accounts.roles import can_enroll, can_manage_cohort, can_regrade, staff_cohorts
+
+    teacher = UserFactory(role=Role.INSTRUCTOR)
+    admin = UserFactory(role=Role.ADMIN)
+    student = UserFactory()
+    mine, theirs = CohortFactory(), CohortFactory()
+    mine.instructors.add(teacher)
+    assert list(staff_cohorts(teacher)) == [mine]
+    assert set(staff_cohorts(admin)) == {mine, theirs}
+    assert not staff_cohorts(student).exists()
+    assert can_manage_cohort(teacher, mine) and not can_manage_cohort(teacher, theirs)
+    assert can_enroll(admin, mine) and not can_enroll(teacher, mine)
+    own = SubmissionFactory(student=student, cohort=mine)
+    assert can_regrade(teacher, own) and can_regrade(admin, own)
+    assert not can_regrade(student, own)

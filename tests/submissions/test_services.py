@@ -92,3 +92,29 @@ def test_internal_errors_cost_no_attempt(course: None) -> None:
     first = submission_create(student=ana, exercise=exercise, files={"server.js": "1"})
     Submission.objects.filter(pk=first.pk).update(status="internal-error")
     assert submission_create(student=ana, exercise=exercise, files={"server.js": "1"}).attempt == 1
+
+
+def test_a_regrade_keeps_the_attempt_and_spares_the_students_quota(settings) -> None:
+    from taller.submissions.services import NotRegradable, submission_regrade
+    from tests.factories import ExerciseFactory, GraderVersionFactory, SubmissionFactory
+
+    settings.TALLER_SUBMISSIONS_PER_MINUTE = 2
+    exercise = ExerciseFactory()
+    student = UserFactory()
+    original = SubmissionFactory(student=student, exercise=exercise, status="failed", attempt=1)
+    # A newer grader since: the regrade uses it, the original keeps its own.
+    newer = GraderVersionFactory(exercise=exercise)
+    exercise.current_version = newer
+    exercise.save()
+    first = submission_regrade(original=original)
+    assert (first.grader_version, first.attempt, first.regrade_of) == (newer, 1, original)
+    with pytest.raises(NotRegradable):
+        submission_regrade(original=first)  # still queued
+    first.status = "passed"
+    first.save()
+    # A regrade of a regrade points at what the student submitted.
+    assert submission_regrade(original=first).regrade_of == original
+    # Two regrades in flight, one student submission this minute: the student may still
+    # submit, and it is their attempt 2.
+    again = submission_create(student=student, exercise=exercise, files={"server.js": "1"})
+    assert again.attempt == 2

@@ -111,8 +111,35 @@ def can_see_hidden_tests(user: User | AnonymousUser, submission: Submission) -> 
 
 
 def is_staff_member(user: User | AnonymousUser) -> bool:
-    """Instructors and admins: the people who run the course."""
-    return is_instructor(user) or is_admin(user)
+    """Instructors and admins: those who may read cohorts at all."""
+    return is_admin(user) or is_instructor(user)
+
+
+def staff_cohorts(user: User | AnonymousUser) -> QuerySet[Cohort]:
+    """The cohorts this person may manage: every cohort for an admin, the ones they teach
+    for an instructor, none for anyone else."""
+    from taller.cohorts.models import Cohort
+
+    if not user.is_authenticated:
+        return Cohort.objects.none()
+    if is_admin(user):
+        return Cohort.objects.all()
+    return Cohort.objects.filter(instructors=user)
+
+
+def can_manage_cohort(user: User | AnonymousUser, cohort: Cohort) -> bool:
+    """Read the cohort's roster, gradebook and submissions, and regrade them."""
+    return is_admin(user) or teaches(user, cohort)
+
+
+def can_enroll(user: User | AnonymousUser, cohort: Cohort) -> bool:
+    """Changing who is in a cohort is an admin's job; instructors only read it."""
+    return is_admin(user)
+
+
+def can_regrade(user: User | AnonymousUser, submission: Submission) -> bool:
+    """Regrading is the staff's tool, never the student's (it would dodge the rate limit)."""
+    return can_see_hidden_tests(user, submission)
 
 
 def role_required(check: Callable[[Any], bool]) -> Callable[[ViewFunc], ViewFunc]:
@@ -130,14 +157,3 @@ def role_required(check: Callable[[Any], bool]) -> Callable[[ViewFunc], ViewFunc
         return wrapped
 
     return decorator
-
-
-def staff_cohorts(user: User | AnonymousUser) -> QuerySet[Cohort]:
-    """The cohorts a person runs: every one for an admin, their own for an instructor."""
-    from taller.cohorts.models import Cohort
-
-    if is_admin(user):
-        return Cohort.objects.all()
-    if not user.is_authenticated:
-        return Cohort.objects.none()
-    return Cohort.objects.filter(instructors=user)

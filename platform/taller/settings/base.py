@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -32,6 +33,11 @@ INSTALLED_APPS = [
     "channels",
     "rest_framework",
     "rest_framework_simplejwt",
+    # Logout and rotation put refresh tokens on a blacklist (a table of its own).
+    "rest_framework_simplejwt.token_blacklist",
+    "drf_spectacular",
+    # Swagger UI's assets served by the site: the CSP allows only 'self', no CDN.
+    "drf_spectacular_sidecar",
     "axes",
     "csp",
     "taller.accounts",
@@ -158,6 +164,43 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON only, read with a size bound (413 beyond TALLER_API_MAX_REQUEST_BYTES).
+    "DEFAULT_PARSER_CLASSES": ["taller.api.parsers.LimitedJSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PAGINATION_CLASS": "taller.api.pagination.Pagination",
+    "PAGE_SIZE": 20,
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=7)),
+    # Each refresh hands out a new refresh token and blacklists the old one, so a stolen
+    # refresh token stops working once its owner has used it.
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    "UPDATE_LAST_LOGIN": True,
+    "AUTH_HEADER_TYPES": ("Bearer",),
+    "TOKEN_OBTAIN_SERIALIZER": "taller.api.serializers.TokenObtainSerializer",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Taller API",
+    "DESCRIPTION": (
+        "Everything a student or instructor does in the browser, over HTTP with a token. "
+        "Obtain a token pair at /api/v1/auth/token/ and send `Authorization: Bearer <access>`."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "SubmissionStatusEnum": "taller.submissions.models.Submission.Status",
+    },
 }
 
 # Channels: the in-memory layer unless Redis is configured.
@@ -188,6 +231,11 @@ TALLER_RUNTIME_DIR = Path(env.str("TALLER_RUNTIME_DIR", default=str(BASE_DIR / "
 TALLER_MAX_FILES = env.int("TALLER_MAX_FILES", default=20)
 TALLER_MAX_FILE_BYTES = env.int("TALLER_MAX_FILE_BYTES", default=256 * 1024)
 TALLER_MAX_TOTAL_BYTES = env.int("TALLER_MAX_TOTAL_BYTES", default=1024 * 1024)
+# The API's bound on a request body: room for the files above once JSON-escaped; beyond
+# it the request is refused with 413 before it is parsed.
+TALLER_API_MAX_REQUEST_BYTES = env.int(
+    "TALLER_API_MAX_REQUEST_BYTES", default=2 * TALLER_MAX_TOTAL_BYTES + 64 * 1024
+)
 
 LOGGING = {
     "version": 1,

@@ -22,6 +22,10 @@ class InvalidSubmission(ValueError):
     """Files that cannot even be stored; the message tells the student what to fix."""
 
 
+class NotRegradable(ValueError):
+    """A submission that cannot be graded again right now (still running, no grader)."""
+
+
 class RateLimited(Exception):
     """Too many submissions right now; try again after `retry_after` seconds."""
 
@@ -35,9 +39,9 @@ def _check_rate(student: User) -> None:
 
     Called with the student's row locked, so two concurrent submits cannot both pass.
     """
-    in_flight = Submission.objects.filter(
-        student=student, status__in=[Submission.Status.QUEUED, Submission.Status.RUNNING]
-    ).count()
+    # Regrades are the staff's doing: they neither block nor use up the student's quota.
+    own = Submission.objects.filter(student=student, regrade_of__isnull=True)
+    in_flight = own.filter(status__in=[Submission.Status.QUEUED, Submission.Status.RUNNING]).count()
     if in_flight >= settings.TALLER_MAX_IN_FLIGHT:
         raise RateLimited(
             "Ya tienes una entrega calificándose; espera a que termine para enviar otra.",
@@ -45,7 +49,7 @@ def _check_rate(student: User) -> None:
         )
     window_start = timezone.now() - timedelta(minutes=1)
     recent = list(
-        Submission.objects.filter(student=student, submitted_at__gte=window_start)
+        own.filter(submitted_at__gte=window_start)
         .order_by("submitted_at")
         .values_list("submitted_at", flat=True)
     )
@@ -126,6 +130,38 @@ def submission_create(*, student: User, exercise: Exercise, files: Mapping[str, 
         grader_version=version,
         files=clean,
         attempt=attempts + 1,
+        status=Submission.Status.QUEUED,
+        queue=str(version.manifest.get("run", {}).get("queue", "grading")),
+        queued_at=timezone.now(),
+    )
+    submission_enqueue(submission)
+    return submission
+
+
+@transaction.atomic
+def submission_regrade(*, original: Submission) -> Submission:
+    """Grade a submission's files again with the exercise's current grader version.
+
+    A new Submission pointing at the student's own attempt: it keeps that attempt's
+    number (regrades never count as attempts) and skips the student's rate limit, since
+    the staff asked for it, not the student.
+    """
+    exercise = Exercise.objects.select_related("current_version").get(pk=original.exercise_id)
+    version = exercise.current_version
+    if version is None:
+        raise NotRegradable("Este ejercicio todavía no tiene corrector.")
+    if not original.is_final:
+        raise NotRegradable("El envío todavía se está calificando; espera a que termine.")
+    # A regrade of a regrade still refers to what the student submitted.
+    root_id = original.regrade_of_id or original.pk
+    submission = Submission.objects.create(
+        student_id=original.student_id,
+        exercise=exercise,
+        cohort_id=original.cohort_id,
+        grader_version=version,
+        files=dict(original.files),
+        attempt=original.attempt,
+        regrade_of_id=root_id,
         status=Submission.Status.QUEUED,
         queue=str(version.manifest.get("run", {}).get("queue", "grading")),
         queued_at=timezone.now(),

@@ -1,0 +1,310 @@
+"""What goes over the wire. Reads are built from selectors' objects; writes are validated
+here for shape only, and by the services for meaning."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
+
+from taller.accounts.models import User
+from taller.cohorts.models import Cohort, Enrollment
+from taller.courses.models import Exercise
+from taller.submissions.models import Submission
+
+
+class UserSerializer(serializers.ModelSerializer[User]):
+    name = serializers.SerializerMethodField()
+
+    class Meta:
+        model = User
+        fields = ["id", "username", "name"]
+
+    def get_name(self, user: User) -> str:
+        return user.get_full_name()
+
+
+class MeSerializer(UserSerializer):
+    roles = serializers.SerializerMethodField()
+
+    class Meta(UserSerializer.Meta):
+        fields = [*UserSerializer.Meta.fields, "email", "roles"]
+
+    def get_roles(self, user: User) -> list[str]:
+        return sorted(user.groups.values_list("name", flat=True))
+
+
+class SectionSerializer(serializers.Serializer[Any]):
+    number = serializers.IntegerField()
+    title = serializers.CharField()
+
+
+class ExerciseSerializer(serializers.ModelSerializer[Exercise]):
+    title = serializers.CharField()
+    section = SectionSerializer()
+
+    class Meta:
+        model = Exercise
+        fields = ["slug", "title", "section", "order"]
+
+
+class LimitsSerializer(serializers.Serializer[Any]):
+    time_limit_seconds = serializers.FloatField(allow_null=True)
+    memory_limit_mb = serializers.IntegerField(allow_null=True)
+
+
+class ExerciseDetailSerializer(ExerciseSerializer):
+    """Statement and starter files; never the grader suite (hidden tests live there)."""
+
+    language = serializers.SerializerMethodField()
+    statement = serializers.CharField(source="current_version.statement")
+    starter_files = serializers.DictField(
+        child=serializers.CharField(), source="current_version.starter_files"
+    )
+    entry_files = serializers.ListField(
+        child=serializers.CharField(), source="current_version.entry_files"
+    )
+    limits = serializers.SerializerMethodField()
+    grader_version = serializers.IntegerField(source="current_version.number")
+
+    class Meta(ExerciseSerializer.Meta):
+        fields = [
+            *ExerciseSerializer.Meta.fields,
+            "language",
+            "statement",
+            "starter_files",
+            "entry_files",
+            "limits",
+            "grader_version",
+        ]
+
+    def get_language(self, exercise: Exercise) -> str:
+        return str(self.context.get("language", "es"))
+
+    @extend_schema_field(LimitsSerializer)
+    def get_limits(self, exercise: Exercise) -> dict[str, Any]:
+        run = exercise.current_version.manifest.get("run", {}) if exercise.current_version else {}
+        return {
+            "time_limit_seconds": run.get("time_limit_seconds"),
+            "memory_limit_mb": run.get("memory_limit_mb"),
+        }
+
+
+class FilesField(serializers.DictField):
+    """{path: text}. Content is kept byte for byte (no trimming); paths and sizes are
+    the service's to judge, with messages a student can act on."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(
+            child=serializers.CharField(trim_whitespace=False, allow_blank=True), **kwargs
+        )
+
+    def to_internal_value(self, data: Any) -> dict[str, str]:
+        # DRF would turn 3 into "3"; a file's content is text, nothing else.
+        if isinstance(data, dict):
+            for name, text in data.items():
+                if not isinstance(text, str):
+                    raise serializers.ValidationError(f"{name}: el contenido debe ser texto.")
+        value: dict[str, str] = super().to_internal_value(data)
+        for name in value:
+            try:
+                name.encode("utf-8")
+            except UnicodeEncodeError:
+                raise serializers.ValidationError(
+                    f"Nombre de archivo no permitido: {name!r}."
+                ) from None
+        return value
+
+
+class SubmissionCreateSerializer(serializers.Serializer[Any]):
+    exercise = serializers.SlugField(help_text="The exercise's slug.")
+    files = FilesField(help_text='{path: text}, e.g. {"server.js": "..."}.')
+
+
+class SubmissionSerializer(serializers.ModelSerializer[Submission]):
+    exercise: serializers.SlugRelatedField[Exercise] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
+    student = UserSerializer(read_only=True)
+    url = serializers.SerializerMethodField()
+    ws_path = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Submission
+        fields = [
+            "id",
+            "exercise",
+            "student",
+            "attempt",
+            "status",
+            "score",
+            "max_score",
+            "regrade_of",
+            "submitted_at",
+            "finished_at",
+            "url",
+            "ws_path",
+        ]
+        read_only_fields = fields
+
+    def get_url(self, submission: Submission) -> str:
+        return reverse("api:submission-detail", args=[submission.pk])
+
+    def get_ws_path(self, submission: Submission) -> str:
+        return f"/ws/submissions/{submission.pk}/"
+
+
+class TestResultSerializer(serializers.Serializer[Any]):
+    number = serializers.CharField()
+    name = serializers.CharField()
+    score = serializers.FloatField()
+    max_score = serializers.FloatField()
+    status = serializers.ChoiceField(choices=["passed", "failed"])
+    output = serializers.CharField(allow_blank=True)
+    visibility = serializers.ChoiceField(choices=["visible", "hidden"])
+
+
+class ResultsSerializer(serializers.Serializer[Any]):
+    """The results document of shared/spec/results.md, as the viewer may see it."""
+
+    exercise = serializers.CharField()
+    status = serializers.CharField()
+    score = serializers.FloatField()
+    max_score = serializers.FloatField()
+    execution_time = serializers.FloatField()
+    output = serializers.CharField(allow_blank=True)
+    stdout = serializers.CharField(allow_blank=True)
+    stderr = serializers.CharField(allow_blank=True)
+    tests = TestResultSerializer(many=True)
+
+
+class SubmissionDetailSerializer(SubmissionSerializer):
+    """A submission with its files and what is known of its grading, filtered for the
+    viewer (a student never sees a hidden test's name or output)."""
+
+    files = serializers.DictField(child=serializers.CharField(), read_only=True)
+    queue_position = serializers.SerializerMethodField()
+    test_count = serializers.IntegerField(read_only=True, allow_null=True)
+    tests = serializers.SerializerMethodField()
+    results = serializers.SerializerMethodField()
+
+    class Meta(SubmissionSerializer.Meta):
+        fields = [
+            *SubmissionSerializer.Meta.fields,
+            "files",
+            "queue_position",
+            "test_count",
+            "tests",
+            "results",
+        ]
+        read_only_fields = fields
+
+    def _snapshot(self) -> dict[str, Any]:
+        return dict(self.context["snapshot"])
+
+    def get_queue_position(self, submission: Submission) -> int | None:
+        value = self._snapshot()["queue_position"]
+        return int(value) if value is not None else None
+
+    @extend_schema_field(TestResultSerializer(many=True))
+    def get_tests(self, submission: Submission) -> list[dict[str, Any]]:
+        return list(self._snapshot()["tests"])
+
+    @extend_schema_field(ResultsSerializer(allow_null=True))
+    def get_results(self, submission: Submission) -> dict[str, Any] | None:
+        results = self._snapshot()["results"]
+        return dict(results) if results is not None else None
+
+
+class CohortSerializer(serializers.ModelSerializer[Cohort]):
+    course: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
+    instructors = UserSerializer(many=True, read_only=True)
+    students = serializers.IntegerField(source="enrollments.count", read_only=True)
+
+    class Meta:
+        model = Cohort
+        fields = [
+            "id",
+            "name",
+            "course",
+            "starts_on",
+            "ends_on",
+            "instructors",
+            "students",
+            "late_penalty_percent_per_day",
+            "late_days_accepted",
+        ]
+        read_only_fields = fields
+
+
+class EnrollmentSerializer(serializers.ModelSerializer[Enrollment]):
+    student = UserSerializer(read_only=True)
+
+    class Meta:
+        model = Enrollment
+        fields = ["id", "student", "enrolled_at"]
+        read_only_fields = fields
+
+
+class EnrollmentCreateSerializer(serializers.Serializer[Any]):
+    username = serializers.CharField(max_length=150)
+
+
+class GradebookColumnSerializer(serializers.Serializer[Any]):
+    exercise = serializers.CharField(source="exercise.slug")
+    title = serializers.CharField(source="exercise.title")
+    deadline = serializers.DateTimeField(allow_null=True)
+
+
+class GradebookCellSerializer(serializers.Serializer[Any]):
+    best_score = serializers.FloatField(allow_null=True)
+    max_score = serializers.FloatField(allow_null=True)
+    attempts = serializers.IntegerField()
+    late = serializers.BooleanField(
+        allow_null=True,
+        help_text="Best score reached only after the deadline (no penalty applied yet).",
+    )
+
+
+class GradebookRowSerializer(serializers.Serializer[Any]):
+    student = UserSerializer()
+    scores = serializers.DictField(child=GradebookCellSerializer(), source="cells")
+    total = serializers.FloatField()
+
+
+class GradebookSerializer(serializers.Serializer[Any]):
+    cohort = CohortSerializer()
+    exercises = GradebookColumnSerializer(many=True, source="columns")
+    students = GradebookRowSerializer(many=True, source="rows")
+
+
+class ErrorSerializer(serializers.Serializer[Any]):
+    detail = serializers.CharField()
+
+
+class RateLimitedSerializer(ErrorSerializer):
+    retry_after = serializers.IntegerField()
+
+
+class TokenObtainSerializer(TokenObtainPairSerializer):
+    """SimpleJWT's, with bounded fields: an over-long user name would reach django-axes'
+    log of failed attempts (255 characters) and fail there instead of being refused."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        max_username = User._meta.get_field("username").max_length
+        self.fields[self.username_field] = serializers.CharField(
+            write_only=True, max_length=max_username
+        )
+        # Not trimmed, as the sign-in form does not trim it either.
+        self.fields["password"] = serializers.CharField(
+            write_only=True,
+            max_length=4096,
+            trim_whitespace=False,
+            style={"input_type": "password"},
+        )

@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from rest_framework_simplejwt.views import (
+    TokenBlacklistView,
+    TokenObtainPairView,
+    TokenRefreshView,
+    TokenVerifyView,
+)
+
+from taller.api import views
+
+app_name = "api"
+
+urlpatterns = [
+    path("auth/token/", TokenObtainPairView.as_view(), name="token-obtain"),
+    path("auth/token/refresh/", TokenRefreshView.as_view(), name="token-refresh"),
+    path("auth/token/verify/", TokenVerifyView.as_view(), name="token-verify"),
+    path("auth/logout/", TokenBlacklistView.as_view(), name="token-logout"),
+    path("me/", views.MeView.as_view(), name="me"),
+    path("exercises/", views.ExerciseListView.as_view(), name="exercise-list"),
+    path("exercises/<slug:slug>/", views.ExerciseDetailView.as_view(), name="exercise-detail"),
+    path("submissions/", views.SubmissionListCreateView.as_view(), name="submission-list"),
+    path(
+        "submissions/<int:submission_id>/",
+        views.SubmissionDetailView.as_view(),
+        name="submission-detail",
+    ),
+    path(
+        "submissions/<int:submission_id>/regrade/",
+        views.SubmissionRegradeView.as_view(),
+        name="submission-regrade",
+    ),
+    path("cohorts/", views.CohortListView.as_view(), name="cohort-list"),
+    path("cohorts/<int:cohort_id>/", views.CohortDetailView.as_view(), name="cohort-detail"),
+    path(
+        "cohorts/<int:cohort_id>/enrollments/",
+        views.CohortEnrollmentsView.as_view(),
+        name="cohort-enrollments",
+    ),
+    path(
+        "cohorts/<int:cohort_id>/gradebook/",
+        views.CohortGradebookView.as_view(),
+        name="cohort-gradebook",
+    ),
+    path(
+        "cohorts/<int:cohort_id>/submissions/",
+        views.CohortSubmissionsView.as_view(),
+        name="cohort-submissions",
+    ),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
+]

@@ -1,0 +1,55 @@
+"""The client's pieces that need no server: which files go, reading tokens, the verdict."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import pytest
+
+from taller.cli import CliError, Printer, handle_event, read_files, token_expires_at
+
+
+def test_a_folder_sends_its_text_files_without_dependencies_or_dotfiles(tmp_path: Path) -> None:
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "server.js").write_text("a")
+    (tmp_path / "lib" / "db.js").write_text("b")
+    (tmp_path / "node_modules" / "x").mkdir(parents=True)
+    (tmp_path / "node_modules" / "x" / "index.js").write_text("no")
+    (tmp_path / ".env").write_text("SECRET=1")
+    assert read_files(tmp_path) == {"server.js": "a", "lib/db.js": "b"}
+    assert read_files(tmp_path / "lib" / "db.js") == {"db.js": "b"}
+
+
+def test_unreadable_paths_are_usage_errors(tmp_path: Path) -> None:
+    (tmp_path / "logo.png").write_bytes(b"\x89PNG\xff\xfe")
+    for path in (tmp_path / "no-existe", tmp_path / "logo.png"):
+        with pytest.raises(CliError) as error:
+            read_files(path)
+        assert error.value.code == 2
+
+
+def test_the_expiry_is_read_from_the_token() -> None:
+    payload = base64.urlsafe_b64encode(json.dumps({"exp": 1234}).encode()).rstrip(b"=")
+    assert token_expires_at(f"e30.{payload.decode()}.firma") == 1234
+    assert token_expires_at("basura") == 0
+
+
+def _test(number: str, status: str) -> dict[str, object]:
+    return {"number": number, "name": f"prueba {number}", "score": 1, "max_score": 1,
+            "status": status, "output": "", "visibility": "visible"}  # fmt: skip
+
+
+def test_the_verdict_is_0_only_when_every_test_passed(capsys: pytest.CaptureFixture[str]) -> None:
+    printer = Printer()
+    assert handle_event({"type": "test", "test": _test("1", "passed")}, printer) is None
+    assert handle_event({"type": "test", "test": _test("1", "passed")}, printer) is None
+    results = {"status": "passed", "score": 2, "max_score": 2,
+               "tests": [_test("1", "passed"), _test("2", "passed")]}  # fmt: skip
+    assert handle_event({"type": "finished", "results": results}, printer) == results
+    assert printer.verdict(results) == 0
+    assert capsys.readouterr().out.count("✓") == 2  # each test printed once
+    failed = {**results, "status": "failed", "tests": [_test("1", "passed"), _test("2", "failed")]}
+    assert Printer().verdict(failed) == 1
+    assert Printer().verdict({**results, "tests": []}) == 1
