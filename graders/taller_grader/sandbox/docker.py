@@ -1,0 +1,771 @@
+"""The container backend: a run = one network holder + one container per program.
+
+Driven through the Docker Engine API (`docker` SDK); tested against podman's
+Docker-compatible service. Design:
+
+- Each run has a *holder* container (`sleep infinity`, `network_mode="none"`): it owns
+  the run's network namespace (only `lo`). Every program of the run is its own
+  container joined to it with `network_mode="container:<holder>"`, so programs reach
+  each other and the per-run services on 127.0.0.1, and nothing else. The grader reaches
+  the same loopback through `netns_path` = `/proc/<holder pid>/ns/net` (the engine must
+  run on the worker's host, which the per-run services need anyway).
+- One container per program, not `exec` per program: a container gives each program its
+  own pid namespace and cgroup, so `kill()` is one API call that also takes daemons and
+  forks, `wait()` and the exit status come from the engine, and OOM/pids evidence is per
+  program. `exec` has no kill, no own cgroup and an exit code only by polling.
+- Programs run under the engine's init (catatonit/tini, `init=True`): PID 1 forwards
+  `signal()` to the program's main process, which as PID 1 itself would ignore SIGTERM.
+- /work is a host tmpfs (size and inode capped) written with `files.write_tree` and bound
+  into every program of the run, as with bubblewrap; /tmp is a tmpfs per container.
+- Output is read from an attach stream opened before start, capped per stream; the
+  engine keeps no log (`log_config none`), so a flood fills no disk.
+- Limits are per program container (memory = memory+swap, pids, CPU quota); wall and
+  CPU-seconds are enforced here by a watchdog, as in the bubblewrap backend.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import signal as signal_mod
+import socket
+import struct
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from taller_grader.sandbox import _libc, files
+from taller_grader.sandbox.api import (
+    ExitInfo,
+    Limits,
+    Output,
+    SandboxError,
+    ServiceGrant,
+    SubmissionRejected,
+)
+
+try:  # the SDK is only needed by this backend; bwrap-only workers may lack it
+    import docker
+    import docker.errors
+    import docker.types
+except ImportError:  # pragma: no cover - reported when a DockerSandbox is built
+    docker = None  # type: ignore[assignment]
+
+PREFIX = "taller-docker-"
+LABEL_RUN = "taller.run"
+LABEL_OWNER = "taller.owner"  # "<hostname>:<worker pid>", for the janitor
+LABEL_ROLE = "taller.role"
+DEFAULT_URL = "unix:///run/taller-podman/podman.sock"
+DEFAULT_IMAGE = "taller-runtime:local"
+INSIDE_UID = 1000
+INSIDE_WORKDIR = "/work"
+PORT = 3000
+WATCHDOG_TICK = 0.05
+API_TIMEOUT = 30.0
+_RESERVED_INSIDE = ("/usr", "/proc", "/dev", "/etc", "/node_modules", "/bin", "/lib", "/lib64")
+_RUN_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+
+
+def docker_url() -> str:
+    return os.environ.get("TALLER_DOCKER_URL", DEFAULT_URL)
+
+
+def docker_image() -> str:
+    return os.environ.get("TALLER_RUNTIME_IMAGE", DEFAULT_IMAGE)
+
+
+def default_state_dir() -> Path:
+    # Root-only, unlike /tmp, where anyone could plant a run's name first.
+    return Path(os.environ.get("TALLER_SANDBOX_DIR", "/run/taller"))
+
+
+def connect(url: str | None = None, timeout: float = API_TIMEOUT) -> Any:
+    """A client of the engine at `url`; SandboxError if the SDK or the engine is missing."""
+    if docker is None:
+        raise SandboxError("the docker backend needs the `docker` Python package")
+    try:
+        client = docker.DockerClient(base_url=url or docker_url(), timeout=int(timeout))
+        client.ping()
+    except docker.errors.DockerException as exc:
+        raise SandboxError(f"no container engine answers at {url or docker_url()}: {exc}") from exc
+    return client
+
+
+def _owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+# -- cgroup evidence --------------------------------------------------------------------
+
+
+class _Cgroup:
+    """Read-only view of a container's cgroup, found through its init's /proc entry.
+
+    The engine reports OOM kills unreliably (podman on cgroup v1 says OOMKilled=False for
+    an exit 137 that the kernel's OOM killer caused), so the kernel's own counters are
+    sampled while the program runs and kept after its cgroup is gone.
+    """
+
+    def __init__(self, pid: int) -> None:
+        self.v1: dict[str, Path] = {}
+        self.v2: Path | None = None
+        try:
+            with open(f"/proc/{pid}/cgroup", encoding="ascii") as handle:
+                lines = handle.read().splitlines()
+        except OSError:
+            return
+        for line in lines:
+            _, names, path = line.split(":", 2)
+            if names == "":
+                candidate = Path("/sys/fs/cgroup") / path.lstrip("/")
+                if (candidate / "memory.events").exists():
+                    self.v2 = candidate
+                continue
+            for name in names.split(","):
+                name = name.removeprefix("name=")
+                base = Path("/sys/fs/cgroup") / name
+                if base.is_dir():
+                    self.v1[name] = base / path.lstrip("/")
+
+    @staticmethod
+    def _int(path: Path) -> int | None:
+        try:
+            return int(path.read_text(encoding="ascii").split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+
+    @staticmethod
+    def _keyed(path: Path, key: str) -> int | None:
+        try:
+            for line in path.read_text(encoding="ascii").splitlines():
+                name, _, value = line.partition(" ")
+                if name == key:
+                    return int(value)
+        except (OSError, ValueError):
+            return None
+        return None
+
+    def sample(self) -> dict[str, float]:
+        """Whatever counters are readable now: oom_kills, pids_max, mem_peak, cpu."""
+        out: dict[str, float] = {}
+        values: dict[str, int | None]
+        if self.v2 is not None:
+            values = {
+                "oom_kills": self._keyed(self.v2 / "memory.events", "oom_kill"),
+                "pids_max": self._keyed(self.v2 / "pids.events", "max"),
+                "mem_peak": self._int(self.v2 / "memory.peak")
+                or self._int(self.v2 / "memory.current"),
+                "cpu_us": self._keyed(self.v2 / "cpu.stat", "usage_usec"),
+            }
+        else:
+            memory, pids, cpuacct = (self.v1.get(k) for k in ("memory", "pids", "cpuacct"))
+            values = {
+                "oom_kills": memory and self._keyed(memory / "memory.oom_control", "oom_kill"),
+                "pids_max": pids and self._keyed(pids / "pids.events", "max"),
+                "mem_peak": memory and self._int(memory / "memory.max_usage_in_bytes"),
+                "cpu_us": cpuacct and _ns_to_us(self._int(cpuacct / "cpuacct.usage")),
+            }
+        for key, value in values.items():
+            if value is not None:
+                out[key] = float(value)
+        return out
+
+
+def _ns_to_us(value: int | None) -> int | None:
+    return None if value is None else value // 1000
+
+
+# -- output -----------------------------------------------------------------------------
+
+
+class _Capture:
+    """Keep the first `cap` bytes of a stream; count (and drop) the rest."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.data = bytearray()
+        self.truncated = False
+
+    def add(self, chunk: bytes) -> None:
+        room = self.cap - len(self.data)
+        if room > 0:
+            self.data += chunk[:room]
+        if len(chunk) > max(room, 0):
+            self.truncated = True
+
+
+def _raw_socket(sock: Any) -> socket.socket:
+    # The SDK wraps the attach socket (SocketIO, NpipeSocket...); we read frames ourselves.
+    raw = getattr(sock, "_sock", sock)
+    if not isinstance(raw, socket.socket):
+        raise SandboxError(f"unexpected attach socket {type(sock).__name__}")
+    return raw
+
+
+def _recv_exact(sock: socket.socket, size: int, sink: bytearray | None) -> bool:
+    """Read `size` bytes (into `sink` when given); False at EOF."""
+    left = size
+    while left > 0:
+        chunk = sock.recv(min(left, 1 << 16))
+        if not chunk:
+            return False
+        if sink is not None:
+            sink += chunk
+        left -= len(chunk)
+    return True
+
+
+# -- programs ---------------------------------------------------------------------------
+
+
+class DockerProgram:
+    """One program: one container in the run's network namespace."""
+
+    def __init__(self, sandbox: DockerSandbox, name: str, container_id: str) -> None:
+        self.name = name
+        self.container_id = container_id
+        self._sandbox = sandbox
+        self._api = sandbox.client.api
+        self._limits = sandbox.limits
+        self.started = time.monotonic()
+        self.init_pid: int | None = None
+        self._cgroup: _Cgroup | None = None
+        self.evidence: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self._done = threading.Event()
+        self._kill_reason: str | None = None
+        self._exit: ExitInfo | None = None
+        self._stdout = _Capture(self._limits.output_bytes)
+        self._stderr = _Capture(self._limits.output_bytes)
+        self._sock: socket.socket | None = None
+        self._reader: threading.Thread | None = None
+        self._monitor: threading.Thread | None = None
+
+    def _begin(self) -> None:
+        """Attach (before start, so nothing is missed), start, then watch."""
+        attached = self._api.attach_socket(
+            self.container_id, params={"stdout": 1, "stderr": 1, "stream": 1, "logs": 1}
+        )
+        self._sock = _raw_socket(attached)
+        self._sock.settimeout(None)
+        self._reader = threading.Thread(target=self._read, name=f"out-{self.name}", daemon=True)
+        self._reader.start()
+        self._api.start(self.container_id)
+        self.started = time.monotonic()
+        state = self._api.inspect_container(self.container_id)["State"]
+        pid = int(state.get("Pid") or 0)
+        if pid > 0:
+            self.init_pid = pid
+            self._cgroup = _Cgroup(pid)
+            self.sample()
+        self._monitor = threading.Thread(target=self._watch, name=f"mon-{self.name}", daemon=True)
+        self._monitor.start()
+
+    def sample(self) -> None:
+        """Keep the latest kernel counters (called by the watchdog while running)."""
+        if self._cgroup is not None:
+            self.evidence.update(self._cgroup.sample())
+
+    def _read(self) -> None:
+        # Multiplexed stream: 8-byte header (stream 1|2, 3 zero bytes, big-endian size).
+        assert self._sock is not None
+        header = bytearray()
+        try:
+            while True:
+                header.clear()
+                if not _recv_exact(self._sock, 8, header):
+                    return
+                kind, size = struct.unpack(">BxxxL", header)
+                capture = self._stderr if kind == 2 else self._stdout
+                room = capture.cap - len(capture.data)
+                keep = min(room, size) if room > 0 else 0
+                body = bytearray()
+                if keep and not _recv_exact(self._sock, keep, body):
+                    capture.add(bytes(body))
+                    return
+                capture.add(bytes(body))
+                if size > keep:
+                    capture.truncated = True
+                    if not _recv_exact(self._sock, size - keep, None):
+                        return
+        except OSError:
+            return
+        finally:
+            with contextlib.suppress(OSError):
+                self._sock.close()
+
+    def _watch(self) -> None:
+        code: int | None = None
+        while code is None:
+            try:
+                result = self._api.wait(self.container_id, timeout=3600)
+                code = int(result.get("StatusCode", -1))
+            except Exception:
+                # A timed-out or dropped wait: the container may still be running.
+                try:
+                    state = self._api.inspect_container(self.container_id)["State"]
+                except Exception:
+                    code = -1
+                    break
+                if not state.get("Running"):
+                    code = int(state.get("ExitCode", -1))
+        oom_flag = False
+        with contextlib.suppress(Exception):
+            oom_flag = bool(self._api.inspect_container(self.container_id)["State"]["OOMKilled"])
+        if self._reader is not None:
+            self._reader.join(timeout=5.0)
+        self._exit = self._exit_info(code, oom_flag)
+        self._done.set()
+
+    def _exit_info(self, code: int, oom_flag: bool) -> ExitInfo:
+        # The init reports a program killed by signal N as 128+N, as shells do.
+        exit_code: int | None = code
+        signum: int | None = None
+        if 128 < code <= 128 + 64:
+            exit_code, signum = None, code - 128
+        reason = self._kill_reason
+        abnormal = exit_code != 0
+        evidence = self.evidence
+        limit = self._limits.memory_mb * 1024 * 1024
+        oom = oom_flag or evidence.get("oom_kills", 0) > 0
+        # A SIGKILL we did not send with the peak at the limit is the OOM killer's
+        # even when its counter was missed (the cgroup can vanish before a sample).
+        near_limit = evidence.get("mem_peak", 0) >= 0.9 * limit
+        heap = b"heap out of memory" in self._stderr.data
+        if reason in (None, "wall", "cpu") and (oom or (signum == 9 and near_limit)):
+            reason = "memory" if abnormal or reason else reason
+        elif reason is None and abnormal and heap:
+            reason = "memory"
+        elif reason in (None, "wall", "cpu") and evidence.get("pids_max", 0) > 0:
+            reason = "pids" if abnormal or reason else reason
+        return ExitInfo(exit_code=exit_code, signal=signum, reason=reason)
+
+    @property
+    def running(self) -> bool:
+        return not self._done.is_set()
+
+    def signal(self, signum: int) -> None:
+        with self._lock:
+            if self._done.is_set():
+                return
+            with contextlib.suppress(Exception):
+                self._api.kill(self.container_id, signal=int(signum))
+
+    def _kill(self, reason: str) -> None:
+        with self._lock:
+            if self._done.is_set():
+                return
+            if self._kill_reason is None:
+                self._kill_reason = reason
+            # SIGKILL to the container's PID 1 ends its pid namespace: every process in it.
+            with contextlib.suppress(Exception):
+                self._api.kill(self.container_id, signal=int(signal_mod.SIGKILL))
+
+    def kill(self) -> None:
+        self._kill("killed")
+
+    def wait(self, timeout: float | None = None) -> ExitInfo | None:
+        if not self._done.wait(timeout):
+            return None
+        return self._exit
+
+    def output(self) -> Output:
+        return Output(
+            stdout=bytes(self._stdout.data).decode("utf-8", errors="replace"),
+            stderr=bytes(self._stderr.data).decode("utf-8", errors="replace"),
+            stdout_truncated=self._stdout.truncated,
+            stderr_truncated=self._stderr.truncated,
+        )
+
+
+# -- the run ----------------------------------------------------------------------------
+
+
+class DockerSandbox:
+    """One run. Build it with `open_sandbox(..., backend="docker")`; a context manager."""
+
+    def __init__(
+        self,
+        files_: Mapping[str, bytes],
+        limits: Limits,
+        *,
+        grants: Sequence[ServiceGrant] = (),
+        runtime_dir: Path,
+        run_id: str | None = None,
+        state_dir: Path | None = None,
+        docker_url: str | None = None,
+        image: str | None = None,
+        client: Any = None,
+    ) -> None:
+        run_id = run_id or secrets.token_hex(6)
+        if not (0 < len(run_id) <= 40 and set(run_id) <= _RUN_ID_CHARS):
+            raise ValueError("run_id must be 1-40 letters, digits or _")
+        self.limits = limits
+        self.grants = tuple(grants)
+        self.runtime_dir = Path(runtime_dir)
+        entries = files.validate(files_, limits, files.shared_modules(self.runtime_dir))
+        _check_grants(self.grants)
+        self.run_id = run_id
+        self.name = f"{PREFIX}{os.getpid()}-{run_id}"
+        self.image = image or docker_image()
+        self.run_dir = (state_dir or default_state_dir()) / self.name
+        self.workdir = self.run_dir / "work"
+        self.netns_path = ""
+        self.programs: list[DockerProgram] = []
+        self.holder_id: str | None = None
+        self.holder_pid: int | None = None
+        self._lock = threading.Lock()
+        self._closed = False
+        self._stop = threading.Event()
+        self._watchdog: threading.Thread | None = None
+        self._mounted = False
+        self._own_client = client is None
+        self.client = client if client is not None else connect(docker_url)
+        try:
+            self._build_workdir(entries)
+            self._start_holder()
+        except BaseException:
+            self.close()
+            raise
+
+    # -- setup ------------------------------------------------------------------------
+
+    def _labels(self, role: str) -> dict[str, str]:
+        return {LABEL_RUN: self.name, LABEL_OWNER: _owner(), LABEL_ROLE: role}
+
+    def _build_workdir(self, entries: list[files.Entry]) -> None:
+        self.run_dir.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
+        self.run_dir.mkdir(mode=0o700)
+        self.workdir.mkdir(mode=0o700)
+        # A tmpfs of its own: size and inode caps hold whatever the engine's storage is.
+        _libc.mount(
+            "tmpfs",
+            str(self.workdir),
+            "tmpfs",
+            _libc.MS_NOSUID | _libc.MS_NODEV,
+            f"size={self.limits.workdir_mb}m,nr_inodes={self.limits.workdir_inodes},"
+            f"mode=0755,uid={INSIDE_UID},gid={INSIDE_UID}",
+        )
+        self._mounted = True
+        files.write_tree(self.workdir, entries, INSIDE_UID, INSIDE_UID)
+        # The container's uid 1000 must reach /work through run_dir; nothing else may.
+        os.chmod(self.run_dir, 0o711)
+
+    def _hardening(self) -> dict[str, Any]:
+        return {
+            "user": f"{INSIDE_UID}:{INSIDE_UID}",
+            "read_only": True,
+            "cap_drop": ["ALL"],
+            "security_opt": ["no-new-privileges"],
+            "ipc_mode": "private",
+            "log_config": docker.types.LogConfig(type="none"),
+            "detach": True,
+            "stdin_open": False,
+            "tty": False,
+        }
+
+    def _start_holder(self) -> None:
+        try:
+            holder = self.client.api.create_container(
+                self.image,
+                command=["sleep", "infinity"],
+                labels=self._labels("net"),
+                name=f"{self.name}-net",
+                hostname="taller",
+                host_config=self.client.api.create_host_config(
+                    network_mode="none",
+                    read_only=True,
+                    cap_drop=["ALL"],
+                    security_opt=["no-new-privileges"],
+                    pids_limit=8,
+                    mem_limit=16 * 1024 * 1024,
+                    memswap_limit=16 * 1024 * 1024,
+                    log_config=docker.types.LogConfig(type="none"),
+                ),
+                user=f"{INSIDE_UID}:{INSIDE_UID}",
+            )
+            self.holder_id = holder["Id"]
+            self.client.api.start(self.holder_id)
+            state = self.client.api.inspect_container(self.holder_id)["State"]
+        except docker.errors.DockerException as exc:
+            raise SandboxError(f"cannot start the run's network holder: {exc}") from exc
+        pid = int(state.get("Pid") or 0)
+        if pid <= 0:
+            raise SandboxError("the run's network holder has no pid (engine on another host?)")
+        self.holder_pid = pid
+        path = f"/proc/{pid}/ns/net"
+        if os.readlink(path) == os.readlink("/proc/self/ns/net"):
+            raise SandboxError("the network holder shares the worker's network namespace")
+        self.netns_path = path
+
+    def add_grant(self, grant: ServiceGrant) -> None:
+        """A per-run service made after the sandbox; applies to programs started later."""
+        with self._lock:
+            _check_grants((*self.grants, grant))
+            self.grants = (*self.grants, grant)
+
+    # -- programs ---------------------------------------------------------------------
+
+    def _env(self, env: Mapping[str, str] | None) -> dict[str, str]:
+        merged = {
+            "PATH": "/usr/bin:/bin",
+            "HOME": INSIDE_WORKDIR,
+            "LANG": "C.UTF-8",
+            "TZ": "UTC",
+            "PORT": str(PORT),
+        }
+        for grant in self.grants:
+            merged.update(grant.env)
+        merged.update(env or {})
+        # V8 sizes its heap from the machine, not the cgroup: cap it so that a runaway
+        # heap ends in a clear "heap out of memory" rather than a bare OOM kill.
+        heap = max(16, self.limits.memory_mb * 3 // 4)
+        options = f"--max-old-space-size={heap}"
+        merged["NODE_OPTIONS"] = f"{options} {merged.get('NODE_OPTIONS', '')}".strip()
+        return merged
+
+    def start(
+        self,
+        argv: Sequence[str],
+        *,
+        env: Mapping[str, str] | None = None,
+        cwd: str = ".",
+        name: str = "main",
+    ) -> DockerProgram:
+        if not argv:
+            raise ValueError("argv is empty")
+        inside_cwd = INSIDE_WORKDIR
+        if cwd not in (".", ""):
+            try:
+                inside_cwd += "/" + "/".join(files.split_name(cwd))
+            except SubmissionRejected as exc:
+                raise SandboxError(f"bad cwd: {exc.reason}") from exc
+        full_env = self._env(env)
+        with self._lock:
+            if self._closed:
+                raise SandboxError("sandbox is closed")
+            program = self._launch(list(argv), full_env, inside_cwd, name)
+            self.programs.append(program)
+            self._ensure_watchdog()
+        return program
+
+    def _launch(self, argv: list[str], env: dict[str, str], cwd: str, name: str) -> DockerProgram:
+        limits = self.limits
+        memory = limits.memory_mb * 1024 * 1024
+        mounts = [
+            docker.types.Mount(INSIDE_WORKDIR, str(self.workdir), type="bind", read_only=False)
+        ]
+        for grant in self.grants:
+            for host, inside in grant.binds:
+                mounts.append(docker.types.Mount(inside, host, type="bind", read_only=False))
+        hardening = self._hardening()
+        try:
+            created = self.client.api.create_container(
+                self.image,
+                command=argv,
+                environment=env,
+                working_dir=cwd,
+                user=hardening.pop("user"),
+                labels={**self._labels("program"), "taller.program": name[:64]},
+                name=f"{self.name}-{len(self.programs)}",
+                stdin_open=hardening.pop("stdin_open"),
+                tty=hardening.pop("tty"),
+                detach=hardening.pop("detach"),
+                host_config=self.client.api.create_host_config(
+                    network_mode=f"container:{self.holder_id}",
+                    init=True,
+                    mounts=mounts,
+                    tmpfs={
+                        "/tmp": f"rw,nosuid,nodev,size={limits.tmp_mb}m,"
+                        f"nr_inodes={limits.workdir_inodes},mode=1777"
+                    },
+                    pids_limit=limits.pids,
+                    mem_limit=memory,
+                    memswap_limit=memory,
+                    nano_cpus=int(limits.cpus * 1e9),
+                    ulimits=[docker.types.Ulimit(name="core", soft=0, hard=0)],
+                    **hardening,
+                ),
+            )
+            program = DockerProgram(self, name, created["Id"])
+            program._begin()
+        except docker.errors.DockerException as exc:
+            raise SandboxError(f"cannot start {name}: {exc}") from exc
+        return program
+
+    def _ensure_watchdog(self) -> None:
+        if self._watchdog is None:
+            self._watchdog = threading.Thread(
+                target=self._guard, name=f"watchdog-{self.name}", daemon=True
+            )
+            self._watchdog.start()
+
+    def cpu_seconds(self) -> float:
+        return sum(p.evidence.get("cpu_us", 0.0) for p in self.programs) / 1e6
+
+    def _guard(self) -> None:
+        while not self._stop.wait(WATCHDOG_TICK):
+            now = time.monotonic()
+            live = [p for p in list(self.programs) if p.running]
+            for program in live:
+                program.sample()
+            over_cpu = self.cpu_seconds() > self.limits.cpu_seconds
+            for program in live:
+                if over_cpu:
+                    program._kill("cpu")
+                elif now - program.started > self.limits.wall_seconds:
+                    program._kill("wall")
+
+    # -- files ------------------------------------------------------------------------
+
+    def read_file(self, name: str, max_bytes: int = 1024 * 1024) -> bytes:
+        """A file the program left in its work dir; links refused (never followed)."""
+        return files.read_file(self.workdir, name, max_bytes)
+
+    # -- cleanup ----------------------------------------------------------------------
+
+    def close(self) -> None:
+        with self._lock:
+            already = self._closed
+            self._closed = True
+        self._stop.set()
+        for program in self.programs:
+            program._kill("killed")
+        for program in self.programs:
+            program.wait(timeout=10.0)
+        if self._watchdog is not None:
+            self._watchdog.join(timeout=1.0)
+        errors: list[str] = []
+        client = getattr(self, "client", None)
+        if client is not None:
+            errors += _remove_run_containers(client, self.name)
+        self.netns_path = ""
+        if self._mounted:
+            try:
+                _libc.umount(str(self.workdir))
+                self._mounted = False
+            except OSError as exc:
+                errors.append(f"umount {self.workdir}: {exc}")
+        if not self._mounted:
+            _remove_dirs(self.run_dir, errors)
+        if client is not None and self._own_client and not already:
+            with contextlib.suppress(Exception):
+                client.close()
+        if errors:
+            raise SandboxError("; ".join(errors))
+
+    def __enter__(self) -> DockerSandbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _check_grants(grants: Sequence[ServiceGrant]) -> None:
+    # Same rules as the bubblewrap backend: a grant may not cover the image's own tree.
+    for grant in grants:
+        for host, inside in grant.binds:
+            normal = os.path.normpath(inside)
+            if not inside.startswith("/") or normal != inside.rstrip("/") or normal == "/":
+                raise SandboxError(f"grant bind target {inside!r} is not a clean path")
+            if any(normal == r or normal.startswith(r + "/") for r in _RESERVED_INSIDE):
+                raise SandboxError(f"grant bind target {inside!r} is reserved")
+            if normal == INSIDE_WORKDIR or normal.startswith(INSIDE_WORKDIR + "/"):
+                raise SandboxError(f"grant bind target {inside!r} is inside the work dir")
+            if not os.path.isabs(host):
+                raise SandboxError(f"grant bind source {host!r} is not absolute")
+
+
+def _remove_run_containers(client: Any, run_name: str) -> list[str]:
+    """Force-remove every container labelled with the run (programs first, holder last)."""
+    errors: list[str] = []
+    try:
+        found = client.api.containers(all=True, filters={"label": f"{LABEL_RUN}={run_name}"})
+    except Exception as exc:
+        return [f"list containers of {run_name}: {exc}"]
+    found.sort(key=lambda c: (c.get("Labels") or {}).get(LABEL_ROLE) == "net")
+    for container in found:
+        try:
+            client.api.remove_container(container["Id"], force=True, v=True)
+        except docker.errors.NotFound:
+            pass
+        except Exception as exc:
+            errors.append(f"remove container {container['Id'][:12]}: {exc}")
+    return errors
+
+
+def _remove_dirs(run_dir: Path, errors: list[str]) -> None:
+    # Only our own empty dirs: the work tmpfs is unmounted first, so nothing the program
+    # wrote is ever walked.
+    for path in (run_dir / "work", run_dir):
+        try:
+            os.rmdir(path)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            errors.append(f"rmdir {path}: {exc}")
+
+
+def sweep(
+    *,
+    client: Any = None,
+    docker_url: str | None = None,
+    state_dir: Path | None = None,
+    everything: bool = False,
+) -> list[str]:
+    """Remove what crashed workers left: containers labelled `taller.run`, run dirs.
+
+    Only runs whose worker (same host, pid gone) is dead are touched unless
+    `everything`, so it is safe at any worker's start with siblings running.
+    """
+    own_client = client is None
+    client = client if client is not None else connect(docker_url)
+    removed: list[str] = []
+    host = socket.gethostname()
+    try:
+        runs: dict[str, str] = {}
+        for container in client.api.containers(all=True, filters={"label": LABEL_RUN}):
+            labels = container.get("Labels") or {}
+            runs[labels[LABEL_RUN]] = labels.get(LABEL_OWNER, "")
+        for run_name, owner in runs.items():
+            owner_host, _, owner_pid = owner.rpartition(":")
+            if not everything and (owner_host != host or _alive(owner_pid)):
+                continue
+            _remove_run_containers(client, run_name)
+            removed.append(f"containers {run_name}")
+    finally:
+        if own_client:
+            client.close()
+    directory = state_dir or default_state_dir()
+    with contextlib.suppress(FileNotFoundError):
+        for entry in os.scandir(directory):
+            if not entry.name.startswith(PREFIX) or not entry.is_dir(follow_symlinks=False):
+                continue
+            pid = entry.name[len(PREFIX) :].split("-", 1)[0]
+            if not everything and _alive(pid):
+                continue
+            errors: list[str] = []
+            work = Path(entry.path) / "work"
+            if os.path.ismount(work):
+                with contextlib.suppress(OSError):
+                    _libc.umount(str(work))
+            _remove_dirs(Path(entry.path), errors)
+            removed.append(f"dir {entry.name}")
+    return removed
+
+
+def _alive(pid: str) -> bool:
+    if not pid.isdigit():
+        return False
+    if int(pid) == os.getpid():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
