@@ -7,16 +7,17 @@ Docker-compatible service. Design:
   the run's network namespace (only `lo`). Every program of the run is its own
   container joined to it with `network_mode="container:<holder>"`, so programs reach
   each other and the per-run services on 127.0.0.1, and nothing else. The grader reaches
-  the same loopback through `netns_path` = `/proc/<holder pid>/ns/net` (the engine must
-  run on the worker's host, which the per-run services need anyway).
+  the same loopback through `netns_path`: `/proc/<holder pid>/ns/net` bind-mounted at
+  `/run/netns/<run>` (the engine must run on the worker's host, which the per-run
+  services need anyway).
 - One container per program, not `exec` per program: a container gives each program its
   own pid namespace and cgroup, so `kill()` is one API call that also takes daemons and
   forks, `wait()` and the exit status come from the engine, and OOM/pids evidence is per
   program. `exec` has no kill, no own cgroup and an exit code only by polling.
 - Programs run under the engine's init (catatonit/tini, `init=True`): PID 1 forwards
   `signal()` to the program's main process, which as PID 1 itself would ignore SIGTERM.
-- /work is a host tmpfs (size and inode capped) written with `files.write_tree` and bound
-  into every program of the run, as with bubblewrap; /tmp is a tmpfs per container.
+- /work and /tmp are host tmpfs mounts (size and inode capped), /work written with
+  `files.write_tree`, both bound into every program of the run, as with bubblewrap.
 - Output is read from an attach stream opened before start, capped per stream; the
   engine keeps no log (`log_config none`), so a flood fills no disk.
 - Limits are per program container (memory = memory+swap, pids, CPU quota); wall and
@@ -37,7 +38,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from taller_grader.sandbox import _libc, files
+from taller_grader.sandbox import _libc, files, netns
 from taller_grader.sandbox.api import (
     ExitInfo,
     Limits,
@@ -247,7 +248,7 @@ class DockerProgram:
     def _begin(self) -> None:
         """Attach (before start, so nothing is missed), start, then watch."""
         attached = self._api.attach_socket(
-            self.container_id, params={"stdout": 1, "stderr": 1, "stream": 1, "logs": 1}
+            self.container_id, params={"stdout": 1, "stderr": 1, "stream": 1, "logs": 0}
         )
         self._sock = _raw_socket(attached)
         self._sock.settimeout(None)
@@ -413,6 +414,7 @@ class DockerSandbox:
         self.image = image or docker_image()
         self.run_dir = (state_dir or default_state_dir()) / self.name
         self.workdir = self.run_dir / "work"
+        self.tmpdir = self.run_dir / "tmp"
         self.netns_path = ""
         self.programs: list[DockerProgram] = []
         self.holder_id: str | None = None
@@ -421,7 +423,7 @@ class DockerSandbox:
         self._closed = False
         self._stop = threading.Event()
         self._watchdog: threading.Thread | None = None
-        self._mounted = False
+        self._mounted: list[Path] = []
         self._own_client = client is None
         self.client = client if client is not None else connect(docker_url)
         try:
@@ -439,19 +441,22 @@ class DockerSandbox:
     def _build_workdir(self, entries: list[files.Entry]) -> None:
         self.run_dir.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
         self.run_dir.mkdir(mode=0o700)
-        self.workdir.mkdir(mode=0o700)
-        # A tmpfs of its own: size and inode caps hold whatever the engine's storage is.
-        _libc.mount(
-            "tmpfs",
-            str(self.workdir),
-            "tmpfs",
-            _libc.MS_NOSUID | _libc.MS_NODEV,
-            f"size={self.limits.workdir_mb}m,nr_inodes={self.limits.workdir_inodes},"
-            f"mode=0755,uid={INSIDE_UID},gid={INSIDE_UID}",
-        )
-        self._mounted = True
+        # Host tmpfs mounts, bound into every program of the run (shared, as with
+        # bubblewrap): size *and* inode caps, which the engines' own tmpfs option does
+        # not offer alike (podman refuses nr_inodes).
+        for path, size in ((self.workdir, self.limits.workdir_mb), (self.tmpdir, self.limits.tmp_mb)):
+            path.mkdir(mode=0o700)
+            _libc.mount(
+                "tmpfs",
+                str(path),
+                "tmpfs",
+                _libc.MS_NOSUID | _libc.MS_NODEV,
+                f"size={size}m,nr_inodes={self.limits.workdir_inodes},"
+                f"mode=0755,uid={INSIDE_UID},gid={INSIDE_UID}",
+            )
+            self._mounted.append(path)
         files.write_tree(self.workdir, entries, INSIDE_UID, INSIDE_UID)
-        # The container's uid 1000 must reach /work through run_dir; nothing else may.
+        # The container's uid 1000 must reach its dirs through run_dir; list nothing.
         os.chmod(self.run_dir, 0o711)
 
     def _hardening(self) -> dict[str, Any]:
@@ -496,9 +501,21 @@ class DockerSandbox:
         if pid <= 0:
             raise SandboxError("the run's network holder has no pid (engine on another host?)")
         self.holder_pid = pid
-        path = f"/proc/{pid}/ns/net"
-        if os.readlink(path) == os.readlink("/proc/self/ns/net"):
+        source = f"/proc/{pid}/ns/net"
+        if os.readlink(source) == os.readlink("/proc/self/ns/net"):
             raise SandboxError("the network holder shares the worker's network namespace")
+        # /proc/<pid>/ns/net is a magic link, which netns helpers refuse (O_NOFOLLOW), and
+        # a pid can be reused: a bind mount under /run/netns is a plain, stable path that
+        # keeps this very namespace (and `ip netns` lists it, which helps debugging).
+        os.makedirs(netns.NETNS_DIR, mode=0o755, exist_ok=True)
+        path = os.path.join(netns.NETNS_DIR, self.name)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o444)
+        os.close(fd)
+        try:
+            _libc.mount(source, path, None, _libc.MS_BIND, None)
+        except BaseException:
+            os.unlink(path)
+            raise
         self.netns_path = path
 
     def add_grant(self, grant: ServiceGrant) -> None:
@@ -556,7 +573,8 @@ class DockerSandbox:
         limits = self.limits
         memory = limits.memory_mb * 1024 * 1024
         mounts = [
-            docker.types.Mount(INSIDE_WORKDIR, str(self.workdir), type="bind", read_only=False)
+            docker.types.Mount(INSIDE_WORKDIR, str(self.workdir), type="bind", read_only=False),
+            docker.types.Mount("/tmp", str(self.tmpdir), type="bind", read_only=False),
         ]
         for grant in self.grants:
             for host, inside in grant.binds:
@@ -578,15 +596,19 @@ class DockerSandbox:
                     network_mode=f"container:{self.holder_id}",
                     init=True,
                     mounts=mounts,
-                    tmpfs={
-                        "/tmp": f"rw,nosuid,nodev,size={limits.tmp_mb}m,"
-                        f"nr_inodes={limits.workdir_inodes},mode=1777"
-                    },
                     pids_limit=limits.pids,
                     mem_limit=memory,
                     memswap_limit=memory,
                     nano_cpus=int(limits.cpus * 1e9),
-                    ulimits=[docker.types.Ulimit(name="core", soft=0, hard=0)],
+                    # Explicit, since a list given here replaces the engine's defaults
+                    # (podman then asks runc for nofile=1M, which fails here).
+                    ulimits=[
+                        docker.types.Ulimit(name="core", soft=0, hard=0),
+                        docker.types.Ulimit(name="nofile", soft=1024, hard=1024),
+                        # Counted per uid over the whole host (every run is uid 1000):
+                        # only a backstop; pids_limit is the per-program bound.
+                        docker.types.Ulimit(name="nproc", soft=4096, hard=4096),
+                    ],
                     **hardening,
                 ),
             )
@@ -642,13 +664,15 @@ class DockerSandbox:
         client = getattr(self, "client", None)
         if client is not None:
             errors += _remove_run_containers(client, self.name)
-        self.netns_path = ""
-        if self._mounted:
+        if self.netns_path:
+            netns.delete_netns(self.netns_path)
+            self.netns_path = ""
+        for path in list(self._mounted):
             try:
-                _libc.umount(str(self.workdir))
-                self._mounted = False
+                _libc.umount(str(path))
+                self._mounted.remove(path)
             except OSError as exc:
-                errors.append(f"umount {self.workdir}: {exc}")
+                errors.append(f"umount {path}: {exc}")
         if not self._mounted:
             _remove_dirs(self.run_dir, errors)
         if client is not None and self._own_client and not already:
@@ -700,7 +724,7 @@ def _remove_run_containers(client: Any, run_name: str) -> list[str]:
 def _remove_dirs(run_dir: Path, errors: list[str]) -> None:
     # Only our own empty dirs: the work tmpfs is unmounted first, so nothing the program
     # wrote is ever walked.
-    for path in (run_dir / "work", run_dir):
+    for path in (run_dir / "work", run_dir / "tmp", run_dir):
         try:
             os.rmdir(path)
         except FileNotFoundError:
@@ -739,6 +763,12 @@ def sweep(
     finally:
         if own_client:
             client.close()
+    with contextlib.suppress(FileNotFoundError):
+        for entry in os.scandir(netns.NETNS_DIR):
+            pid = entry.name[len(PREFIX) :].split("-", 1)[0]
+            if entry.name.startswith(PREFIX) and (everything or not _alive(pid)):
+                netns.delete_netns(entry.path)
+                removed.append(f"netns {entry.name}")
     directory = state_dir or default_state_dir()
     with contextlib.suppress(FileNotFoundError):
         for entry in os.scandir(directory):
@@ -748,10 +778,11 @@ def sweep(
             if not everything and _alive(pid):
                 continue
             errors: list[str] = []
-            work = Path(entry.path) / "work"
-            if os.path.ismount(work):
-                with contextlib.suppress(OSError):
-                    _libc.umount(str(work))
+            for sub in ("work", "tmp"):
+                mounted = Path(entry.path) / sub
+                if os.path.ismount(mounted):
+                    with contextlib.suppress(OSError):
+                        _libc.umount(str(mounted))
             _remove_dirs(Path(entry.path), errors)
             removed.append(f"dir {entry.name}")
     return removed
