@@ -210,7 +210,7 @@ def _recv_exact(sock: socket.socket, size: int, sink: bytearray | None) -> bool:
     """Read `size` bytes (into `sink` when given); False at EOF."""
     left = size
     while left > 0:
-        chunk = sock.recv(min(left, 1 << 16))
+        chunk = sock.recv(min(left, 1 << 20))
         if not chunk:
             return False
         if sink is not None:
@@ -247,6 +247,10 @@ class DockerProgram:
 
     def _begin(self) -> None:
         """Attach (before start, so nothing is missed), start, then watch."""
+        # The excess past the cap is read and dropped, never left unread: podman (4.3)
+        # stalls the program's writes once its attached client goes away, and blocked
+        # writes would turn a chatty program into a wall-clock kill. The relay costs
+        # the engine ~40 MB/s here, so a GB flood needs a wall limit of ~25 s.
         attached = self._api.attach_socket(
             self.container_id, params={"stdout": 1, "stderr": 1, "stream": 1, "logs": 0}
         )
