@@ -22,9 +22,8 @@ from typing import Any
 import pytest
 
 from taller_grader.runner import _ns_pids
-from taller_grader.sandbox import Limits, SandboxError, SubmissionRejected, open_sandbox
+from taller_grader.sandbox import Limits, SandboxError, SubmissionRejected, netns, open_sandbox
 from taller_grader.sandbox import docker as backend
-from taller_grader.sandbox import netns
 from taller_grader.sandbox.netns import inside_netns, wait_for_port
 
 from .conftest import HOSTILE, ROOT, RUNTIME
@@ -46,7 +45,11 @@ def _engine() -> tuple[Any, str | None, bool]:
     if "TALLER_DOCKER_URL" in os.environ:
         return None, f"no engine answers at TALLER_DOCKER_URL: {first_error}", False
     if shutil.which("podman") is None or shutil.which("runc") is None:
-        return None, f"{first_error}; podman/runc not installed (apt-get install podman runc)", False
+        return (
+            None,
+            f"{first_error}; podman/runc not installed (apt-get install podman runc)",
+            False,
+        )
     if os.geteuid() != 0:
         return None, "starting the podman service needs root", False
     started = subprocess.run(
@@ -194,7 +197,7 @@ def test_kill_takes_daemons_too(engine: Any) -> None:
     daemon = (
         b"const { spawn } = require('child_process');"
         b"spawn(process.execPath, ['-e', 'setTimeout(() => require(\"fs\")"
-        b".writeFileSync(\"/work/late.txt\", \"late\"), 3000)'],"
+        b'.writeFileSync("/work/late.txt", "late"), 3000)\'],'
         b" { detached: true, stdio: 'ignore' }).unref();"
         b"console.log('started'); setInterval(() => {}, 1000);"
     )

@@ -162,13 +162,14 @@ class _Cgroup:
                 "cpu_us": self._keyed(self.v2 / "cpu.stat", "usage_usec"),
             }
         else:
-            memory, pids, cpuacct = (self.v1.get(k) for k in ("memory", "pids", "cpuacct"))
-            values = {
-                "oom_kills": memory and self._keyed(memory / "memory.oom_control", "oom_kill"),
-                "pids_max": pids and self._keyed(pids / "pids.events", "max"),
-                "mem_peak": memory and self._int(memory / "memory.max_usage_in_bytes"),
-                "cpu_us": cpuacct and _ns_to_us(self._int(cpuacct / "cpuacct.usage")),
-            }
+            values = {}
+            if (memory := self.v1.get("memory")) is not None:
+                values["oom_kills"] = self._keyed(memory / "memory.oom_control", "oom_kill")
+                values["mem_peak"] = self._int(memory / "memory.max_usage_in_bytes")
+            if (pids := self.v1.get("pids")) is not None:
+                values["pids_max"] = self._keyed(pids / "pids.events", "max")
+            if (cpuacct := self.v1.get("cpuacct")) is not None:
+                values["cpu_us"] = _ns_to_us(self._int(cpuacct / "cpuacct.usage"))
         for key, value in values.items():
             if value is not None:
                 out[key] = float(value)
@@ -448,7 +449,10 @@ class DockerSandbox:
         # Host tmpfs mounts, bound into every program of the run (shared, as with
         # bubblewrap): size *and* inode caps, which the engines' own tmpfs option does
         # not offer alike (podman refuses nr_inodes).
-        for path, size in ((self.workdir, self.limits.workdir_mb), (self.tmpdir, self.limits.tmp_mb)):
+        for path, size in (
+            (self.workdir, self.limits.workdir_mb),
+            (self.tmpdir, self.limits.tmp_mb),
+        ):
             path.mkdir(mode=0o700)
             _libc.mount(
                 "tmpfs",
@@ -461,7 +465,7 @@ class DockerSandbox:
             self._mounted.append(path)
         files.write_tree(self.workdir, entries, INSIDE_UID, INSIDE_UID)
         # The container's uid 1000 must reach its dirs through run_dir; list nothing.
-        os.chmod(self.run_dir, 0o711)
+        os.chmod(self.run_dir, 0o711)  # noqa: S103 - search only, no listing, no writes
 
     def _hardening(self) -> dict[str, Any]:
         return {
