@@ -21,7 +21,8 @@ from typing import Any
 
 import pytest
 
-from taller_grader.runner import _ns_pids
+from taller_grader.results import RunStatus
+from taller_grader.runner import ExerciseSpec, ProgramSpec, RunnerConfig, _ns_pids, grade
 from taller_grader.sandbox import Limits, SandboxError, SubmissionRejected, netns, open_sandbox
 from taller_grader.sandbox import docker as backend
 from taller_grader.sandbox.netns import inside_netns, wait_for_port
@@ -377,6 +378,35 @@ def test_sweep_removes_only_dead_workers_runs(engine: Any) -> None:
     finally:
         for run_name, _ in runs.values():
             backend._remove_run_containers(engine, run_name)
+
+
+SUITE = """
+def test_hello(http):
+    assert http.get("/hola").expect_json(200) == {"hola": "mundo"}
+
+def test_missing(http):
+    http.get("/nada").expect_status(404)
+"""
+
+
+def test_the_runner_grades_through_the_docker_backend(engine: Any) -> None:
+    # The grader suite runs on the host and reaches the server through netns_path.
+    server = (
+        b"const app = require('express')();"
+        b"app.get('/hola', (req, res) => res.json({ hola: 'mundo' }));"
+        b"app.listen(process.env.PORT);"
+    )
+    spec = ExerciseSpec(
+        slug="docker-hello",
+        programs=(ProgramSpec(name="server", command=("node", "server.js"), port=3000),),
+        suite_files={"test_hello.py": SUITE},
+        time_limit_seconds=30,
+        startup_seconds=15,
+    )
+    config = RunnerConfig(runtime_dir=RUNTIME, sandbox_backend="docker")
+    results = grade(spec, {"server.js": server}, config)
+    assert results.status is RunStatus.PASSED, (results.output, results.tests, results.stderr)
+    assert _containers(engine) == []
 
 
 def test_an_engine_that_is_not_there_is_a_sandbox_error() -> None:
