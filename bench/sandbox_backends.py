@@ -129,6 +129,17 @@ def main() -> int:
         print(f"{title} done", file=sys.stderr)
     load = os.getloadavg()
     lines.append(f"Load average at the end: {load[0]:.2f} (other work shared the machine).")
+    lines += [
+        "",
+        "Reading: *open* is the work-dir tmpfs plus the run's network holder container",
+        "(create + start + inspect + netns bind mount); *start+wait* creates the program's",
+        "container, attaches, starts it and sees it exit (through inspect once its output",
+        "stream ends, since podman's wait endpoint polls: compare the raw `wait` phase);",
+        "*close* force-removes the program and holder containers. bubblewrap does the",
+        "same work with clone(2) and a few cgroup writes. The docker backend's overhead is",
+        "paid once per run and per program, not per test: a grader suite of 20 tests",
+        "against one server pays it once.",
+    ]
     args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(args.out.read_text(encoding="utf-8"))
     return 0
