@@ -23,7 +23,14 @@ import pytest
 
 from taller_grader.results import RunStatus
 from taller_grader.runner import ExerciseSpec, ProgramSpec, RunnerConfig, _ns_pids, grade
-from taller_grader.sandbox import Limits, SandboxError, SubmissionRejected, netns, open_sandbox
+from taller_grader.sandbox import (
+    Limits,
+    SandboxError,
+    ServiceGrant,
+    SubmissionRejected,
+    netns,
+    open_sandbox,
+)
 from taller_grader.sandbox import docker as backend
 from taller_grader.sandbox.netns import inside_netns, wait_for_port
 
@@ -293,6 +300,58 @@ def test_read_only_root_and_no_privileges(engine: Any) -> None:
         assert int(cap_eff, 16) == 0 and no_new_privs == "1" and tmp.strip() == "tmp ok"
         assert seccomp_mode == "2", "the engine's default seccomp profile is not applied"
     assert_clean(engine, sb)
+
+
+def test_no_user_namespaces_nor_other_namespaces(engine: Any, tmp_path: Path) -> None:
+    # podman's default seccomp profile lets uid 1000 unshare() a user namespace and be
+    # root in it; the backend's profile denies it, as bubblewrap's filter does. The
+    # image has no unshare(1): the host's (it needs only libc) is bound in for the test.
+    host_unshare = Path("/usr/bin/unshare")
+    if not host_unshare.exists():
+        pytest.skip("util-linux's unshare is not installed")
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    shutil.copy(host_unshare, tools / "unshare")
+    tmp_path.chmod(0o755)
+    probe = (
+        b"const { spawnSync } = require('child_process');"
+        b"for (const a of [['-U', '-r'], ['-n'], ['-m'], ['-p', '-f']]) {"
+        b"  const r = spawnSync('/opt/bin/unshare', [...a, '/usr/bin/node', '-e',"
+        b"    'console.log(`INSIDE ${process.getuid()}`)'], { encoding: 'utf8' });"
+        b"  console.log(a.join(' '), r.status, (r.stdout + r.stderr).trim());"
+        b"}"
+    )
+    grant = ServiceGrant(binds=((str(tools), "/opt/bin"),))
+    with open_sandbox(
+        {"u.js": probe}, Limits(), runtime_dir=RUNTIME, backend="docker", grants=[grant]
+    ) as sb:
+        program = sb.start(["node", "u.js"])
+        info = program.wait(20)
+        assert info is not None and info.ok, (info, program.output())
+        lines = program.output().stdout.splitlines()
+        assert len(lines) == 4, lines
+        for line in lines:
+            assert "INSIDE" not in line and "Operation not permitted" in line, line
+    assert isinstance(sb, backend.DockerSandbox)
+    assert_clean(engine, sb)
+
+
+def test_the_seccomp_profile_denies_what_bwrap_denies() -> None:
+    import json
+
+    from taller_grader.sandbox.seccomp import DENIED
+
+    profile = json.loads(backend.seccomp_profile())
+    allowed = {
+        name
+        for entry in profile["syscalls"]
+        if entry["action"] == "SCMP_ACT_ALLOW" and not entry.get("args")
+        for name in entry["names"]
+    }
+    assert not allowed & {*DENIED, "clone", "clone3"}
+    denied = [e for e in profile["syscalls"] if set(DENIED) <= set(e["names"])]
+    assert denied and denied[0]["action"] == "SCMP_ACT_ERRNO"
+    assert profile["defaultAction"] == "SCMP_ACT_ERRNO"
 
 
 def test_two_runs_cannot_reach_each_other(engine: Any) -> None:

@@ -27,6 +27,11 @@ Docker-compatible service. Design:
 from __future__ import annotations
 
 import contextlib
+import errno
+import functools
+import hashlib
+import json
+import operator
 import os
 import secrets
 import signal as signal_mod
@@ -111,6 +116,87 @@ def connect(url: str | None = None, timeout: float = API_TIMEOUT) -> Any:
 
 def _owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
+
+
+# -- seccomp ----------------------------------------------------------------------------
+
+# The engines' default profile, as shipped by containers/common 0.50 (Apache-2.0), is the
+# base: an allowlist. Podman's default lets any process unshare() a user namespace (it
+# gates nothing on CAP_SYS_ADMIN), which the bubblewrap backend refuses; the calls that
+# backend denies are denied here too, so both backends give a student the same errors.
+SECCOMP_BASE = Path(__file__).with_name("seccomp-base.json")
+_CLONE_NS_FLAGS = (
+    _libc.CLONE_NEWNS,
+    _libc.CLONE_NEWCGROUP,
+    _libc.CLONE_NEWUTS,
+    _libc.CLONE_NEWIPC,
+    _libc.CLONE_NEWUSER,
+    _libc.CLONE_NEWPID,
+    _libc.CLONE_NEWNET,
+    _libc.CLONE_NEWTIME,
+)
+
+
+@functools.cache
+def seccomp_profile() -> str:
+    """The profile's JSON: the base minus `seccomp.DENIED`, clone without namespaces."""
+    from taller_grader.sandbox.seccomp import DENIED
+
+    base = json.loads(SECCOMP_BASE.read_text(encoding="utf-8"))
+    removed = {*DENIED, "clone", "clone3"}
+    syscalls: list[dict[str, Any]] = []
+    for entry in base["syscalls"]:
+        names = [name for name in entry["names"] if name not in removed]
+        if names:
+            syscalls.append({**entry, "names": names})
+    mask = functools.reduce(operator.or_, _CLONE_NS_FLAGS)
+    syscalls.append({"names": sorted(DENIED), "action": "SCMP_ACT_ERRNO", "errnoRet": errno.EPERM})
+    # clone's flags are its first argument on x86-64 and arm64 (not on s390).
+    syscalls.append(
+        {
+            "names": ["clone"],
+            "action": "SCMP_ACT_ALLOW",
+            "args": [{"index": 0, "value": mask, "valueTwo": 0, "op": "SCMP_CMP_MASKED_EQ"}],
+        }
+    )
+    syscalls += [
+        {
+            "names": ["clone"],
+            "action": "SCMP_ACT_ERRNO",
+            "errnoRet": errno.EPERM,
+            "args": [{"index": 0, "value": flag, "valueTwo": flag, "op": "SCMP_CMP_MASKED_EQ"}],
+        }
+        for flag in _CLONE_NS_FLAGS
+    ]
+    # clone3 hides its flags from seccomp; ENOSYS makes glibc fall back to clone().
+    syscalls.append({"names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": errno.ENOSYS})
+    return json.dumps({**base, "syscalls": syscalls}, sort_keys=True)
+
+
+_PODMAN: dict[str, bool] = {}
+
+
+def _is_podman(client: Any) -> bool:
+    """Podman's compat API reads `seccomp=` as a file path; Docker wants the JSON itself."""
+    url = client.api.base_url
+    if url not in _PODMAN:
+        response = client.api.get(f"{url}/_ping")
+        _PODMAN[url] = any(key.lower().startswith("libpod-") for key in response.headers)
+    return _PODMAN[url]
+
+
+def _seccomp_option(client: Any, state_dir: Path) -> str:
+    profile = seccomp_profile()
+    if not _is_podman(client):
+        return f"seccomp={profile}"
+    digest = hashlib.sha256(profile.encode()).hexdigest()[:16]
+    path = state_dir / f"taller-seccomp-{digest}.json"
+    if not path.exists():
+        state_dir.mkdir(mode=0o755, parents=True, exist_ok=True)
+        temp = path.with_suffix(f".{os.getpid()}.tmp")
+        temp.write_text(profile, encoding="utf-8")
+        os.replace(temp, path)  # atomic: a concurrent worker reads all of it or none
+    return f"seccomp={path}"
 
 
 # -- cgroup evidence --------------------------------------------------------------------
@@ -517,7 +603,10 @@ class DockerSandbox:
             "user": f"{INSIDE_UID}:{INSIDE_UID}",
             "read_only": True,
             "cap_drop": ["ALL"],
-            "security_opt": ["no-new-privileges"],
+            "security_opt": [
+                "no-new-privileges",
+                _seccomp_option(self.client, self.run_dir.parent),
+            ],
             "ipc_mode": "private",
             "log_config": docker.types.LogConfig(type="none"),
             "detach": True,
