@@ -406,7 +406,8 @@ class DockerProgram:
 
     def _blocking_wait(self, box: dict[str, int], done: threading.Event) -> None:
         try:
-            while "code" not in box:
+            # Ends at the exit, or once _watch has seen it (then the wait is only spare).
+            while "code" not in box and not self._done.is_set():
                 try:
                     result = self._api.wait(self.container_id, timeout=3600)
                     box["code"] = int(result.get("StatusCode", -1))
@@ -415,6 +416,8 @@ class DockerProgram:
                     exited = self._exited()
                     if exited is not None:
                         box["code"] = exited[0]
+                    else:
+                        self._done.wait(0.5)
         finally:
             done.set()
 
@@ -454,6 +457,7 @@ class DockerProgram:
             exited = (box.get("code", exited[0]), exited[1])
         for reader in self._readers:
             reader.join(timeout=5.0)
+        self.sample()  # the last counters, if the engine has not removed the cgroup yet
         self._exit = self._exit_info(*exited)
         self._done.set()
 
