@@ -468,6 +468,39 @@ def test_the_runner_grades_through_the_docker_backend(engine: Any) -> None:
     assert _containers(engine) == []
 
 
+@pytest.mark.skipif(
+    not Path("/var/lib/taller/mongo-venv/bin/secantusd-py").exists(),
+    reason="per-run services are not set up (scripts/setup-services.sh)",
+)
+def test_a_per_run_service_reaches_the_containers(engine: Any) -> None:
+    # The services' forwarders listen inside netns_path: the holder's namespace.
+    from taller_grader.runner import ServiceProvider
+    from taller_grader.sandbox.services import PostgresConfig, ServicesConfig, build_services
+    from tests.grading.test_services_in_runs import SERVER, STATE, SUITE_TEXT
+
+    registry = build_services(
+        ServicesConfig(postgres=PostgresConfig(state_dir=str(STATE / "postgres"), pool_size=0))
+    )
+    try:
+        spec = ExerciseSpec(
+            slug="docker-postgres",
+            programs=(ProgramSpec(name="server", command=("node", "server.js")),),
+            suite_files={"test_service.py": SUITE_TEXT["postgres"]},
+            services=("postgres",),
+            time_limit_seconds=40,
+            startup_seconds=15,
+        )
+        config = RunnerConfig(
+            runtime_dir=RUNTIME, services=ServiceProvider(registry), sandbox_backend="docker"
+        )
+        results = grade(spec, {"server.js": SERVER["postgres"].encode()}, config)
+        assert results.status is RunStatus.PASSED, (results.output, results.stderr)
+    finally:
+        for service in registry.values():
+            service.close()
+    assert _containers(engine) == []
+
+
 def test_an_engine_that_is_not_there_is_a_sandbox_error() -> None:
     with pytest.raises(SandboxError, match="no container engine"):
         backend.connect("unix:///nonexistent/docker.sock", timeout=2)
