@@ -137,7 +137,13 @@ def _http_get(sb: backend.DockerSandbox, path: str) -> tuple[int, bytes]:
 
 def test_node_e_runs_as_uid_1000_in_work(engine: Any) -> None:
     code = b"console.log(6 * 7, process.getuid(), process.cwd(), require.resolve('express'))"
-    with _open({"ok.js": code}) as sb:
+    files = {"ok.js": code, "sub/cwd.js": b"console.log(process.cwd())"}
+    with _open(files) as sb:
+        with pytest.raises(SandboxError, match="bad cwd"):
+            sb.start(["node", "ok.js"], cwd="missing")
+        in_sub = sb.start(["node", "cwd.js"], cwd="sub", name="sub")
+        assert in_sub.wait(20) == backend.ExitInfo(exit_code=0)
+        assert in_sub.output().stdout == "/work/sub\n"
         program = sb.start(["node", "ok.js"])
         info = program.wait(20)
         assert info is not None and info.ok, (info, program.output())

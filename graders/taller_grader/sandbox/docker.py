@@ -703,9 +703,16 @@ class DockerSandbox:
         inside_cwd = INSIDE_WORKDIR
         if cwd not in (".", ""):
             try:
-                inside_cwd += "/" + "/".join(files.split_name(cwd))
+                parts = files.split_name(cwd)
+                # The runtime would create a missing cwd (as root, inside /work): refuse
+                # it, as bubblewrap does; the walk never follows a link the program made.
+                with files._walk(self.workdir, parts):
+                    pass
             except SubmissionRejected as exc:
                 raise SandboxError(f"bad cwd: {exc.reason}") from exc
+            except OSError as exc:
+                raise SandboxError(f"bad cwd {cwd!r}: {exc.strerror}") from exc
+            inside_cwd += "/" + "/".join(parts)
         full_env = self._env(env)
         with self._lock:
             if self._closed:
