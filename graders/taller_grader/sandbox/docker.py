@@ -599,8 +599,8 @@ class DockerSandbox:
             )
             self._mounted.append(path)
         files.write_tree(self.workdir, entries, INSIDE_UID, INSIDE_UID)
-        # The container's uid 1000 must reach its dirs through run_dir; list nothing.
-        os.chmod(self.run_dir, 0o711)  # noqa: S103 - search only, no listing, no writes
+        # Left 0700: programs reach their dirs through the bind mounts, never this path,
+        # so no host account (uid 1000 may exist on the host) can reach them.
 
     def _hardening(self) -> dict[str, Any]:
         return {
