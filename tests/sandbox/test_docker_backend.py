@@ -115,6 +115,9 @@ def assert_clean(engine: Any, sb: backend.DockerSandbox) -> None:
     assert _containers(engine, sb.name) == [], "containers left behind"
     assert not sb.run_dir.exists(), "run dir left behind"
     assert not Path(netns.NETNS_DIR, sb.name).exists(), "netns left behind"
+    for hierarchy in Path("/sys/fs/cgroup").iterdir():
+        assert not (hierarchy / sb.name).exists(), f"cgroup left behind in {hierarchy}"
+    assert not Path("/sys/fs/cgroup", sb.name).exists(), "cgroup left behind"
     with open("/proc/self/mountinfo", encoding="utf-8") as f:
         assert sb.name not in f.read(), "mount left behind"
 

@@ -43,7 +43,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from taller_grader.sandbox import _libc, files, netns
+from taller_grader.sandbox import _libc, cgroups, files, netns
 from taller_grader.sandbox.api import (
     ExitInfo,
     Limits,
@@ -199,6 +199,73 @@ def _seccomp_option(client: Any, state_dir: Path) -> str:
     return f"seccomp={path}"
 
 
+# -- the run's cgroup -------------------------------------------------------------------
+
+_DRIVERS: dict[str, str] = {}
+
+
+def _cgroup_driver(client: Any) -> str:
+    """The engine's cgroup manager ("cgroupfs", "systemd"), asked once per URL."""
+    url = client.api.base_url
+    if url not in _DRIVERS:
+        try:
+            _DRIVERS[url] = str(client.info().get("CgroupDriver", ""))
+        except Exception:
+            _DRIVERS[url] = ""
+    return _DRIVERS[url]
+
+
+def _root_layout() -> cgroups.Layout:
+    # Run cgroups at the root of each hierarchy: `cgroup_parent` is one path for every
+    # controller, and the worker's own place may differ from one controller to another.
+    layout = cgroups.detect()
+    return cgroups.Layout(
+        layout.version,
+        {
+            key: cgroups.Hierarchy(h.mountpoint, h.controllers, "/")
+            for key, h in layout.hierarchies.items()
+        },
+    )
+
+
+def _cgroup_mounts() -> list[Path]:
+    """Every cgroup hierarchy's mount point: the engine makes the run's path in all of
+    them (blkio, devices, name=systemd...), not only in the ones the limits use."""
+    mounts: list[Path] = []
+    with open("/proc/self/mountinfo", encoding="utf-8") as handle:
+        for line in handle:
+            fields = line.split()
+            fstype = fields[fields.index("-") + 1]
+            if fstype in ("cgroup", "cgroup2"):
+                mounts.append(Path(fields[4]))
+    return mounts
+
+
+def _remove_cgroup_trees(name: str, *, top: bool, timeout: float = 2.0) -> None:
+    """rmdir `<mount>/<name>`'s sub-cgroups (podman leaves conmon's), deepest first, and
+    with `top` the run's own dirs too; EBUSY is retried while a last task exits."""
+    deadline = time.monotonic() + timeout
+    for mount in _cgroup_mounts():
+        root = mount / name
+        if not root.is_dir():
+            continue
+        found = [Path(d) for d, _, _ in os.walk(root)]
+        found.sort(key=lambda p: len(p.parts), reverse=True)
+        for path in found:
+            if path == root and not top:
+                continue
+            while True:
+                try:
+                    os.rmdir(path)
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError as exc:
+                    if exc.errno != errno.EBUSY or time.monotonic() > deadline:
+                        raise SandboxError(f"cannot remove cgroup {path}: {exc}") from exc
+                    time.sleep(0.01)
+
+
 # -- cgroup evidence --------------------------------------------------------------------
 
 
@@ -344,6 +411,10 @@ class DockerProgram:
         self._stderr = _Capture(self._limits.output_bytes)
         self._sock: socket.socket | None = None
         self._readers: list[threading.Thread] = []
+        run_cgroup = sandbox.run_cgroup
+        # The run's counters before this program: what it alone caused is the difference.
+        self._run_oom_before = run_cgroup.oom_kills() if run_cgroup is not None else 0
+        self._run_pids_before = run_cgroup.pids_refusals() if run_cgroup is not None else 0
         self._monitor: threading.Thread | None = None
 
     def _begin(self) -> None:
@@ -471,7 +542,10 @@ class DockerProgram:
         abnormal = exit_code != 0
         evidence = self.evidence
         limit = self._limits.memory_mb * 1024 * 1024
-        oom = oom_flag or evidence.get("oom_kills", 0) > 0
+        run_cgroup = self._sandbox.run_cgroup
+        run_oom = run_cgroup is not None and run_cgroup.oom_kills() > self._run_oom_before
+        run_pids = run_cgroup is not None and run_cgroup.pids_refusals() > self._run_pids_before
+        oom = oom_flag or run_oom or evidence.get("oom_kills", 0) > 0
         # A SIGKILL we did not send with the peak at the limit is the OOM killer's
         # even when its counter was missed (the cgroup can vanish before a sample).
         near_limit = evidence.get("mem_peak", 0) >= 0.9 * limit
@@ -480,7 +554,7 @@ class DockerProgram:
             reason = "memory" if abnormal or reason else reason
         elif reason is None and abnormal and heap:
             reason = "memory"
-        elif reason in (None, "wall", "cpu") and evidence.get("pids_max", 0) > 0:
+        elif reason in (None, "wall", "cpu") and (run_pids or evidence.get("pids_max", 0) > 0):
             reason = "pids" if abnormal or reason else reason
         return ExitInfo(exit_code=exit_code, signal=signum, reason=reason)
 
@@ -559,6 +633,8 @@ class DockerSandbox:
         self.programs: list[DockerProgram] = []
         self.holder_id: str | None = None
         self.holder_pid: int | None = None
+        self.run_cgroup: cgroups.RunCgroup | None = None
+        self.cgroup_parent: str | None = None
         self._lock = threading.Lock()
         self._closed = False
         self._stop = threading.Event()
@@ -568,6 +644,7 @@ class DockerSandbox:
         self.client = client if client is not None else connect(docker_url)
         try:
             self._build_workdir(entries)
+            self._make_run_cgroup()
             self._start_holder()
         except BaseException:
             self.close()
@@ -618,6 +695,19 @@ class DockerSandbox:
             "tty": False,
         }
 
+    def _make_run_cgroup(self) -> None:
+        """One cgroup over all the run's containers: the limits hold for the run as a
+        whole, as with bubblewrap (each container keeps its own limits too).
+
+        Only with the cgroupfs manager, where `cgroup_parent` is a plain path (podman
+        here, Docker configured so); under systemd it would have to be a slice, and the
+        limits are per container only.
+        """
+        if _cgroup_driver(self.client) != "cgroupfs":
+            return
+        self.run_cgroup = cgroups.create(_root_layout(), self.name, self.limits)
+        self.cgroup_parent = "/" + self.name
+
     def _start_holder(self) -> None:
         try:
             holder = self.client.api.create_container(
@@ -628,6 +718,7 @@ class DockerSandbox:
                 hostname="taller",
                 host_config=self.client.api.create_host_config(
                     network_mode="none",
+                    cgroup_parent=self.cgroup_parent,
                     read_only=True,
                     cap_drop=["ALL"],
                     security_opt=["no-new-privileges"],
@@ -747,6 +838,7 @@ class DockerSandbox:
                 detach=hardening.pop("detach"),
                 host_config=self.client.api.create_host_config(
                     network_mode=f"container:{self.holder_id}",
+                    cgroup_parent=self.cgroup_parent,
                     init=True,
                     mounts=mounts,
                     pids_limit=limits.pids,
@@ -817,6 +909,14 @@ class DockerSandbox:
         client = getattr(self, "client", None)
         if client is not None:
             errors += _remove_run_containers(client, self.name)
+        if self.run_cgroup is not None:
+            try:
+                _remove_cgroup_trees(self.name, top=False)
+                self.run_cgroup.remove()
+                _remove_cgroup_trees(self.name, top=True)
+                self.run_cgroup = None
+            except SandboxError as exc:
+                errors.append(str(exc))
         if self.netns_path:
             netns.delete_netns(self.netns_path)
             self.netns_path = ""
@@ -916,6 +1016,21 @@ def sweep(
     finally:
         if own_client:
             client.close()
+    try:
+        layout = _root_layout()
+        for mount in _cgroup_mounts():
+            with contextlib.suppress(FileNotFoundError):
+                for entry in os.scandir(mount):
+                    if cgroups.is_run_name(entry.name, PREFIX) and (
+                        everything or not cgroups.owner_alive(entry.name, PREFIX)
+                    ):
+                        _remove_cgroup_trees(entry.name, top=False)
+        swept = cgroups.sweep(layout, PREFIX, everything=everything)
+        for name in swept:
+            _remove_cgroup_trees(name, top=True)
+        removed += [f"cgroup {n}" for n in swept]
+    except SandboxError as exc:
+        removed.append(f"cgroups not swept: {exc}")
     with contextlib.suppress(FileNotFoundError):
         for entry in os.scandir(netns.NETNS_DIR):
             pid = entry.name[len(PREFIX) :].split("-", 1)[0]
