@@ -258,6 +258,25 @@ def test_limits_end_programs_with_a_reason(
     assert_clean(engine, sb)
 
 
+def test_the_memory_limit_holds_for_the_run_not_each_program(engine: Any) -> None:
+    if backend._cgroup_driver(engine) != "cgroupfs":
+        pytest.skip("per-run cgroups need an engine on the cgroupfs manager")
+    # 2 x 80 MB resident in a run of 128 MB: one of the two must be OOM-killed.
+    hog = (
+        b"const b = Buffer.alloc(80 * 1024 * 1024, 1); console.log('holding');"
+        b"setTimeout(() => console.log(b.length), 4000);"
+    )
+    with _open({"hog.js": hog}, Limits(memory_mb=128, wall_seconds=20)) as sb:
+        first = sb.start(["node", "hog.js"], name="first")
+        deadline = time.monotonic() + 15
+        while "holding" not in first.output().stdout and time.monotonic() < deadline:
+            time.sleep(0.02)
+        second = sb.start(["node", "hog.js"], name="second")
+        infos = [first.wait(20), second.wait(20)]
+        assert [i is not None and i.reason for i in infos].count("memory") >= 1, infos
+    assert_clean(engine, sb)
+
+
 def test_output_is_capped(engine: Any) -> None:
     # hostile/stdout_flood.js writes 1 GB: the engine relays ~40 MB/s, too slow for a
     # test; 128 MB past a 64 KiB cap shows the same (kept prefix, drained rest).

@@ -20,8 +20,10 @@ Docker-compatible service. Design:
   `files.write_tree`, both bound into every program of the run, as with bubblewrap.
 - Output is read from an attach stream opened before start, capped per stream; the
   engine keeps no log (`log_config none`), so a flood fills no disk.
-- Limits are per program container (memory = memory+swap, pids, CPU quota); wall and
-  CPU-seconds are enforced here by a watchdog, as in the bubblewrap backend.
+- Limits (memory = memory+swap, pids, CPU quota) are set on each container and, when
+  the engine manages cgroups with cgroupfs, on one cgroup over the whole run
+  (`cgroup_parent`), as with bubblewrap; wall and CPU-seconds are enforced here by a
+  watchdog, as in the bubblewrap backend.
 """
 
 from __future__ import annotations
