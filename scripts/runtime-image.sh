@@ -21,8 +21,9 @@ modules="$repo/runtime/node_modules"
   echo "runtime-image.sh: $modules is missing (cd runtime && npm ci --ignore-scripts)" >&2; exit 1; }
 podman_setup
 
+# Contents only, not paths: a clone elsewhere (CI's) finds the same image up to date.
 inputs="$( {
-  sha256sum "$node_bin" "$sleep_bin" "$repo/runtime/package-lock.json" "$0"
+  cat "$node_bin" "$sleep_bin" "$repo/runtime/package-lock.json" "$0" | sha256sum
   # Without the load addresses, which change on every call (ASLR).
   ldd "$node_bin" "$sleep_bin" | sed 's/ (0x[0-9a-f]*)//'
 } | sha256sum | cut -c1-16)"
