@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Build the runtime image (the equivalent of runtime/Dockerfile) from this machine's
+# Build the runtime image (the equivalent of runtime/Dockerfile: node, sleep,
+# /node_modules, uid 1000, /work, no ENV but PATH) from this machine's
 # files and import it into the project's podman storage as taller-runtime:local.
 # Where no registry is reachable, images cannot be pulled: the rootfs is node, its
 # shared libraries (ldd), a minimal /etc, `sleep` (the run's network holder) and
@@ -71,10 +72,6 @@ taller_podman import --quiet \
   --change 'USER=1000:1000' \
   --change 'WORKDIR=/work' \
   --change 'ENV=PATH=/usr/bin:/bin' \
-  --change 'ENV=NODE_ENV=production' \
-  --change 'ENV=LANG=C.UTF-8' \
-  --change 'ENV=TZ=UTC' \
-  --change 'ENV=HOME=/work' \
   --change "LABEL=taller.inputs=$inputs" \
   --change 'CMD=["node","--version"]' \
   "$work/rootfs.tar" "$TALLER_RUNTIME_IMAGE" >/dev/null

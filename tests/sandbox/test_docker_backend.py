@@ -9,6 +9,7 @@ and we are root; every test skips, saying why, when no engine answers.
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import shutil
 import signal
@@ -381,6 +382,27 @@ def test_the_seccomp_profile_denies_what_bwrap_denies() -> None:
     denied = [e for e in profile["syscalls"] if set(DENIED) <= set(e["names"])]
     assert denied and denied[0]["action"] == "SCMP_ACT_ERRNO"
     assert profile["defaultAction"] == "SCMP_ACT_ERRNO"
+
+
+def test_the_program_sees_only_its_own_environment(
+    engine: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    canary = "TALLER_CANARY_d0c4e7"
+    monkeypatch.setenv(canary, canary)  # the worker's environment must not leak
+    with _open({"run.js": (HOSTILE / "proc_environ.js").read_bytes()}) as sb:
+        program = sb.start(["node", "run.js"])
+        info = program.wait(20)
+        assert info is not None and info.ok, (info, program.output())
+        out = program.output().stdout
+    assert canary not in out
+    env = json.loads(next(line for line in out.splitlines() if line.startswith("ENV "))[4:])
+    # The same names as under bubblewrap, the image adds nothing of its own; the engine
+    # adds HOSTNAME (both), TERM and container=podman (podman), which say nothing secret.
+    sandbox_env = {"PATH", "HOME", "LANG", "TZ", "PORT", "NODE_OPTIONS", "PWD"}
+    assert set(env) <= sandbox_env | {"HOSTNAME", "TERM", "container"}, env
+    pids = {line.split()[1] for line in out.splitlines() if line.startswith("PID ")}
+    assert pids <= {"1", "2"}, pids  # the engine's init and the program: nothing else
+    assert_clean(engine, sb)
 
 
 def test_two_runs_cannot_reach_each_other(engine: Any) -> None:
