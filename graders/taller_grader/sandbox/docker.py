@@ -111,6 +111,7 @@ def connect(url: str | None = None, timeout: float = API_TIMEOUT) -> Any:
             )
             _API_VERSIONS[url] = client.api.api_version
         client.ping()
+        client.taller_url = url  # the cache key below: base_url hides the socket path
     except docker.errors.DockerException as exc:
         raise SandboxError(f"no container engine answers at {url}: {exc}") from exc
     return client
@@ -178,13 +179,18 @@ def seccomp_profile() -> str:
 _PODMAN: dict[str, bool] = {}
 
 
+def _engine_key(client: Any) -> str:
+    # For every unix socket the SDK's base_url is "http+docker://localhost".
+    return str(getattr(client, "taller_url", client.api.base_url))
+
+
 def _is_podman(client: Any) -> bool:
     """Podman's compat API reads `seccomp=` as a file path; Docker wants the JSON itself."""
-    url = client.api.base_url
-    if url not in _PODMAN:
-        response = client.api.get(f"{url}/_ping")
-        _PODMAN[url] = any(key.lower().startswith("libpod-") for key in response.headers)
-    return _PODMAN[url]
+    key = _engine_key(client)
+    if key not in _PODMAN:
+        response = client.api.get(f"{client.api.base_url}/_ping")
+        _PODMAN[key] = any(name.lower().startswith("libpod-") for name in response.headers)
+    return _PODMAN[key]
 
 
 def _seccomp_option(client: Any, state_dir: Path) -> str:
@@ -208,13 +214,13 @@ _DRIVERS: dict[str, str] = {}
 
 def _cgroup_driver(client: Any) -> str:
     """The engine's cgroup manager ("cgroupfs", "systemd"), asked once per URL."""
-    url = client.api.base_url
-    if url not in _DRIVERS:
+    key = _engine_key(client)
+    if key not in _DRIVERS:
         try:
-            _DRIVERS[url] = str(client.info().get("CgroupDriver", ""))
+            _DRIVERS[key] = str(client.info().get("CgroupDriver", ""))
         except Exception:
-            _DRIVERS[url] = ""
-    return _DRIVERS[url]
+            _DRIVERS[key] = ""
+    return _DRIVERS[key]
 
 
 def _root_layout() -> cgroups.Layout:
