@@ -22,7 +22,9 @@ case "${1:-start}" in
     podman_setup
     if answering; then echo "podman service already answers at $TALLER_PODMAN_SOCK"; exit 0; fi
     rm -f "$TALLER_PODMAN_SOCK"
-    # setsid + nohup: the service outlives the shell that started it.
+    # setsid + nohup: the service outlives the shell that started it. Its own dir as
+    # cwd: conmon drops files there (an empty `oom` after an OOM kill).
+    cd "$TALLER_PODMAN_RUN"
     setsid nohup podman "${PODMAN_FLAGS[@]}" system service --time=0 \
       "unix://$TALLER_PODMAN_SOCK" >"$logfile" 2>&1 </dev/null &
     echo $! >"$pidfile"
