@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from taller_grader import sandbox as sandbox_mod
 from taller_grader.results import (
@@ -111,6 +111,9 @@ class RunnerConfig:
     state_dir: Path | None = None
     services: ServiceProvider = field(default_factory=ServiceProvider)
     python: str = sys.executable
+    # "bwrap" (default) or "docker": containers through a Docker Engine API at docker_url.
+    sandbox_backend: Literal["bwrap", "docker"] = "bwrap"
+    docker_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -209,6 +212,8 @@ class _Run:
             runtime_dir=self.config.runtime_dir,
             run_id=self.run_id,
             state_dir=self.config.state_dir,
+            backend=self.config.sandbox_backend,
+            docker_url=self.config.docker_url,
         )
         for name in self.spec.services:
             grant = self.config.services.provision(name, self.run_id, self.sandbox.netns_path)

@@ -1,13 +1,16 @@
 """Run untrusted Node.js programs isolated, with per-run services.
 
-`open_sandbox()` builds one run's sandbox (bubblewrap + cgroups + a network namespace);
-`sweep()` removes what a crashed worker left behind and is safe at every worker start.
+`open_sandbox()` builds one run's sandbox: bubblewrap + cgroups + a network namespace
+by default, or containers through a Docker Engine API (`backend="docker"`, see
+`sandbox/docker.py`). `sweep()` removes what a crashed worker left behind and is safe at
+every worker start (`docker.sweep()` does the same for containers).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
 from taller_grader.sandbox.api import (
     ExitInfo,
@@ -20,6 +23,9 @@ from taller_grader.sandbox.api import (
     SubmissionRejected,
 )
 from taller_grader.sandbox.bwrap import BwrapProgram, BwrapSandbox, sweep
+
+if TYPE_CHECKING:
+    from taller_grader.sandbox.docker import DockerSandbox
 
 __all__ = [
     "BwrapProgram",
@@ -45,12 +51,33 @@ def open_sandbox(
     runtime_dir: Path,
     run_id: str | None = None,
     state_dir: Path | None = None,
-) -> BwrapSandbox:
+    backend: Literal["bwrap", "docker"] = "bwrap",
+    docker_url: str | None = None,
+    image: str | None = None,
+) -> BwrapSandbox | DockerSandbox:
     """Validate `files`, then build a run's sandbox around them (a context manager).
 
     Raises SubmissionRejected (the student's fault, shown to them) before anything is
-    created, and SandboxError when the platform cannot build the sandbox.
+    created, and SandboxError when the platform cannot build the sandbox. `docker_url`
+    and `image` only matter to the docker backend (defaults: $TALLER_DOCKER_URL,
+    $TALLER_RUNTIME_IMAGE).
     """
+    if backend == "docker":
+        # Imported here: workers on the bwrap backend need not have the SDK.
+        from taller_grader.sandbox.docker import DockerSandbox
+
+        return DockerSandbox(
+            files,
+            limits,
+            grants=grants,
+            runtime_dir=runtime_dir,
+            run_id=run_id,
+            state_dir=state_dir,
+            docker_url=docker_url,
+            image=image,
+        )
+    if backend != "bwrap":
+        raise ValueError(f"unknown sandbox backend {backend!r}")
     return BwrapSandbox(
         files,
         limits,

@@ -6,8 +6,10 @@ from collections.abc import Mapping
 from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal, cast
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
 from taller.courses.models import GraderVersion
 from taller_grader.results import Results
@@ -31,10 +33,17 @@ from taller_grader.sandbox.services import (
 @lru_cache(maxsize=1)
 def runner_config() -> RunnerConfig:
     state_dir = settings.TALLER_SANDBOX_STATE_DIR
+    backend = settings.TALLER_SANDBOX_BACKEND
+    if backend not in ("bwrap", "docker"):
+        raise ImproperlyConfigured(
+            f"TALLER_SANDBOX_BACKEND must be bwrap or docker, not {backend!r}"
+        )
     return RunnerConfig(
         runtime_dir=Path(settings.TALLER_RUNTIME_DIR),
         state_dir=Path(state_dir) if state_dir else None,
         services=ServiceProvider(build_services(_services_config())),
+        sandbox_backend=cast(Literal["bwrap", "docker"], backend),
+        docker_url=settings.TALLER_DOCKER_URL or None,
     )
 
 

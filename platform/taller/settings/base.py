@@ -256,6 +256,10 @@ TALLER_RUNS_RABBITMQ_USER = env.str("TALLER_RUNS_RABBITMQ_USER", default="guest"
 TALLER_RUNS_RABBITMQ_PASSWORD = env.str("TALLER_RUNS_RABBITMQ_PASSWORD", default="guest")
 # Where the sandbox keeps per-run directories (empty: the runner's default).
 TALLER_SANDBOX_STATE_DIR = env.str("TALLER_SANDBOX_STATE_DIR", default="")
+# "bwrap" (bubblewrap on the worker) or "docker" (a container per program through the
+# Docker Engine API at TALLER_DOCKER_URL; see graders/taller_grader/sandbox/README-docker.md).
+TALLER_SANDBOX_BACKEND = env.str("TALLER_SANDBOX_BACKEND", default="bwrap")
+TALLER_DOCKER_URL = env.str("TALLER_DOCKER_URL", default="")
 # How often an internal-error run is retried before it is left for the staff to see.
 TALLER_INTERNAL_ERROR_RETRIES = env.int("TALLER_INTERNAL_ERROR_RETRIES", default=2)
 # A run still queued or running after this many seconds is put back in the queue.

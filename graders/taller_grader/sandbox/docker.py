@@ -1,0 +1,1078 @@
+"""The container backend: a run = one network holder + one container per program.
+
+Driven through the Docker Engine API (`docker` SDK); tested against podman's
+Docker-compatible service. Design:
+
+- Each run has a *holder* container (`sleep infinity`, `network_mode="none"`): it owns
+  the run's network namespace (only `lo`). Every program of the run is its own
+  container joined to it with `network_mode="container:<holder>"`, so programs reach
+  each other and the per-run services on 127.0.0.1, and nothing else. The grader reaches
+  the same loopback through `netns_path`: `/proc/<holder pid>/ns/net` bind-mounted at
+  `/run/netns/<run>` (the engine must run on the worker's host, which the per-run
+  services need anyway).
+- One container per program, not `exec` per program: a container gives each program its
+  own pid namespace and cgroup, so `kill()` is one API call that also takes daemons and
+  forks, `wait()` and the exit status come from the engine, and OOM/pids evidence is per
+  program. `exec` has no kill, no own cgroup and an exit code only by polling.
+- Programs run under the engine's init (catatonit/tini, `init=True`): PID 1 forwards
+  `signal()` to the program's main process, which as PID 1 itself would ignore SIGTERM.
+- /work and /tmp are host tmpfs mounts (size and inode capped), /work written with
+  `files.write_tree`, both bound into every program of the run, as with bubblewrap.
+- Output is read from an attach stream opened before start, capped per stream; the
+  engine keeps no log (`log_config none`), so a flood fills no disk.
+- Limits (memory = memory+swap, pids, CPU quota) are set on each container and, when
+  the engine manages cgroups with cgroupfs, on one cgroup over the whole run
+  (`cgroup_parent`), as with bubblewrap; wall and CPU-seconds are enforced here by a
+  watchdog, as in the bubblewrap backend.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import functools
+import hashlib
+import json
+import operator
+import os
+import secrets
+import signal as signal_mod
+import socket
+import struct
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from taller_grader.sandbox import _libc, cgroups, files, netns
+from taller_grader.sandbox.api import (
+    ExitInfo,
+    Limits,
+    Output,
+    SandboxError,
+    ServiceGrant,
+    SubmissionRejected,
+)
+
+try:  # the SDK is only needed by this backend; bwrap-only workers may lack it
+    import docker
+    import docker.errors
+    import docker.types
+except ImportError:  # pragma: no cover - reported when a DockerSandbox is built
+    docker = None  # type: ignore[assignment]
+
+PREFIX = "taller-docker-"
+LABEL_RUN = "taller.run"
+LABEL_OWNER = "taller.owner"  # "<hostname>:<worker pid>", for the janitor
+LABEL_ROLE = "taller.role"
+DEFAULT_URL = "unix:///run/taller-podman/podman.sock"
+DEFAULT_IMAGE = "taller-runtime:local"
+INSIDE_UID = 1000
+INSIDE_WORKDIR = "/work"
+PORT = 3000
+WATCHDOG_TICK = 0.05
+API_TIMEOUT = 30.0
+_RESERVED_INSIDE = ("/usr", "/proc", "/dev", "/etc", "/node_modules", "/bin", "/lib", "/lib64")
+_RUN_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+
+
+def docker_url() -> str:
+    return os.environ.get("TALLER_DOCKER_URL", DEFAULT_URL)
+
+
+def docker_image() -> str:
+    return os.environ.get("TALLER_RUNTIME_IMAGE", DEFAULT_IMAGE)
+
+
+def default_state_dir() -> Path:
+    # Root-only, unlike /tmp, where anyone could plant a run's name first.
+    return Path(os.environ.get("TALLER_SANDBOX_DIR", "/run/taller"))
+
+
+_API_VERSIONS: dict[str, str] = {}
+_VERSIONS_LOCK = threading.Lock()
+
+
+def connect(url: str | None = None, timeout: float = API_TIMEOUT) -> Any:
+    """A client of the engine at `url`; SandboxError if the SDK or the engine is missing.
+
+    The API version is negotiated once per URL and process: podman answers /version in
+    ~0.85 s, which would otherwise be paid by every run. $TALLER_DOCKER_API_VERSION pins it.
+    """
+    if docker is None:
+        raise SandboxError("the docker backend needs the `docker` Python package")
+    url = url or docker_url()
+    try:
+        with _VERSIONS_LOCK:
+            version = os.environ.get("TALLER_DOCKER_API_VERSION") or _API_VERSIONS.get(url)
+            client = docker.DockerClient(
+                base_url=url, timeout=int(timeout), version=version or "auto"
+            )
+            _API_VERSIONS[url] = client.api.api_version
+        client.ping()
+        client.taller_url = url  # the cache key below: base_url hides the socket path
+    except docker.errors.DockerException as exc:
+        raise SandboxError(f"no container engine answers at {url}: {exc}") from exc
+    return client
+
+
+def _owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+# -- seccomp ----------------------------------------------------------------------------
+
+# The engines' default profile, as shipped by containers/common 0.50 (Apache-2.0), is the
+# base: an allowlist. Podman's default lets any process unshare() a user namespace (it
+# gates nothing on CAP_SYS_ADMIN), which the bubblewrap backend refuses; the calls that
+# backend denies are denied here too, so both backends give a student the same errors.
+SECCOMP_BASE = Path(__file__).with_name("seccomp-base.json")
+_CLONE_NS_FLAGS = (
+    _libc.CLONE_NEWNS,
+    _libc.CLONE_NEWCGROUP,
+    _libc.CLONE_NEWUTS,
+    _libc.CLONE_NEWIPC,
+    _libc.CLONE_NEWUSER,
+    _libc.CLONE_NEWPID,
+    _libc.CLONE_NEWNET,
+    _libc.CLONE_NEWTIME,
+)
+
+
+@functools.cache
+def seccomp_profile() -> str:
+    """The profile's JSON: the base minus `seccomp.DENIED`, clone without namespaces."""
+    from taller_grader.sandbox.seccomp import DENIED
+
+    base = json.loads(SECCOMP_BASE.read_text(encoding="utf-8"))
+    removed = {*DENIED, "clone", "clone3"}
+    syscalls: list[dict[str, Any]] = []
+    for entry in base["syscalls"]:
+        names = [name for name in entry["names"] if name not in removed]
+        if names:
+            syscalls.append({**entry, "names": names})
+    mask = functools.reduce(operator.or_, _CLONE_NS_FLAGS)
+    syscalls.append({"names": sorted(DENIED), "action": "SCMP_ACT_ERRNO", "errnoRet": errno.EPERM})
+    # clone's flags are its first argument on x86-64 and arm64 (not on s390).
+    syscalls.append(
+        {
+            "names": ["clone"],
+            "action": "SCMP_ACT_ALLOW",
+            "args": [{"index": 0, "value": mask, "valueTwo": 0, "op": "SCMP_CMP_MASKED_EQ"}],
+        }
+    )
+    syscalls += [
+        {
+            "names": ["clone"],
+            "action": "SCMP_ACT_ERRNO",
+            "errnoRet": errno.EPERM,
+            "args": [{"index": 0, "value": flag, "valueTwo": flag, "op": "SCMP_CMP_MASKED_EQ"}],
+        }
+        for flag in _CLONE_NS_FLAGS
+    ]
+    # clone3 hides its flags from seccomp; ENOSYS makes glibc fall back to clone().
+    syscalls.append({"names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": errno.ENOSYS})
+    return json.dumps({**base, "syscalls": syscalls}, sort_keys=True)
+
+
+_PODMAN: dict[str, bool] = {}
+
+
+def _engine_key(client: Any) -> str:
+    # For every unix socket the SDK's base_url is "http+docker://localhost".
+    return str(getattr(client, "taller_url", client.api.base_url))
+
+
+def _is_podman(client: Any) -> bool:
+    """Podman's compat API reads `seccomp=` as a file path; Docker wants the JSON itself."""
+    key = _engine_key(client)
+    if key not in _PODMAN:
+        response = client.api.get(f"{client.api.base_url}/_ping")
+        _PODMAN[key] = any(name.lower().startswith("libpod-") for name in response.headers)
+    return _PODMAN[key]
+
+
+def _seccomp_option(client: Any, state_dir: Path) -> str:
+    profile = seccomp_profile()
+    if not _is_podman(client):
+        return f"seccomp={profile}"
+    digest = hashlib.sha256(profile.encode()).hexdigest()[:16]
+    path = state_dir / f"taller-seccomp-{digest}.json"
+    if not path.exists():
+        state_dir.mkdir(mode=0o755, parents=True, exist_ok=True)
+        temp = path.with_suffix(f".{os.getpid()}.tmp")
+        temp.write_text(profile, encoding="utf-8")
+        os.replace(temp, path)  # atomic: a concurrent worker reads all of it or none
+    return f"seccomp={path}"
+
+
+# -- the run's cgroup -------------------------------------------------------------------
+
+_DRIVERS: dict[str, str] = {}
+
+
+def _cgroup_driver(client: Any) -> str:
+    """The engine's cgroup manager ("cgroupfs", "systemd"), asked once per URL."""
+    key = _engine_key(client)
+    if key not in _DRIVERS:
+        try:
+            _DRIVERS[key] = str(client.info().get("CgroupDriver", ""))
+        except Exception:
+            _DRIVERS[key] = ""
+    return _DRIVERS[key]
+
+
+def _root_layout() -> cgroups.Layout:
+    # Run cgroups at the root of each hierarchy: `cgroup_parent` is one path for every
+    # controller, and the worker's own place may differ from one controller to another.
+    layout = cgroups.detect()
+    return cgroups.Layout(
+        layout.version,
+        {
+            key: cgroups.Hierarchy(h.mountpoint, h.controllers, "/")
+            for key, h in layout.hierarchies.items()
+        },
+    )
+
+
+def _cgroup_mounts() -> list[Path]:
+    """Every cgroup hierarchy's mount point: the engine makes the run's path in all of
+    them (blkio, devices, name=systemd...), not only in the ones the limits use."""
+    mounts: list[Path] = []
+    with open("/proc/self/mountinfo", encoding="utf-8") as handle:
+        for line in handle:
+            fields = line.split()
+            fstype = fields[fields.index("-") + 1]
+            if fstype in ("cgroup", "cgroup2"):
+                mounts.append(Path(fields[4]))
+    return mounts
+
+
+def _remove_cgroup_trees(name: str, *, top: bool, timeout: float = 2.0) -> None:
+    """rmdir `<mount>/<name>`'s sub-cgroups (podman leaves conmon's), deepest first, and
+    with `top` the run's own dirs too; EBUSY is retried while a last task exits."""
+    deadline = time.monotonic() + timeout
+    for mount in _cgroup_mounts():
+        root = mount / name
+        if not root.is_dir():
+            continue
+        found = [Path(d) for d, _, _ in os.walk(root)]
+        found.sort(key=lambda p: len(p.parts), reverse=True)
+        for path in found:
+            if path == root and not top:
+                continue
+            while True:
+                try:
+                    os.rmdir(path)
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError as exc:
+                    if exc.errno != errno.EBUSY or time.monotonic() > deadline:
+                        raise SandboxError(f"cannot remove cgroup {path}: {exc}") from exc
+                    time.sleep(0.01)
+
+
+# -- cgroup evidence --------------------------------------------------------------------
+
+
+class _Cgroup:
+    """Read-only view of a container's cgroup, found through its init's /proc entry.
+
+    The engine reports OOM kills unreliably (podman on cgroup v1 says OOMKilled=False for
+    an exit 137 that the kernel's OOM killer caused), so the kernel's own counters are
+    sampled while the program runs and kept after its cgroup is gone.
+    """
+
+    def __init__(self, pid: int) -> None:
+        self.v1: dict[str, Path] = {}
+        self.v2: Path | None = None
+        try:
+            with open(f"/proc/{pid}/cgroup", encoding="ascii") as handle:
+                lines = handle.read().splitlines()
+        except OSError:
+            return
+        for line in lines:
+            _, names, path = line.split(":", 2)
+            if names == "":
+                candidate = Path("/sys/fs/cgroup") / path.lstrip("/")
+                if (candidate / "memory.events").exists():
+                    self.v2 = candidate
+                continue
+            for name in names.split(","):
+                name = name.removeprefix("name=")
+                base = Path("/sys/fs/cgroup") / name
+                if base.is_dir():
+                    self.v1[name] = base / path.lstrip("/")
+
+    @staticmethod
+    def _int(path: Path) -> int | None:
+        try:
+            return int(path.read_text(encoding="ascii").split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+
+    @staticmethod
+    def _keyed(path: Path, key: str) -> int | None:
+        try:
+            for line in path.read_text(encoding="ascii").splitlines():
+                name, _, value = line.partition(" ")
+                if name == key:
+                    return int(value)
+        except (OSError, ValueError):
+            return None
+        return None
+
+    def sample(self) -> dict[str, float]:
+        """Whatever counters are readable now: oom_kills, pids_max, mem_peak, cpu."""
+        out: dict[str, float] = {}
+        values: dict[str, int | None]
+        if self.v2 is not None:
+            values = {
+                "oom_kills": self._keyed(self.v2 / "memory.events", "oom_kill"),
+                "pids_max": self._keyed(self.v2 / "pids.events", "max"),
+                "mem_peak": self._int(self.v2 / "memory.peak")
+                or self._int(self.v2 / "memory.current"),
+                "cpu_us": self._keyed(self.v2 / "cpu.stat", "usage_usec"),
+            }
+        else:
+            values = {}
+            if (memory := self.v1.get("memory")) is not None:
+                values["oom_kills"] = self._keyed(memory / "memory.oom_control", "oom_kill")
+                values["mem_peak"] = self._int(memory / "memory.max_usage_in_bytes")
+            if (pids := self.v1.get("pids")) is not None:
+                values["pids_max"] = self._keyed(pids / "pids.events", "max")
+            if (cpuacct := self.v1.get("cpuacct")) is not None:
+                values["cpu_us"] = _ns_to_us(self._int(cpuacct / "cpuacct.usage"))
+        for key, value in values.items():
+            if value is not None:
+                out[key] = float(value)
+        return out
+
+
+def _ns_to_us(value: int | None) -> int | None:
+    return None if value is None else value // 1000
+
+
+# -- output -----------------------------------------------------------------------------
+
+
+class _Capture:
+    """Keep the first `cap` bytes of a stream; count (and drop) the rest."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.data = bytearray()
+        self.truncated = False
+
+    def add(self, chunk: bytes) -> None:
+        room = self.cap - len(self.data)
+        if room > 0:
+            self.data += chunk[:room]
+        if len(chunk) > max(room, 0):
+            self.truncated = True
+
+
+def _raw_socket(sock: Any) -> socket.socket:
+    # The SDK wraps the attach socket (SocketIO, NpipeSocket...); we read frames ourselves.
+    raw = getattr(sock, "_sock", sock)
+    if not isinstance(raw, socket.socket):
+        raise SandboxError(f"unexpected attach socket {type(sock).__name__}")
+    return raw
+
+
+def _recv_exact(sock: socket.socket, size: int, sink: bytearray | None) -> bool:
+    """Read `size` bytes (into `sink` when given); False at EOF."""
+    left = size
+    while left > 0:
+        chunk = sock.recv(min(left, 1 << 20))
+        if not chunk:
+            return False
+        if sink is not None:
+            sink += chunk
+        left -= len(chunk)
+    return True
+
+
+# -- programs ---------------------------------------------------------------------------
+
+
+class DockerProgram:
+    """One program: one container in the run's network namespace."""
+
+    def __init__(self, sandbox: DockerSandbox, name: str, container_id: str) -> None:
+        self.name = name
+        self.container_id = container_id
+        self._sandbox = sandbox
+        self._api = sandbox.client.api
+        self._limits = sandbox.limits
+        self.started = time.monotonic()
+        self.init_pid: int | None = None
+        self._cgroup: _Cgroup | None = None
+        self.evidence: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self._done = threading.Event()
+        self._kill_reason: str | None = None
+        self._exit: ExitInfo | None = None
+        self._stdout = _Capture(self._limits.output_bytes)
+        self._stderr = _Capture(self._limits.output_bytes)
+        self._sock: socket.socket | None = None
+        self._readers: list[threading.Thread] = []
+        run_cgroup = sandbox.run_cgroup
+        # The run's counters before this program: what it alone caused is the difference.
+        self._run_oom_before = run_cgroup.oom_kills() if run_cgroup is not None else 0
+        self._run_pids_before = run_cgroup.pids_refusals() if run_cgroup is not None else 0
+        self._monitor: threading.Thread | None = None
+
+    def _begin(self) -> None:
+        """Attach (before start, so nothing is missed), start, then watch."""
+        # The excess past the cap is read and dropped, never left unread: podman (4.3)
+        # stalls the program's writes once its attached client goes away, and blocked
+        # writes would turn a chatty program into a wall-clock kill. The relay costs
+        # the engine ~40 MB/s here, so a GB flood needs a wall limit of ~25 s.
+        attached = self._api.attach_socket(
+            self.container_id, params={"stdout": 1, "stderr": 1, "stream": 1, "logs": 0}
+        )
+        self._sock = _raw_socket(attached)
+        self._sock.settimeout(None)
+        reader = threading.Thread(target=self._read, name=f"out-{self.name}", daemon=True)
+        reader.start()
+        self._readers.append(reader)
+        self._api.start(self.container_id)
+        self.started = time.monotonic()
+        state = self._api.inspect_container(self.container_id)["State"]
+        pid = int(state.get("Pid") or 0)
+        if pid > 0:
+            self.init_pid = pid
+            self._cgroup = _Cgroup(pid)
+            self.sample()
+        self._monitor = threading.Thread(target=self._watch, name=f"mon-{self.name}", daemon=True)
+        self._monitor.start()
+
+    def sample(self) -> None:
+        """Keep the latest kernel counters (called by the watchdog while running)."""
+        if self._cgroup is not None:
+            self.evidence.update(self._cgroup.sample())
+
+    def _read(self) -> None:
+        # Multiplexed stream: 8-byte header (stream 1|2, 3 zero bytes, big-endian size).
+        assert self._sock is not None
+        header = bytearray()
+        try:
+            while True:
+                header.clear()
+                if not _recv_exact(self._sock, 8, header):
+                    return
+                kind, size = struct.unpack(">BxxxL", header)
+                capture = self._stderr if kind == 2 else self._stdout
+                room = capture.cap - len(capture.data)
+                keep = min(room, size) if room > 0 else 0
+                body = bytearray()
+                if keep and not _recv_exact(self._sock, keep, body):
+                    capture.add(bytes(body))
+                    return
+                capture.add(bytes(body))
+                if size > keep:
+                    capture.truncated = True
+                    if not _recv_exact(self._sock, size - keep, None):
+                        return
+        except OSError:
+            return
+        finally:
+            with contextlib.suppress(OSError):
+                self._sock.close()
+
+    def _blocking_wait(self, box: dict[str, int], done: threading.Event) -> None:
+        try:
+            # Ends at the exit, or once _watch has seen it (then the wait is only spare).
+            while "code" not in box and not self._done.is_set():
+                try:
+                    result = self._api.wait(self.container_id, timeout=3600)
+                    box["code"] = int(result.get("StatusCode", -1))
+                except Exception:
+                    # A timed-out or dropped wait: the container may still be running.
+                    exited = self._exited()
+                    if exited is not None:
+                        box["code"] = exited[0]
+                    else:
+                        self._done.wait(0.5)
+        finally:
+            done.set()
+
+    def _exited(self) -> tuple[int, bool] | None:
+        """(exit code, OOMKilled) once the container has stopped; None while it runs."""
+        try:
+            state = self._api.inspect_container(self.container_id)["State"]
+        except docker.errors.NotFound:
+            return (-1, False)
+        except Exception:
+            return None
+        if state.get("Running") or state.get("Status") in ("created", "configured"):
+            return None
+        return int(state.get("ExitCode", -1)), bool(state.get("OOMKilled"))
+
+    def _watch(self) -> None:
+        box: dict[str, int] = {}
+        waited = threading.Event()
+        threading.Thread(
+            target=self._blocking_wait, args=(box, waited), name=f"wait-{self.name}", daemon=True
+        ).start()
+        # The attach stream ends when the program's stdio closes, nearly always at its
+        # exit; from then on inspect tells the exit ~0.1-0.7 s sooner than podman's wait
+        # (which polls). The blocking wait stays the fallback: a program may close its
+        # stdio and keep running, and inspect is polled with a growing delay.
+        while not waited.is_set() and any(r.is_alive() for r in self._readers):
+            waited.wait(0.02)
+        exited: tuple[int, bool] | None = None
+        delay = 0.005
+        while exited is None and not waited.is_set():
+            exited = self._exited()
+            if exited is None:
+                waited.wait(delay)
+                delay = min(delay * 2, 0.25)
+        if exited is None:
+            exited = self._exited() or (box.get("code", -1), False)
+            exited = (box.get("code", exited[0]), exited[1])
+        for reader in self._readers:
+            reader.join(timeout=5.0)
+        self.sample()  # the last counters, if the engine has not removed the cgroup yet
+        self._exit = self._exit_info(*exited)
+        self._done.set()
+
+    def _exit_info(self, code: int, oom_flag: bool) -> ExitInfo:
+        # The init reports a program killed by signal N as 128+N, as shells do.
+        exit_code: int | None = code
+        signum: int | None = None
+        if 128 < code <= 128 + 64:
+            exit_code, signum = None, code - 128
+        reason = self._kill_reason
+        abnormal = exit_code != 0
+        evidence = self.evidence
+        limit = self._limits.memory_mb * 1024 * 1024
+        run_cgroup = self._sandbox.run_cgroup
+        run_oom = run_cgroup is not None and run_cgroup.oom_kills() > self._run_oom_before
+        run_pids = run_cgroup is not None and run_cgroup.pids_refusals() > self._run_pids_before
+        oom = oom_flag or run_oom or evidence.get("oom_kills", 0) > 0
+        # A SIGKILL we did not send with the peak at the limit is the OOM killer's
+        # even when its counter was missed (the cgroup can vanish before a sample).
+        near_limit = evidence.get("mem_peak", 0) >= 0.9 * limit
+        heap = b"heap out of memory" in self._stderr.data
+        if reason in (None, "wall", "cpu") and (oom or (signum == 9 and near_limit)):
+            reason = "memory" if abnormal or reason else reason
+        elif reason is None and abnormal and heap:
+            reason = "memory"
+        elif reason in (None, "wall", "cpu") and (run_pids or evidence.get("pids_max", 0) > 0):
+            reason = "pids" if abnormal or reason else reason
+        return ExitInfo(exit_code=exit_code, signal=signum, reason=reason)
+
+    @property
+    def running(self) -> bool:
+        return not self._done.is_set()
+
+    def signal(self, signum: int) -> None:
+        with self._lock:
+            if self._done.is_set():
+                return
+            with contextlib.suppress(Exception):
+                self._api.kill(self.container_id, signal=int(signum))
+
+    def _kill(self, reason: str) -> None:
+        with self._lock:
+            if self._done.is_set():
+                return
+            if self._kill_reason is None:
+                self._kill_reason = reason
+            # SIGKILL to the container's PID 1 ends its pid namespace: every process in it.
+            with contextlib.suppress(Exception):
+                self._api.kill(self.container_id, signal=int(signal_mod.SIGKILL))
+
+    def kill(self) -> None:
+        self._kill("killed")
+
+    def wait(self, timeout: float | None = None) -> ExitInfo | None:
+        if not self._done.wait(timeout):
+            return None
+        return self._exit
+
+    def output(self) -> Output:
+        return Output(
+            stdout=bytes(self._stdout.data).decode("utf-8", errors="replace"),
+            stderr=bytes(self._stderr.data).decode("utf-8", errors="replace"),
+            stdout_truncated=self._stdout.truncated,
+            stderr_truncated=self._stderr.truncated,
+        )
+
+
+# -- the run ----------------------------------------------------------------------------
+
+
+class DockerSandbox:
+    """One run. Build it with `open_sandbox(..., backend="docker")`; a context manager."""
+
+    def __init__(
+        self,
+        files_: Mapping[str, bytes],
+        limits: Limits,
+        *,
+        grants: Sequence[ServiceGrant] = (),
+        runtime_dir: Path,
+        run_id: str | None = None,
+        state_dir: Path | None = None,
+        docker_url: str | None = None,
+        image: str | None = None,
+        client: Any = None,
+    ) -> None:
+        run_id = run_id or secrets.token_hex(6)
+        if not (0 < len(run_id) <= 40 and set(run_id) <= _RUN_ID_CHARS):
+            raise ValueError("run_id must be 1-40 letters, digits or _")
+        self.limits = limits
+        self.grants = tuple(grants)
+        self.runtime_dir = Path(runtime_dir)
+        entries = files.validate(files_, limits, files.shared_modules(self.runtime_dir))
+        _check_grants(self.grants)
+        self.run_id = run_id
+        self.name = f"{PREFIX}{os.getpid()}-{run_id}"
+        self.image = image or docker_image()
+        self.run_dir = (state_dir or default_state_dir()) / self.name
+        self.workdir = self.run_dir / "work"
+        self.tmpdir = self.run_dir / "tmp"
+        self.netns_path = ""
+        self.programs: list[DockerProgram] = []
+        self.holder_id: str | None = None
+        self.holder_pid: int | None = None
+        self.run_cgroup: cgroups.RunCgroup | None = None
+        self.cgroup_parent: str | None = None
+        self._lock = threading.Lock()
+        self._closed = False
+        self._stop = threading.Event()
+        self._watchdog: threading.Thread | None = None
+        self._mounted: list[Path] = []
+        self._own_client = client is None
+        self.client = client if client is not None else connect(docker_url)
+        try:
+            self._build_workdir(entries)
+            self._make_run_cgroup()
+            self._start_holder()
+        except BaseException:
+            self.close()
+            raise
+
+    # -- setup ------------------------------------------------------------------------
+
+    def _labels(self, role: str) -> dict[str, str]:
+        return {LABEL_RUN: self.name, LABEL_OWNER: _owner(), LABEL_ROLE: role}
+
+    def _build_workdir(self, entries: list[files.Entry]) -> None:
+        self.run_dir.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
+        self.run_dir.mkdir(mode=0o700)
+        # Host tmpfs mounts, bound into every program of the run (shared, as with
+        # bubblewrap): size *and* inode caps, which the engines' own tmpfs option does
+        # not offer alike (podman refuses nr_inodes).
+        for path, size in (
+            (self.workdir, self.limits.workdir_mb),
+            (self.tmpdir, self.limits.tmp_mb),
+        ):
+            path.mkdir(mode=0o700)
+            _libc.mount(
+                "tmpfs",
+                str(path),
+                "tmpfs",
+                _libc.MS_NOSUID | _libc.MS_NODEV,
+                f"size={size}m,nr_inodes={self.limits.workdir_inodes},"
+                f"mode=0755,uid={INSIDE_UID},gid={INSIDE_UID}",
+            )
+            self._mounted.append(path)
+        files.write_tree(self.workdir, entries, INSIDE_UID, INSIDE_UID)
+        # Left 0700: programs reach their dirs through the bind mounts, never this path,
+        # so no host account (uid 1000 may exist on the host) can reach them.
+
+    def _hardening(self) -> dict[str, Any]:
+        return {
+            "user": f"{INSIDE_UID}:{INSIDE_UID}",
+            "read_only": True,
+            "cap_drop": ["ALL"],
+            "security_opt": [
+                "no-new-privileges",
+                _seccomp_option(self.client, self.run_dir.parent),
+            ],
+            "ipc_mode": "private",
+            "log_config": docker.types.LogConfig(type="none"),
+            "detach": True,
+            "stdin_open": False,
+            "tty": False,
+        }
+
+    def _make_run_cgroup(self) -> None:
+        """One cgroup over all the run's containers: the limits hold for the run as a
+        whole, as with bubblewrap (each container keeps its own limits too).
+
+        Only with the cgroupfs manager, where `cgroup_parent` is a plain path (podman
+        here, Docker configured so); under systemd it would have to be a slice, and the
+        limits are per container only.
+        """
+        if _cgroup_driver(self.client) != "cgroupfs":
+            return
+        self.run_cgroup = cgroups.create(_root_layout(), self.name, self.limits)
+        self.cgroup_parent = "/" + self.name
+
+    def _start_holder(self) -> None:
+        try:
+            holder = self.client.api.create_container(
+                self.image,
+                command=["sleep", "infinity"],
+                labels=self._labels("net"),
+                name=f"{self.name}-net",
+                hostname="taller",
+                host_config=self.client.api.create_host_config(
+                    network_mode="none",
+                    cgroup_parent=self.cgroup_parent,
+                    read_only=True,
+                    cap_drop=["ALL"],
+                    security_opt=["no-new-privileges"],
+                    pids_limit=8,
+                    mem_limit=16 * 1024 * 1024,
+                    memswap_limit=16 * 1024 * 1024,
+                    log_config=docker.types.LogConfig(type="none"),
+                ),
+                user=f"{INSIDE_UID}:{INSIDE_UID}",
+            )
+            self.holder_id = holder["Id"]
+            self.client.api.start(self.holder_id)
+            state = self.client.api.inspect_container(self.holder_id)["State"]
+        except docker.errors.DockerException as exc:
+            raise SandboxError(f"cannot start the run's network holder: {exc}") from exc
+        pid = int(state.get("Pid") or 0)
+        if pid <= 0:
+            raise SandboxError("the run's network holder has no pid (engine on another host?)")
+        self.holder_pid = pid
+        source = f"/proc/{pid}/ns/net"
+        if os.readlink(source) == os.readlink("/proc/self/ns/net"):
+            raise SandboxError("the network holder shares the worker's network namespace")
+        # /proc/<pid>/ns/net is a magic link, which netns helpers refuse (O_NOFOLLOW), and
+        # a pid can be reused: a bind mount under /run/netns is a plain, stable path that
+        # keeps this very namespace (and `ip netns` lists it, which helps debugging).
+        os.makedirs(netns.NETNS_DIR, mode=0o755, exist_ok=True)
+        path = os.path.join(netns.NETNS_DIR, self.name)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o444)
+        os.close(fd)
+        try:
+            _libc.mount(source, path, None, _libc.MS_BIND, None)
+        except BaseException:
+            os.unlink(path)
+            raise
+        self.netns_path = path
+
+    def add_grant(self, grant: ServiceGrant) -> None:
+        """A per-run service made after the sandbox; applies to programs started later."""
+        with self._lock:
+            _check_grants((*self.grants, grant))
+            self.grants = (*self.grants, grant)
+
+    # -- programs ---------------------------------------------------------------------
+
+    def _env(self, env: Mapping[str, str] | None) -> dict[str, str]:
+        merged = {
+            "PATH": "/usr/bin:/bin",
+            "HOME": INSIDE_WORKDIR,
+            "LANG": "C.UTF-8",
+            "TZ": "UTC",
+            "PORT": str(PORT),
+        }
+        for grant in self.grants:
+            merged.update(grant.env)
+        merged.update(env or {})
+        # V8 sizes its heap from the machine, not the cgroup: cap it so that a runaway
+        # heap ends in a clear "heap out of memory" rather than a bare OOM kill.
+        heap = max(16, self.limits.memory_mb * 3 // 4)
+        options = f"--max-old-space-size={heap}"
+        merged["NODE_OPTIONS"] = f"{options} {merged.get('NODE_OPTIONS', '')}".strip()
+        return merged
+
+    def start(
+        self,
+        argv: Sequence[str],
+        *,
+        env: Mapping[str, str] | None = None,
+        cwd: str = ".",
+        name: str = "main",
+    ) -> DockerProgram:
+        if not argv:
+            raise ValueError("argv is empty")
+        inside_cwd = INSIDE_WORKDIR
+        if cwd not in (".", ""):
+            try:
+                parts = files.split_name(cwd)
+                # The runtime would create a missing cwd (as root, inside /work): refuse
+                # it, as bubblewrap does; the walk never follows a link the program made.
+                with files._walk(self.workdir, parts):
+                    pass
+            except SubmissionRejected as exc:
+                raise SandboxError(f"bad cwd: {exc.reason}") from exc
+            except OSError as exc:
+                raise SandboxError(f"bad cwd {cwd!r}: {exc.strerror}") from exc
+            inside_cwd += "/" + "/".join(parts)
+        full_env = self._env(env)
+        with self._lock:
+            if self._closed:
+                raise SandboxError("sandbox is closed")
+            program = self._launch(list(argv), full_env, inside_cwd, name)
+            self.programs.append(program)
+            self._ensure_watchdog()
+        return program
+
+    def _launch(self, argv: list[str], env: dict[str, str], cwd: str, name: str) -> DockerProgram:
+        limits = self.limits
+        memory = limits.memory_mb * 1024 * 1024
+        mounts = [
+            docker.types.Mount(INSIDE_WORKDIR, str(self.workdir), type="bind", read_only=False),
+            docker.types.Mount("/tmp", str(self.tmpdir), type="bind", read_only=False),
+        ]
+        for grant in self.grants:
+            for host, inside in grant.binds:
+                mounts.append(docker.types.Mount(inside, host, type="bind", read_only=False))
+        hardening = self._hardening()
+        try:
+            created = self.client.api.create_container(
+                self.image,
+                command=argv,
+                environment=env,
+                working_dir=cwd,
+                user=hardening.pop("user"),
+                labels={**self._labels("program"), "taller.program": name[:64]},
+                name=f"{self.name}-{len(self.programs)}",
+                stdin_open=hardening.pop("stdin_open"),
+                tty=hardening.pop("tty"),
+                detach=hardening.pop("detach"),
+                host_config=self.client.api.create_host_config(
+                    network_mode=f"container:{self.holder_id}",
+                    cgroup_parent=self.cgroup_parent,
+                    init=True,
+                    mounts=mounts,
+                    pids_limit=limits.pids,
+                    mem_limit=memory,
+                    memswap_limit=memory,
+                    nano_cpus=int(limits.cpus * 1e9),
+                    # Explicit, since a list given here replaces the engine's defaults
+                    # (podman then asks runc for nofile=1M, which fails here).
+                    ulimits=[
+                        docker.types.Ulimit(name="core", soft=0, hard=0),
+                        docker.types.Ulimit(name="nofile", soft=1024, hard=1024),
+                        # Counted per uid over the whole host (every run is uid 1000):
+                        # only a backstop; pids_limit is the per-program bound.
+                        docker.types.Ulimit(name="nproc", soft=4096, hard=4096),
+                    ],
+                    **hardening,
+                ),
+            )
+            program = DockerProgram(self, name, created["Id"])
+            program._begin()
+        except docker.errors.DockerException as exc:
+            raise SandboxError(f"cannot start {name}: {exc}") from exc
+        return program
+
+    def _ensure_watchdog(self) -> None:
+        if self._watchdog is None:
+            self._watchdog = threading.Thread(
+                target=self._guard, name=f"watchdog-{self.name}", daemon=True
+            )
+            self._watchdog.start()
+
+    def cpu_seconds(self) -> float:
+        return sum(p.evidence.get("cpu_us", 0.0) for p in self.programs) / 1e6
+
+    def _guard(self) -> None:
+        while not self._stop.wait(WATCHDOG_TICK):
+            now = time.monotonic()
+            live = [p for p in list(self.programs) if p.running]
+            for program in live:
+                program.sample()
+            over_cpu = self.cpu_seconds() > self.limits.cpu_seconds
+            for program in live:
+                if over_cpu:
+                    program._kill("cpu")
+                elif now - program.started > self.limits.wall_seconds:
+                    program._kill("wall")
+
+    # -- files ------------------------------------------------------------------------
+
+    def read_file(self, name: str, max_bytes: int = 1024 * 1024) -> bytes:
+        """A file the program left in its work dir; links refused (never followed)."""
+        return files.read_file(self.workdir, name, max_bytes)
+
+    # -- cleanup ----------------------------------------------------------------------
+
+    def close(self) -> None:
+        with self._lock:
+            already = self._closed
+            self._closed = True
+        self._stop.set()
+        for program in self.programs:
+            program._kill("killed")
+        for program in self.programs:
+            program.wait(timeout=10.0)
+        if self._watchdog is not None:
+            self._watchdog.join(timeout=1.0)
+        errors: list[str] = []
+        client = getattr(self, "client", None)
+        if client is not None:
+            errors += _remove_run_containers(client, self.name)
+        if self.run_cgroup is not None:
+            try:
+                _remove_cgroup_trees(self.name, top=False)
+                self.run_cgroup.remove()
+                _remove_cgroup_trees(self.name, top=True)
+                self.run_cgroup = None
+            except SandboxError as exc:
+                errors.append(str(exc))
+        if self.netns_path:
+            netns.delete_netns(self.netns_path)
+            self.netns_path = ""
+        for path in list(self._mounted):
+            try:
+                _libc.umount(str(path))
+                self._mounted.remove(path)
+            except OSError as exc:
+                errors.append(f"umount {path}: {exc}")
+        if not self._mounted:
+            _remove_dirs(self.run_dir, errors)
+        if client is not None and self._own_client and not already:
+            with contextlib.suppress(Exception):
+                client.close()
+        if errors:
+            raise SandboxError("; ".join(errors))
+
+    def __enter__(self) -> DockerSandbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _check_grants(grants: Sequence[ServiceGrant]) -> None:
+    # Same rules as the bubblewrap backend: a grant may not cover the image's own tree.
+    for grant in grants:
+        for host, inside in grant.binds:
+            normal = os.path.normpath(inside)
+            if not inside.startswith("/") or normal != inside.rstrip("/") or normal == "/":
+                raise SandboxError(f"grant bind target {inside!r} is not a clean path")
+            if any(normal == r or normal.startswith(r + "/") for r in _RESERVED_INSIDE):
+                raise SandboxError(f"grant bind target {inside!r} is reserved")
+            if normal == INSIDE_WORKDIR or normal.startswith(INSIDE_WORKDIR + "/"):
+                raise SandboxError(f"grant bind target {inside!r} is inside the work dir")
+            if not os.path.isabs(host):
+                raise SandboxError(f"grant bind source {host!r} is not absolute")
+
+
+def _remove_run_containers(client: Any, run_name: str) -> list[str]:
+    """Force-remove every container labelled with the run (programs first, holder last)."""
+    errors: list[str] = []
+    try:
+        found = client.api.containers(all=True, filters={"label": f"{LABEL_RUN}={run_name}"})
+    except Exception as exc:
+        return [f"list containers of {run_name}: {exc}"]
+    found.sort(key=lambda c: (c.get("Labels") or {}).get(LABEL_ROLE) == "net")
+    for container in found:
+        try:
+            client.api.remove_container(container["Id"], force=True, v=True)
+        except docker.errors.NotFound:
+            pass
+        except Exception as exc:
+            errors.append(f"remove container {container['Id'][:12]}: {exc}")
+    return errors
+
+
+def _remove_dirs(run_dir: Path, errors: list[str]) -> None:
+    # Only our own empty dirs: the work tmpfs is unmounted first, so nothing the program
+    # wrote is ever walked.
+    for path in (run_dir / "work", run_dir / "tmp", run_dir):
+        try:
+            os.rmdir(path)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            errors.append(f"rmdir {path}: {exc}")
+
+
+def sweep(
+    *,
+    client: Any = None,
+    docker_url: str | None = None,
+    state_dir: Path | None = None,
+    everything: bool = False,
+) -> list[str]:
+    """Remove what crashed workers left: containers labelled `taller.run`, run dirs.
+
+    Only runs whose worker (same host, pid gone) is dead are touched unless
+    `everything`, so it is safe at any worker's start with siblings running.
+    """
+    own_client = client is None
+    client = client if client is not None else connect(docker_url)
+    removed: list[str] = []
+    host = socket.gethostname()
+    try:
+        runs: dict[str, str] = {}
+        for container in client.api.containers(all=True, filters={"label": LABEL_RUN}):
+            labels = container.get("Labels") or {}
+            runs[labels[LABEL_RUN]] = labels.get(LABEL_OWNER, "")
+        for run_name, owner in runs.items():
+            owner_host, _, owner_pid = owner.rpartition(":")
+            if not everything and (owner_host != host or _alive(owner_pid)):
+                continue
+            _remove_run_containers(client, run_name)
+            removed.append(f"containers {run_name}")
+    finally:
+        if own_client:
+            client.close()
+    try:
+        layout = _root_layout()
+        for mount in _cgroup_mounts():
+            with contextlib.suppress(FileNotFoundError):
+                for entry in os.scandir(mount):
+                    if cgroups.is_run_name(entry.name, PREFIX) and (
+                        everything or not cgroups.owner_alive(entry.name, PREFIX)
+                    ):
+                        _remove_cgroup_trees(entry.name, top=False)
+        swept = cgroups.sweep(layout, PREFIX, everything=everything)
+        for name in swept:
+            _remove_cgroup_trees(name, top=True)
+        removed += [f"cgroup {n}" for n in swept]
+    except SandboxError as exc:
+        removed.append(f"cgroups not swept: {exc}")
+    with contextlib.suppress(FileNotFoundError):
+        for entry in os.scandir(netns.NETNS_DIR):
+            pid = entry.name[len(PREFIX) :].split("-", 1)[0]
+            if entry.name.startswith(PREFIX) and (everything or not _alive(pid)):
+                netns.delete_netns(entry.path)
+                removed.append(f"netns {entry.name}")
+    directory = state_dir or default_state_dir()
+    with contextlib.suppress(FileNotFoundError):
+        for entry in os.scandir(directory):
+            if not entry.name.startswith(PREFIX) or not entry.is_dir(follow_symlinks=False):
+                continue
+            pid = entry.name[len(PREFIX) :].split("-", 1)[0]
+            if not everything and _alive(pid):
+                continue
+            errors: list[str] = []
+            for sub in ("work", "tmp"):
+                mounted = Path(entry.path) / sub
+                if os.path.ismount(mounted):
+                    with contextlib.suppress(OSError):
+                        _libc.umount(str(mounted))
+            _remove_dirs(Path(entry.path), errors)
+            removed.append(f"dir {entry.name}")
+    return removed
+
+
+def _alive(pid: str) -> bool:
+    if not pid.isdigit():
+        return False
+    if int(pid) == os.getpid():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
