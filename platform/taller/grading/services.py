@@ -382,3 +382,30 @@ def grader_version_enqueue_validation(version: GraderVersion) -> None:
         from taller.grading.inprocess import executor
 
         transaction.on_commit(lambda: executor().submit_call(grader_version_validate, version_id))
+
+
+def sweep_leftovers() -> list[str]:
+    """Remove what crashed workers left: run directories, cgroups, netns, containers,
+    per-run databases, vhosts and servers. Only what belongs to dead workers is touched."""
+    from taller_grader import sandbox
+
+    removed: list[str] = []
+    try:
+        removed += sandbox.sweep()
+    except Exception:
+        logger.exception("sweeping sandboxes failed")
+    if settings.TALLER_SANDBOX_BACKEND == "docker":
+        try:
+            from taller_grader.sandbox import docker as docker_backend
+
+            removed += docker_backend.sweep(docker_url=settings.TALLER_DOCKER_URL or None)
+        except Exception:
+            logger.exception("sweeping containers failed")
+    for name, service in runner_config().services.services.items():
+        try:
+            removed += service.sweep()
+        except Exception:
+            logger.exception("sweeping per-run %s failed", name)
+    if removed:
+        logger.warning("swept %d leftovers of crashed runs", len(removed))
+    return removed
