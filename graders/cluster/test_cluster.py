@@ -31,24 +31,6 @@ PETICIONES = 40
 # Helpers -------------------------------------------------------------------------------
 
 
-class Cliente(HttpClient):
-    """The SDK's client, with its 'no answer' failures told in Spanish."""
-
-    def request(self, method: str, path: str, **kwargs: Any) -> Response:
-        try:
-            return super().request(method, path, **kwargs)
-        except NoAnswer:
-            raise NoAnswer(
-                f"{method} {path}: el servidor no respondió (conexión rechazada, cortada o sin "
-                "respuesta a tiempo). ¿Se ha caído? Mira su salida más abajo."
-            ) from None
-
-
-@pytest.fixture
-def http(program: Any) -> HttpClient:
-    return Cliente(port=program.port or 3000)
-
-
 @pytest.fixture(scope="session")
 def esperados(run_env: dict[str, str]) -> int:
     return int(run_env.get("WORKERS", "3"))
@@ -254,7 +236,7 @@ def cierre(program: Any) -> Cierre:
     """Send SIGTERM to the primary while GET /lento is in flight; watch what follows."""
     visto = Cierre()
     workers_estables(program, 3.0)
-    cliente = Cliente(port=program.port or 3000, timeout=5.0)
+    cliente = HttpClient(port=program.port or 3000, timeout=5.0)
     marca: dict[str, float] = {}
 
     def pedir_lento() -> None:
@@ -353,7 +335,7 @@ def test_oculto_con_workers_1(programs: dict[str, Any], cierre: Cierre) -> None:
             f"Con WORKERS=1 debería haber 1 worker además del primario y hay {len(workers)} "
             f"(pids {workers})"
         )
-        pids = set(pids_servidos(Cliente(port=segundo.port or 3000), 10))
+        pids = set(pids_servidos(HttpClient(port=segundo.port or 3000), 10))
         assert pids == set(workers), (
             f"Con WORKERS=1, 10 peticiones GET / respondieron con los pids {sorted(pids)}; "
             f"se esperaba solo el del worker, {workers[0]}"

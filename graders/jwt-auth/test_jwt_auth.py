@@ -16,31 +16,13 @@ from typing import Any
 import jwt
 import pytest
 
-from taller_grader.sdk.http import HttpClient, NoAnswer, Response
+from taller_grader.sdk.http import HttpClient, Response
 
 ANA = {"usuario": "ana", "password": "secreta123", "rol": "estudiante"}
 NICO = {"usuario": "nico", "password": "clave456", "rol": "admin"}
 
 
 # Helpers -------------------------------------------------------------------------------
-
-
-class Cliente(HttpClient):
-    """The SDK's client, with its 'no answer' failures told in Spanish."""
-
-    def request(self, method: str, path: str, **kwargs: Any) -> Response:
-        try:
-            return super().request(method, path, **kwargs)
-        except NoAnswer:
-            raise NoAnswer(
-                f"{method} {path}: el servidor no respondió (conexión rechazada, cortada o sin "
-                "respuesta en 5 s). ¿Se ha caído? Mira su salida más abajo."
-            ) from None
-
-
-@pytest.fixture
-def http(program: Any) -> HttpClient:
-    return Cliente(port=program.port or 3000)
 
 
 @pytest.fixture(scope="session")
