@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import secrets
 import select
@@ -37,7 +38,7 @@ from taller_grader.results import (
     TestStatus,
     Visibility,
 )
-from taller_grader.sandbox import netns
+from taller_grader.sandbox import netns, seccomp
 from taller_grader.sandbox.api import (
     Limits,
     Program,
@@ -51,6 +52,8 @@ from taller_grader.sdk.control import ENV_CONTROL, ControlError, ControlServer
 from taller_grader.sdk.plugin import ENV_EVENTS_FD, ENV_RUN_INFO
 
 OUTPUT_LIMIT = 64 * 1024  # per stream in the results document
+_GRADER_MEMORY_BYTES = 2 << 30  # address space of the suite's process
+logger = logging.getLogger(__name__)
 INJECT_DIR = ".taller"
 _GRADER_UID = 2000
 
@@ -271,6 +274,9 @@ class _Run:
         assert self.suite is not None
         code = self.suite.returncode
         if code not in (0, 1):
+            # For the staff's logs only: a suite's traceback may show hidden tests' inputs.
+            tail = (self.tmp / "suite.stderr").read_bytes()[-4000:].decode(errors="replace")
+            logger.warning("%s: grader suite exited with code %s:\n%s", self.spec.slug, code, tail)
             raise _InternalError(f"the grader suite exited with code {code}")
         if not self.collected:
             raise _InternalError("the grader suite collected no tests")
@@ -312,14 +318,23 @@ class _Run:
         }
         (self.tmp / "run.json").write_text(json.dumps(info))
 
-    def _grader_argv(self) -> list[str]:
-        """The suite under bubblewrap: read-only view of Python and the suite, no secrets."""
+    def _grader_argv(self, seccomp_fd: int) -> list[str]:
+        """The suite under bubblewrap: read-only view of Python and the suite, no secrets.
+
+        Suites are instructors' code (and can be uploaded), so they get the students'
+        seccomp filter and bounds on memory and CPU time as well.
+        """
         python = Path(self.config.python)
         roots = {Path(sys.prefix), Path(sys.base_prefix), Path(__file__).resolve().parent.parent}
+        limits: list[str] = []
+        if shutil.which("prlimit"):
+            cpu = int(self.spec.time_limit_seconds) + 30
+            limits = ["prlimit", f"--as={_GRADER_MEMORY_BYTES}", f"--cpu={cpu}", "--"]
         args = [
+            *limits,
             "bwrap",
             "--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
-            "--uid", str(_GRADER_UID), "--gid", str(_GRADER_UID),
+            "--uid", str(_GRADER_UID), "--gid", str(_GRADER_UID), "--disable-userns",
             "--die-with-parent", "--new-session",
             "--ro-bind", "/usr", "/usr",
             "--ro-bind-try", "/etc/ssl", "/etc/ssl",
@@ -338,7 +353,9 @@ class _Run:
             "--ro-bind", str(self.tmp / "suite"), "/suite",
             "--ro-bind", str(self.tmp / "run.json"), "/run.json",
             "--bind", str(self.tmp / "control"), "/control",
+            "--remount-ro", "/",
             "--chdir", "/suite",
+            "--seccomp", str(seccomp_fd),
             "--",
             str(python), "-I", "-m", "pytest",
             "-p", "taller_grader.sdk.plugin",
@@ -366,16 +383,22 @@ class _Run:
         }
         # A child forked from a thread inside the run's netns is born there: no
         # preexec_fn (unsafe with threads) and no privileges needed in the child.
-        with netns.inside_netns(self.sandbox.netns_path):
-            self.suite = subprocess.Popen(  # noqa: S603 — argv built above, no shell
-                self._grader_argv(),
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-                pass_fds=(write_fd,),
-                start_new_session=True,
-            )
+        seccomp_fd = seccomp.filter_fd()
+        # A file, not a pipe nobody reads: a chatty suite must not block on a full pipe.
+        with open(self.tmp / "suite.stderr", "wb") as stderr:
+            try:
+                with netns.inside_netns(self.sandbox.netns_path):
+                    self.suite = subprocess.Popen(  # noqa: S603 — argv built above, no shell
+                        self._grader_argv(seccomp_fd),
+                        env=env,
+                        stdin=subprocess.DEVNULL,
+                        stdout=subprocess.DEVNULL,
+                        stderr=stderr,
+                        pass_fds=(write_fd, seccomp_fd),
+                        start_new_session=True,
+                    )
+            finally:
+                os.close(seccomp_fd)
         os.close(write_fd)
         deadline = self.started + self.spec.time_limit_seconds
         timed_out = False
