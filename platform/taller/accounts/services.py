@@ -56,3 +56,15 @@ def set_role(user: User, role: Role) -> None:
     user.groups.add(groups[role])
     user.is_staff = role is Role.ADMIN or user.is_superuser
     user.save(update_fields=["is_staff"])
+
+
+def activation_path(user_id: int) -> str:
+    """A one-time link where an account without a password chooses one."""
+    from django.contrib.auth.tokens import default_token_generator
+    from django.urls import reverse
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    user = User.objects.get(pk=user_id)
+    token = default_token_generator.make_token(user)
+    return reverse("activate", args=[urlsafe_base64_encode(force_bytes(user.pk)), token])

@@ -22,3 +22,11 @@ def any_validating(exercise: Exercise) -> bool:
     return exercise.versions.filter(
         state__in=[GraderVersion.State.DRAFT, GraderVersion.State.VALIDATING]
     ).exists()
+
+
+def exercise_for_staff(slug: str) -> Exercise | None:
+    return Exercise.objects.filter(slug=slug).first()
+
+
+def version_of(slug: str, number: int) -> GraderVersion | None:
+    return GraderVersion.objects.filter(exercise__slug=slug, number=number).first()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -11,13 +12,21 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from taller.accounts.roles import is_admin, is_staff_member, role_required
+from taller.accounts.roles import (
+    can_enroll,
+    is_admin,
+    is_staff_member,
+    role_required,
+    staff_cohorts,
+)
+from taller.accounts.services import activation_path
+from taller.cohorts.services import cohort_invite_rotate, enrollments_import
 from taller.courses.bundles import BundleError, load_bundle
-from taller.courses.models import Exercise, GraderVersion
 from taller.courses.services import VersionError, grader_version_publish, grader_version_upload
+from taller.grading.selectors import platform_status, workers_alive
 from taller.grading.services import grader_version_enqueue_validation
 from taller.teaching import selectors
-from taller.teaching.forms import BundleForm
+from taller.teaching.forms import BundleForm, EnrollmentImportForm
 
 
 @role_required(is_staff_member)
@@ -49,7 +58,7 @@ def exercises_view(request: HttpRequest) -> HttpResponse:
 
 @role_required(is_staff_member)
 def exercise_versions_view(request: HttpRequest, slug: str) -> HttpResponse:
-    exercise = Exercise.objects.filter(slug=slug).first()
+    exercise = selectors.exercise_for_staff(slug)
     if exercise is None:
         raise Http404
     return render(
@@ -66,7 +75,7 @@ def exercise_versions_view(request: HttpRequest, slug: str) -> HttpResponse:
 @role_required(is_staff_member)
 @require_POST
 def publish_view(request: HttpRequest, slug: str, number: int) -> HttpResponse:
-    version = GraderVersion.objects.filter(exercise__slug=slug, number=number).first()
+    version = selectors.version_of(slug, number)
     if version is None:
         raise Http404
     try:
@@ -83,10 +92,6 @@ def publish_view(request: HttpRequest, slug: str, number: int) -> HttpResponse:
 @role_required(is_admin)
 def status_view(request: HttpRequest) -> HttpResponse:
     """Admins: queues, workers, throughput, stuck runs, recent internal errors."""
-    from django.conf import settings
-
-    from taller.grading.selectors import platform_status, workers_alive
-
     return render(
         request,
         "teaching/status.html",
@@ -98,43 +103,18 @@ def status_view(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _activation_link(request: HttpRequest, user_id: int) -> str:
-    from django.contrib.auth.tokens import default_token_generator
-    from django.urls import reverse
-    from django.utils.encoding import force_bytes
-    from django.utils.http import urlsafe_base64_encode
-
-    from taller.accounts.models import User
-
-    user = User.objects.get(pk=user_id)
-    path = reverse(
-        "activate",
-        args=[
-            urlsafe_base64_encode(force_bytes(user.pk)),
-            default_token_generator.make_token(user),
-        ],
-    )
-    return request.build_absolute_uri(path)
-
-
 @role_required(is_staff_member)
 def cohorts_view(request: HttpRequest) -> HttpResponse:
-    from taller.accounts.roles import staff_cohorts
-
     return render(request, "teaching/cohorts.html", {"cohorts": staff_cohorts(request.user)})
 
 
 @role_required(is_staff_member)
 @require_http_methods(["GET", "POST"])
 def cohort_view(request: HttpRequest, cohort_id: int) -> HttpResponse:
-    from taller.accounts.roles import staff_cohorts
-    from taller.cohorts.services import cohort_invite_rotate, enrollments_import
-    from taller.teaching.forms import EnrollmentImportForm
-
     cohort = staff_cohorts(request.user).filter(pk=cohort_id).first()
     if cohort is None:
         raise Http404
-    admin = is_admin(request.user)
+    admin = can_enroll(request.user, cohort)
     form = EnrollmentImportForm(request.POST or None, request.FILES or None)
     report, links = None, {}
     if request.method == "POST":
@@ -148,7 +128,7 @@ def cohort_view(request: HttpRequest, cohort_id: int) -> HttpResponse:
             report = enrollments_import(cohort=cohort, csv_text=form.cleaned_data["csv_file"])
             if report.ok:
                 links = {
-                    line.line: _activation_link(request, line.user_id)
+                    line.line: request.build_absolute_uri(activation_path(line.user_id))
                     for line in report.lines
                     if line.created and line.user_id
                 }
