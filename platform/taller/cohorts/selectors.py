@@ -105,3 +105,10 @@ def _cell(
     if deadline is not None:
         late = not any(score >= best and at <= deadline for score, _top, at in runs)
     return GradebookCell(best_score=best, max_score=top, attempts=attempts, late=late)
+
+
+def cohort_by_invite(code: str) -> Cohort | None:
+    """The cohort an invite link points to; None for an unknown or withdrawn link."""
+    if not code:
+        return None
+    return Cohort.objects.filter(invite_code=code).first()

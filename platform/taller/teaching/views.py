@@ -20,6 +20,7 @@ from taller.accounts.roles import (
     staff_cohorts,
 )
 from taller.accounts.services import activation_path
+from taller.cohorts.selectors import cohort_enrollments
 from taller.cohorts.services import cohort_invite_rotate, enrollments_import
 from taller.courses.bundles import BundleError, load_bundle
 from taller.courses.services import VersionError, grader_version_publish, grader_version_upload
@@ -145,9 +146,7 @@ def cohort_view(request: HttpRequest, cohort_id: int) -> HttpResponse:
         "teaching/cohort.html",
         {
             "cohort": cohort,
-            "enrollments": cohort.enrollments.select_related("student").order_by(
-                "student__username"
-            ),
+            "enrollments": cohort_enrollments(cohort),
             "form": form,
             "report": report,
             "links": links,

@@ -7,14 +7,14 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from taller.cohorts.models import Cohort
+from taller.cohorts.selectors import cohort_by_invite
 from taller.cohorts.services import EnrollmentError, student_join_by_invite
 from taller.teaching.forms import JoinForm
 
 
 @require_http_methods(["GET", "POST"])
 def join_view(request: HttpRequest, code: str) -> HttpResponse:
-    cohort = Cohort.objects.filter(invite_code=code).exclude(invite_code="").first()
+    cohort = cohort_by_invite(code)
     if cohort is None:
         raise Http404
     form = JoinForm(request.POST or None)
