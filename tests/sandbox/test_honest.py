@@ -143,6 +143,10 @@ def test_signal_reaches_the_main_process_not_the_sandbox_init() -> None:
     const cluster = require("cluster");
     if (cluster.isPrimary) {
       for (let i = 0; i < 2; i++) cluster.fork();
+      // Killing a worker still setting up its IPC channel can EPIPE the primary: say
+      // when both are up, and only then is the signal sent.
+      let listening = 0;
+      cluster.on("listening", () => { if (++listening === 2) console.log("ready"); });
       process.on("SIGTERM", () => {
         console.log("primary got SIGTERM");
         for (const w of Object.values(cluster.workers)) w.kill();
@@ -155,10 +159,13 @@ def test_signal_reaches_the_main_process_not_the_sandbox_init() -> None:
     with open_sandbox({"c.js": primary}, Limits(), runtime_dir=RUNTIME) as sb:
         program = sb.start(["node", "c.js"])
         assert wait_for_port(sb.netns_path, 3000, 10)
+        deadline = time.monotonic() + 10
+        while "ready" not in program.output().stdout and time.monotonic() < deadline:
+            time.sleep(0.02)
         program.signal(signal.SIGTERM)
         info = program.wait(10)
         assert info is not None and info.ok, (info, program.output())
-        assert program.output().stdout == "primary got SIGTERM\n"
+        assert program.output().stdout == "ready\nprimary got SIGTERM\n"
 
 
 def test_kill_ends_the_whole_tree() -> None:
