@@ -25,7 +25,7 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from taller_grader.sandbox import _libc, cgroups, files, netns
+from taller_grader.sandbox import _libc, cgroups, common, files, netns
 from taller_grader.sandbox.api import (
     ExitInfo,
     Limits,
@@ -34,9 +34,8 @@ from taller_grader.sandbox.api import (
     ServiceGrant,
     SubmissionRejected,
 )
+from taller_grader.sandbox.common import INSIDE_TMP, INSIDE_UID, INSIDE_WORKDIR
 from taller_grader.sandbox.shell import (
-    INSIDE_UID,
-    INSIDE_WORKDIR,
     POOL,
     PREFIX,
     RunShell,
@@ -45,12 +44,9 @@ from taller_grader.sandbox.shell import (
 )
 
 BWRAP = "/usr/bin/bwrap"
-INSIDE_TMP = "/tmp"
-PORT = 3000
 WATCHDOG_TICK = 0.05
 NEXT_STANDBY_DELAY = 0.25
 _RUN_ID = re.compile(r"[A-Za-z0-9_]{1,40}")
-_RESERVED_INSIDE = ("/usr", "/proc", "/dev", "/etc", "/node_modules", "/bin", "/lib", "/lib64")
 
 
 @functools.cache
@@ -295,17 +291,7 @@ class BwrapSandbox:
         self.cgroup: cgroups.RunCgroup = shell.cgroup
 
     def _check_grants(self) -> None:
-        for grant in self.grants:
-            for host, inside in grant.binds:
-                normal = os.path.normpath(inside)
-                if not inside.startswith("/") or normal != inside.rstrip("/") or normal == "/":
-                    raise SandboxError(f"grant bind target {inside!r} is not a clean path")
-                if normal in (INSIDE_WORKDIR, INSIDE_TMP) or any(
-                    normal == r or normal.startswith(r + "/") for r in _RESERVED_INSIDE
-                ):
-                    raise SandboxError(f"grant bind target {inside!r} is reserved")
-                if not os.path.isabs(host):
-                    raise SandboxError(f"grant bind source {host!r} is not absolute")
+        common.check_grants(self.grants)
 
     def add_grant(self, grant: ServiceGrant) -> None:
         """A per-run service made after the sandbox (it needed the run's netns).
@@ -383,21 +369,7 @@ class BwrapSandbox:
         return args
 
     def _env(self, env: Mapping[str, str] | None) -> dict[str, str]:
-        heap = max(16, self.limits.memory_mb * 3 // 4)
-        merged = {
-            "PATH": "/usr/bin:/bin",
-            "HOME": INSIDE_WORKDIR,
-            "LANG": "C.UTF-8",
-            "TZ": "UTC",
-            "PORT": str(PORT),
-        }
-        for grant in self.grants:
-            merged.update(grant.env)
-        merged.update(env or {})
-        # Inside bwrap there is no /sys, so V8 cannot see the cgroup limit by itself.
-        options = f"--max-old-space-size={heap}"
-        merged["NODE_OPTIONS"] = f"{options} {merged.get('NODE_OPTIONS', '')}".strip()
-        return merged
+        return common.program_env(self.limits, self.grants, env)
 
     def start(
         self,

@@ -45,7 +45,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from taller_grader.sandbox import _libc, cgroups, files, netns
+from taller_grader.sandbox import _libc, cgroups, common, files, netns
 from taller_grader.sandbox.api import (
     ExitInfo,
     Limits,
@@ -54,6 +54,7 @@ from taller_grader.sandbox.api import (
     ServiceGrant,
     SubmissionRejected,
 )
+from taller_grader.sandbox.common import INSIDE_UID, INSIDE_WORKDIR
 
 try:  # the SDK is only needed by this backend; bwrap-only workers may lack it
     import docker
@@ -68,12 +69,8 @@ LABEL_OWNER = "taller.owner"  # "<hostname>:<worker pid>", for the janitor
 LABEL_ROLE = "taller.role"
 DEFAULT_URL = "unix:///run/taller-podman/podman.sock"
 DEFAULT_IMAGE = "taller-runtime:local"
-INSIDE_UID = 1000
-INSIDE_WORKDIR = "/work"
-PORT = 3000
 WATCHDOG_TICK = 0.05
 API_TIMEOUT = 30.0
-_RESERVED_INSIDE = ("/usr", "/proc", "/dev", "/etc", "/node_modules", "/bin", "/lib", "/lib64")
 _RUN_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 
 
@@ -630,7 +627,7 @@ class DockerSandbox:
         self.grants = tuple(grants)
         self.runtime_dir = Path(runtime_dir)
         entries = files.validate(files_, limits, files.shared_modules(self.runtime_dir))
-        _check_grants(self.grants)
+        common.check_grants(self.grants)
         self.run_id = run_id
         self.name = f"{PREFIX}{os.getpid()}-{run_id}"
         self.image = image or docker_image()
@@ -766,28 +763,13 @@ class DockerSandbox:
     def add_grant(self, grant: ServiceGrant) -> None:
         """A per-run service made after the sandbox; applies to programs started later."""
         with self._lock:
-            _check_grants((*self.grants, grant))
+            common.check_grants((*self.grants, grant))
             self.grants = (*self.grants, grant)
 
     # -- programs ---------------------------------------------------------------------
 
     def _env(self, env: Mapping[str, str] | None) -> dict[str, str]:
-        merged = {
-            "PATH": "/usr/bin:/bin",
-            "HOME": INSIDE_WORKDIR,
-            "LANG": "C.UTF-8",
-            "TZ": "UTC",
-            "PORT": str(PORT),
-        }
-        for grant in self.grants:
-            merged.update(grant.env)
-        merged.update(env or {})
-        # V8 sizes its heap from the machine, not the cgroup: cap it so that a runaway
-        # heap ends in a clear "heap out of memory" rather than a bare OOM kill.
-        heap = max(16, self.limits.memory_mb * 3 // 4)
-        options = f"--max-old-space-size={heap}"
-        merged["NODE_OPTIONS"] = f"{options} {merged.get('NODE_OPTIONS', '')}".strip()
-        return merged
+        return common.program_env(self.limits, self.grants, env)
 
     def start(
         self,
@@ -947,21 +929,6 @@ class DockerSandbox:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _check_grants(grants: Sequence[ServiceGrant]) -> None:
-    # Same rules as the bubblewrap backend: a grant may not cover the image's own tree.
-    for grant in grants:
-        for host, inside in grant.binds:
-            normal = os.path.normpath(inside)
-            if not inside.startswith("/") or normal != inside.rstrip("/") or normal == "/":
-                raise SandboxError(f"grant bind target {inside!r} is not a clean path")
-            if any(normal == r or normal.startswith(r + "/") for r in _RESERVED_INSIDE):
-                raise SandboxError(f"grant bind target {inside!r} is reserved")
-            if normal == INSIDE_WORKDIR or normal.startswith(INSIDE_WORKDIR + "/"):
-                raise SandboxError(f"grant bind target {inside!r} is inside the work dir")
-            if not os.path.isabs(host):
-                raise SandboxError(f"grant bind source {host!r} is not absolute")
 
 
 def _remove_run_containers(client: Any, run_name: str) -> list[str]:

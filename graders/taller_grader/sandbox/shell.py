@@ -31,10 +31,9 @@ from pathlib import Path
 
 from taller_grader.sandbox import _libc, cgroups, netns, seccomp
 from taller_grader.sandbox.api import Limits, SandboxError
+from taller_grader.sandbox.common import INSIDE_UID, INSIDE_WORKDIR
 
 PREFIX = "taller-"
-INSIDE_UID = 1000
-INSIDE_WORKDIR = "/work"
 # Host uids for sandboxes: unused by any account, one per run.
 HOST_UID_BASE = 1_900_000
 HOST_UID_SPAN = 65_536
