@@ -6,10 +6,15 @@ graded through the real runner.
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
+
+import pytest
 
 from taller_grader.results import RunStatus
 from taller_grader.runner import ExerciseSpec, ProgramSpec, RunnerConfig, grade
+from taller_grader.sandbox.shell import POOL
 
 from .conftest import requires_sandbox
 
@@ -42,14 +47,61 @@ def test_memory_is_bounded():
 """
 
 
-@requires_sandbox
-def test_a_suite_cannot_write_read_secrets_trace_or_eat_the_memory() -> None:
-    spec = ExerciseSpec(
+# Which interpreter ran the suite: `python -m pytest`, or one started ahead of the run.
+STARTED = """
+import __main__
+
+def test_started_as_expected():
+    assert __main__.__spec__.name == {module!r}
+"""
+
+
+def _spec(module: str) -> ExerciseSpec:
+    return ExerciseSpec(
         slug="confinement",
         programs=(
             ProgramSpec(name="main", command=("node", "-e", "0"), port=None, autostart=False),
         ),
-        suite_files={"test_confinement.py": SUITE},
+        suite_files={
+            "test_confinement.py": SUITE,
+            "test_started.py": STARTED.format(module=module),
+        },
     )
-    results = grade(spec, {"main.js": b""}, RunnerConfig(runtime_dir=REPO / "runtime"))
+
+
+def _warm_suites() -> list[int]:
+    pids = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                with open(f"/proc/{entry.name}/cmdline", "rb") as cmdline:
+                    if b"taller_grader.sdk.warm" in cmdline.read():
+                        pids.append(int(entry.name))
+            except OSError:
+                continue
+    return pids
+
+
+@requires_sandbox
+@pytest.mark.parametrize(
+    ("warm", "module"), [(False, "pytest.__main__"), (True, "taller_grader.sdk.warm")]
+)
+def test_a_suite_cannot_write_read_secrets_trace_or_eat_the_memory(
+    warm: bool, module: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both ways of starting a suite confine it the same way."""
+    POOL.drain()
+    monkeypatch.setattr(POOL, "enabled", warm)
+    config = RunnerConfig(runtime_dir=REPO / "runtime")
+    if warm:
+        # The first run builds the next run's shell, with a suite interpreter waiting.
+        grade(_spec(module), {"main.js": b""}, config)
+        assert POOL.settle(timeout=30)
+    results = grade(_spec(module), {"main.js": b""}, config)
     assert results.status is RunStatus.PASSED, [(t.name, t.output) for t in results.tests]
+    POOL.drain()
+    # Killed bwraps take their namespace's processes with them a moment later.
+    deadline = time.monotonic() + 5
+    while _warm_suites() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _warm_suites() == []

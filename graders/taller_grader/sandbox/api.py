@@ -115,5 +115,11 @@ class Sandbox(Protocol):
     def add_grant(self, grant: ServiceGrant) -> None:
         """Add a per-run service's env and binds for programs started from now on."""
 
+    def take_warm(self) -> object | None:
+        """What was made ahead in this run's network namespace (a warm grader suite), once.
+
+        None when the backend prepares nothing ahead or nothing is ready.
+        """
+
     def close(self) -> None:
         """Kill everything, remove every trace of the run. Safe to call twice."""

@@ -39,6 +39,7 @@ from taller_grader.sandbox.shell import (
     POOL,
     PREFIX,
     RunShell,
+    Warm,
     etc_files,
     remove_run_dir,
 )
@@ -452,6 +453,10 @@ class BwrapSandbox:
     def read_file(self, name: str, max_bytes: int = 1024 * 1024) -> bytes:
         """A file the program left in its work dir; links refused (never followed)."""
         return files.read_file(self.workdir, name, max_bytes)
+
+    def take_warm(self) -> Warm | None:
+        """What the pool's warmer prepared in this run's netns (once), if anything."""
+        return self._shell.take_warm()
 
     # -- cleanup --------------------------------------------------------------------
 

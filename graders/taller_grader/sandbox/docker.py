@@ -884,6 +884,10 @@ class DockerSandbox:
 
     # -- cleanup ----------------------------------------------------------------------
 
+    def take_warm(self) -> object | None:
+        # Nothing is made ahead: each run's netns is a holder container made for it.
+        return None
+
     def close(self) -> None:
         with self._lock:
             already = self._closed

@@ -28,6 +28,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import Protocol
 
 from taller_grader.sandbox import _libc, cgroups, netns, seccomp
 from taller_grader.sandbox.api import Limits, SandboxError
@@ -69,6 +70,16 @@ def _preexec(procs_files: list[str], uid: int) -> Callable[[], None]:
         os.setresuid(uid, uid, uid)
 
     return run
+
+
+class Warm(Protocol):
+    """Something a run will want in its network namespace, made before the run comes."""
+
+    def discard(self) -> None: ...
+
+
+# Builds a Warm for a network namespace (the runner's warm grader suite).
+Warmer = Callable[[str], Warm]
 
 
 class Standby:
@@ -163,6 +174,9 @@ class _Spawner:
     def submit(self, shell: RunShell, index: int) -> Future[Standby]:
         return self._executor.submit(Standby, shell, index)
 
+    def warm(self, warmer: Warmer, netns_path: str) -> Future[Warm]:
+        return self._executor.submit(warmer, netns_path)
+
     def _reset_in_child(self) -> None:
         # The parent's thread does not exist in a forked child.
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sandbox-spawn")
@@ -242,6 +256,7 @@ class RunShell:
         self.cgroup: cgroups.RunCgroup | None = None
         self._launches = 0
         self.next: StandbySlot | None = None
+        self._warm: Future[Warm] | None = None
         try:
             self._build_dirs(limits)
             self.cgroup = cgroups.create(layout, self.name, limits)
@@ -290,10 +305,23 @@ class RunShell:
             standby = SPAWNER.submit(self, self._launches).result()
         return standby
 
+    def prepare_warm(self, warmer: Warmer) -> None:
+        self._warm = SPAWNER.warm(warmer, self.netns_path)
+
+    def take_warm(self) -> Warm | None:
+        """What the pool's warmer made for this shell, once; None if it failed or none."""
+        future, self._warm = self._warm, None
+        if future is None or future.exception() is not None:
+            return None
+        return future.result()
+
     def destroy(self, errors: list[str]) -> None:
         if self.next is not None:
             self.next.discard()
             self.next = None
+        warm = self.take_warm()
+        if warm is not None:
+            warm.discard()
         if self.cgroup is not None:
             try:
                 self.cgroup.remove()
@@ -347,6 +375,8 @@ class Pool:
         self._ready: RunShell | None = None
         self._filling: threading.Thread | None = None
         self.enabled = os.environ.get("TALLER_SANDBOX_PREWARM", "1") != "0"
+        # Set by the runner: what each pre-built shell also gets ready (a warm suite).
+        self.warmer: Warmer | None = None
 
     def _forget_in_child(self) -> None:
         # A forked worker must not share its parent's spare shell; the parent owns it.
@@ -379,6 +409,8 @@ class Pool:
         try:
             shell = RunShell(state_dir, layout, Limits())
             shell.prepare_standby()
+            if self.warmer is not None:
+                shell.prepare_warm(self.warmer)
         except Exception:
             # Not fatal: the next run builds its own shell, as the first one did.
             log.warning("could not pre-build a sandbox shell", exc_info=True)
@@ -388,6 +420,15 @@ class Pool:
                 self._ready = shell
                 return
         shell.destroy([])
+
+    def settle(self, timeout: float | None = None) -> bool:
+        """Wait for a refill in progress; True if a pre-built shell is ready now."""
+        with self._lock:
+            filling = self._filling
+        if filling is not None:
+            filling.join(timeout)
+        with self._lock:
+            return self._ready is not None
 
     def drain(self) -> None:
         """Destroy the spare shell (at worker exit, or to disable pre-building)."""

@@ -1,0 +1,208 @@
+"""The grader suite's process: pytest under bubblewrap, in a run's network namespace.
+
+Suites are instructors' code (and can be uploaded), so they run unprivileged, with the
+students' seccomp filter, a read-only view of Python and the suite, and bounds on memory
+and CPU time. They see the run through three paths of an "io" directory that the runner
+fills: `/suite` (the test files), `/run.json` (the run's programs and environment) and
+`/control` (the socket to ask the runner to start, stop and signal programs).
+
+Starting Python and importing pytest costs about as much as a whole quick suite, so a
+suite can also be started *warm*: bwrap and the interpreter start, with pytest and the
+SDK imported, before the run exists, in the network namespace of a sandbox shell built
+ahead of time (`sandbox/shell.py`), and wait for one line naming pytest's arguments.
+Each warm process serves one run and is never reused: nothing carries over between runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from taller_grader.sandbox import netns, seccomp
+from taller_grader.sdk.control import ENV_CONTROL
+from taller_grader.sdk.plugin import ENV_EVENTS_FD, ENV_RUN_INFO
+
+GRADER_UID = 2000
+MEMORY_BYTES = 2 << 30  # address space of the suite's process
+# A warm suite gets its CPU bound before the run is known: runs whose time limit needs
+# more than this start cold instead.
+WARM_CPU_SECONDS = 90
+PYTEST_ARGS = (
+    "-p", "taller_grader.sdk.plugin",
+    "-p", "no:cacheprovider",
+    "-q", "--no-header", "-rN", "--tb=no", "-o", "console_output_style=classic",
+    "/suite",
+)  # fmt: skip
+
+
+def cpu_seconds_for(time_limit_seconds: float) -> int:
+    return int(time_limit_seconds) + 30
+
+
+def new_io_dir() -> Path:
+    """The directory a suite sees; its entries exist before bwrap binds them."""
+    io_dir = Path(tempfile.mkdtemp(prefix="taller-suite-"))
+    (io_dir / "suite").mkdir()
+    (io_dir / "control").mkdir()
+    # A file bind pins the inode: the runner later rewrites this file in place.
+    (io_dir / "run.json").write_text("{}")
+    return io_dir
+
+
+def _argv(python: str, cpu_seconds: int, io_dir: Path, seccomp_fd: int) -> list[str]:
+    roots = {Path(sys.prefix), Path(sys.base_prefix), Path(__file__).resolve().parent.parent}
+    limits: list[str] = []
+    if shutil.which("prlimit"):
+        limits = ["prlimit", f"--as={MEMORY_BYTES}", f"--cpu={cpu_seconds}", "--"]
+    args = [
+        *limits,
+        "bwrap",
+        "--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
+        "--uid", str(GRADER_UID), "--gid", str(GRADER_UID), "--disable-userns",
+        "--die-with-parent", "--new-session",
+        "--ro-bind", "/usr", "/usr",
+        "--ro-bind-try", "/etc/ssl", "/etc/ssl",
+        # Before the binds below: a checkout under /tmp (as CI's) must stay visible.
+        "--tmpfs", "/tmp",
+    ]  # fmt: skip
+    for link in ("bin", "lib", "lib64", "sbin"):
+        if os.path.islink(f"/{link}"):
+            args += ["--symlink", os.readlink(f"/{link}"), f"/{link}"]
+    for root in sorted(roots):
+        if not str(root).startswith("/usr"):
+            args += ["--ro-bind", str(root), str(root)]
+    args += [
+        "--proc", "/proc",
+        "--dev", "/dev",
+        "--ro-bind", str(io_dir / "suite"), "/suite",
+        "--ro-bind", str(io_dir / "run.json"), "/run.json",
+        "--bind", str(io_dir / "control"), "/control",
+        "--remount-ro", "/",
+        "--chdir", "/suite",
+        "--seccomp", str(seccomp_fd),
+        "--",
+        python, "-I",
+    ]  # fmt: skip
+    return args
+
+
+def _env(write_fd: int) -> dict[str, str]:
+    return {
+        "PATH": "/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+        "HOME": "/tmp",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        # Only the SDK's plugin: the platform's own (pytest-django, ...) are not the
+        # suite's business, and loading them costs start-up time.
+        "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
+        ENV_EVENTS_FD: str(write_fd),
+        ENV_RUN_INFO: "/run.json",
+        ENV_CONTROL: "/control/sock",
+    }
+
+
+class SuiteProcess:
+    """A suite's process and the read end of its events pipe; owns its io directory."""
+
+    def __init__(
+        self,
+        netns_path: str,
+        python: str,
+        cpu_seconds: int,
+        io_dir: Path,
+        module_args: Sequence[str],
+        *,
+        warm: bool,
+    ) -> None:
+        self.io_dir = io_dir
+        self.cpu_seconds = cpu_seconds
+        self.python = python
+        self.warm = warm
+        self.events_r, write_fd = os.pipe2(os.O_CLOEXEC)
+        # A child forked from a thread inside the run's netns is born there: no
+        # preexec_fn (unsafe with threads) and no privileges needed in the child.
+        seccomp_fd = seccomp.filter_fd()
+        try:
+            # A file, not a pipe nobody reads: a chatty suite must not block on it.
+            with open(io_dir / "suite.stderr", "wb") as stderr, netns.inside_netns(netns_path):
+                self.popen = subprocess.Popen(  # noqa: S603 — argv built here, no shell
+                    [*_argv(python, cpu_seconds, io_dir, seccomp_fd), *module_args],
+                    env=_env(write_fd),
+                    stdin=subprocess.PIPE if warm else subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=stderr,
+                    pass_fds=(write_fd, seccomp_fd),
+                    start_new_session=True,
+                )
+        except BaseException:
+            os.close(self.events_r)
+            raise
+        finally:
+            os.close(seccomp_fd)
+            os.close(write_fd)
+
+    @classmethod
+    def cold(cls, netns_path: str, python: str, cpu_seconds: int, io_dir: Path) -> SuiteProcess:
+        module_args = ["-m", "pytest", *PYTEST_ARGS]
+        return cls(netns_path, python, cpu_seconds, io_dir, module_args, warm=False)
+
+    @classmethod
+    def start_warm(cls, netns_path: str, python: str) -> SuiteProcess:
+        io_dir = new_io_dir()
+        try:
+            return cls(
+                netns_path,
+                python,
+                WARM_CPU_SECONDS,
+                io_dir,
+                ["-m", "taller_grader.sdk.warm"],
+                warm=True,
+            )
+        except BaseException:
+            shutil.rmtree(io_dir, ignore_errors=True)
+            raise
+
+    def fits(self, python: str, cpu_seconds: int) -> bool:
+        """Whether this warm process may serve a run that needs these."""
+        return self.warm and self.python == python and cpu_seconds <= self.cpu_seconds
+
+    @property
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def go(self) -> None:
+        """Let a warm suite run pytest on what the runner has written by now."""
+        assert self.popen.stdin is not None
+        stdin, self.popen.stdin = self.popen.stdin, None
+        with contextlib.suppress(BrokenPipeError):
+            stdin.write(json.dumps(PYTEST_ARGS).encode() + b"\n")
+        with contextlib.suppress(BrokenPipeError):
+            stdin.close()
+
+    def kill(self) -> None:
+        if self.popen.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.popen.pid, signal.SIGKILL)
+
+    def close(self) -> None:
+        """Kill what is left, reap it, close the pipe and remove the io directory."""
+        self.kill()
+        if self.popen.stdin is not None:
+            with contextlib.suppress(OSError):
+                self.popen.stdin.close()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.popen.wait(timeout=5)
+        with contextlib.suppress(OSError):
+            os.close(self.events_r)
+        shutil.rmtree(self.io_dir, ignore_errors=True)
+
+    # The pre-built shells' pool calls this; its object must have `discard()`.
+    discard = close
