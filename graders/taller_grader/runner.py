@@ -133,7 +133,10 @@ class TestFinished:
 
 
 Event = Collected | TestFinished
-OnEvent = Callable[[Event], None]
+# Called with the events that arrived together, in order: one at a time while the
+# callback keeps up with the suite, several when it fell behind (so a callback that
+# writes to a database can write them in one go instead of falling further behind).
+OnEvents = Callable[[Sequence[Event]], None]
 
 
 class _InternalError(Exception):
@@ -144,11 +147,11 @@ def grade(
     spec: ExerciseSpec,
     files: Mapping[str, bytes],
     config: RunnerConfig,
-    on_event: OnEvent | None = None,
+    on_events: OnEvents | None = None,
 ) -> Results:
     """Grade `files` against `spec`'s suite. Never raises for the student's faults."""
     started = time.monotonic()
-    run = _Run(spec, files, config, on_event or (lambda event: None))
+    run = _Run(spec, files, config, on_events or (lambda events: None))
     try:
         return run.execute()
     except SubmissionRejected as exc:
@@ -172,12 +175,12 @@ class _Run:
         spec: ExerciseSpec,
         files: Mapping[str, bytes],
         config: RunnerConfig,
-        on_event: OnEvent,
+        on_events: OnEvents,
     ) -> None:
         self.spec = spec
         self.files = files
         self.config = config
-        self.on_event = on_event
+        self.on_events = on_events
         self.run_id = secrets.token_hex(6)
         self.env = {**spec.env, **{name: secrets.token_urlsafe(24) for name in spec.secrets}}
         self.sandbox: Sandbox | None = None
@@ -371,11 +374,16 @@ class _Run:
             if not chunk:
                 return False
             buffer += chunk
+            batch: list[Event] = []
             while b"\n" in buffer:
                 line, buffer = buffer.split(b"\n", 1)
-                self._event(line)
+                event = self._event(line)
+                if event is not None:
+                    batch.append(event)
+            if batch:
+                self.on_events(batch)
 
-    def _event(self, line: bytes) -> None:
+    def _event(self, line: bytes) -> Event | None:
         try:
             event = json.loads(line)
             kind = event["event"]
@@ -391,8 +399,8 @@ class _Run:
                     )
                     for t in event["tests"]
                 )
-                self.on_event(Collected(self.collected))
-            elif kind == "test":
+                return Collected(self.collected)
+            if kind == "test":
                 result = TestResult.from_dict(event["test"])
                 known = {t.number: t for t in self.collected}
                 if result.number not in known or result.number in self.finished:
@@ -400,11 +408,11 @@ class _Run:
                 if result.max_score != known[result.number].max_score:
                     raise ContractError(f"test {result.number} changed its points")
                 self.finished[result.number] = result
-                self.on_event(TestFinished(result))
-            elif kind == "startup-failed":
+                return TestFinished(result)
+            if kind == "startup-failed":
                 self.startup_failure = str(event["output"])
-            else:
-                raise ContractError(f"unknown event {kind!r}")
+                return None
+            raise ContractError(f"unknown event {kind!r}")
         except (ValueError, KeyError, TypeError) as exc:
             self._kill_suite()
             raise _InternalError(f"the grader suite sent a malformed event: {exc}") from None

@@ -16,19 +16,24 @@ def group_name(submission_id: int) -> str:
     return f"submission-{submission_id}"
 
 
-def now(submission_id: int, payload: dict[str, Any]) -> None:
+def now(submission_id: int, *payloads: dict[str, Any]) -> None:
+    """Send the payloads to the submission's group, in order, over one connection."""
     layer = get_channel_layer()
     if layer is None:
         return
+    group = group_name(submission_id)
+
+    async def send_all() -> None:
+        for payload in payloads:
+            await layer.group_send(group, {"type": "submission.event", "payload": payload})
+
     try:
-        async_to_sync(layer.group_send)(
-            group_name(submission_id), {"type": "submission.event", "payload": payload}
-        )
+        async_to_sync(send_all)()
     except Exception:
         # A push is a courtesy: the page fetches the final state if it misses events,
         # so a Redis hiccup must never fail a grading run.
         logger.warning("could not push to submission %s", submission_id, exc_info=True)
 
 
-def on_commit(submission_id: int, payload: dict[str, Any]) -> None:
-    transaction.on_commit(lambda: now(submission_id, payload))
+def on_commit(submission_id: int, *payloads: dict[str, Any]) -> None:
+    transaction.on_commit(lambda: now(submission_id, *payloads))

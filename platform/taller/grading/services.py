@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 from enum import Enum
@@ -126,17 +126,38 @@ def _take_over_locked(submission: Submission) -> bool:
     return True
 
 
-def grading_record_collected(
-    submission_id: int, token: uuid.UUID, tests: tuple[TestOutcome, ...]
-) -> None:
+def grading_record_events(submission_id: int, token: uuid.UUID, events: Sequence[Event]) -> None:
+    """Save what the suite reported since the last call, and push it, in one transaction.
+
+    The runner hands over everything that arrived while the previous call was writing:
+    one write per batch keeps the recording from falling behind a fast suite.
+    """
     with transaction.atomic():
-        updated = Submission.objects.filter(
-            pk=submission_id, status=Submission.Status.RUNNING, run_token=token
-        ).update(test_count=len(tests))
-        if updated:
-            push.on_commit(
-                submission_id, {"type": "collected", "tests": [t.to_dict() for t in tests]}
+        submission = Submission.objects.select_for_update().filter(pk=submission_id).first()
+        if submission is None or not _held(submission, token):
+            return
+        payloads: list[dict[str, object]] = []
+        finished: dict[int, TestOutcome] = {}
+        for event in events:
+            if isinstance(event, Collected):
+                submission.test_count = len(event.tests)
+                submission.save(update_fields=["test_count"])
+                payloads.append({"type": "collected", "tests": [t.to_dict() for t in event.tests]})
+            elif isinstance(event, TestFinished):
+                finished[_position(event.test)] = event.test
+                payloads.append({"type": "test", "test": event.test.to_dict()})
+        if finished:
+            fields = list(_test_fields(next(iter(finished.values()))))
+            TestResult.objects.bulk_create(
+                [
+                    TestResult(submission=submission, position=position, **_test_fields(test))
+                    for position, test in finished.items()
+                ],
+                update_conflicts=True,
+                unique_fields=["submission", "position"],
+                update_fields=fields,
             )
+        push.on_commit(submission_id, *payloads)
 
 
 def _held(submission: Submission | None, token: uuid.UUID) -> bool:
@@ -145,19 +166,6 @@ def _held(submission: Submission | None, token: uuid.UUID) -> bool:
         and submission.status == Submission.Status.RUNNING
         and submission.run_token == token
     )
-
-
-def grading_record_test(submission_id: int, token: uuid.UUID, test: TestOutcome) -> None:
-    with transaction.atomic():
-        submission = Submission.objects.select_for_update().filter(pk=submission_id).first()
-        if submission is None or not _held(submission, token):
-            return
-        TestResult.objects.update_or_create(
-            submission=submission,
-            position=_position(test),
-            defaults=_test_fields(test),
-        )
-        push.on_commit(submission_id, {"type": "test", "test": test.to_dict()})
 
 
 def grading_finish(submission_id: int, token: uuid.UUID, results: Results) -> Submission | None:
@@ -240,15 +248,12 @@ def run_grading(submission_id: int, worker: str = "") -> StartResult:
     assert token is not None
     submission = Submission.objects.select_related("grader_version__exercise").get(pk=submission_id)
 
-    def on_event(event: Event) -> None:
-        if isinstance(event, Collected):
-            grading_record_collected(submission_id, token, event.tests)
-        elif isinstance(event, TestFinished):
-            grading_record_test(submission_id, token, event.test)
+    def on_events(events: Sequence[Event]) -> None:
+        grading_record_events(submission_id, token, events)
 
     try:
         spec = spec_for(submission.grader_version)
-        results = grade_files(spec, submission.files, on_event)
+        results = grade_files(spec, submission.files, on_events)
     except Exception as exc:  # the platform's fault: recorded, retried, never lost
         logger.exception("submission %s: grading failed", submission_id)
         results = Results.ungraded(
