@@ -32,6 +32,8 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db
 
+# What the pages write: an en dash in ranges, a minus sign before a penalty.
+DASH, MINUS = "\u2013", "\u2212"
 DEADLINE = timezone.now().replace(microsecond=0) - timedelta(days=10)
 
 
@@ -138,16 +140,14 @@ def test_the_gradebook_applies_the_late_policy_and_shows_each_penalty(world: Wor
     submit(world, world.ana, 7, timezone.now(), exercise=world.other)
     submit(world, world.beto, 10, timezone.now(), exercise=world.other, status="internal-error")
 
-    response = signed_in(world.teacher).get(
-        f"/docencia/cohortes/{world.cohort.pk}/calificaciones/"
-    )
+    response = signed_in(world.teacher).get(f"/docencia/cohortes/{world.cohort.pk}/calificaciones/")
     html = response.content.decode()
     rows = {
         m.group(1): text_of(m.group(0))
         for m in re.finditer(r'<tr>\s*<th scope="row"><a href="[^"]*/(\d+)/">.*?</tr>', html, re.S)
     }
     ana, beto = rows[str(world.ana.pk)], rows[str(world.beto.pk)]
-    assert "8 / 10 10 bruto, −20 % (2 días tarde)" in ana
+    assert f"8 / 10 10 bruto, {MINUS}20 % (2 días tarde)" in ana
     assert ana.strip().endswith("15")  # 8 + 7
     assert "3 / 10" in beto and "no aceptado" not in beto  # the on-time 3 counts
     assert "1 intento sin nota" in beto  # the internal error
@@ -240,17 +240,16 @@ def test_the_dashboard_counts_attempts_passes_scores_and_failing_tests(world: Wo
 
     response = signed_in(world.teacher).get(f"/docencia/cohortes/{world.cohort.pk}/panel/")
     html = response.content.decode()
-    summary = re.search(
-        rf'href="#ejercicio-{world.exercise.slug}">.*?</tr>', html, re.S
-    ).group(0)
+    summary = re.search(rf'href="#ejercicio-{world.exercise.slug}">.*?</tr>', html, re.S).group(0)
     assert re.search(r'data-stat="attempted">3 / 3<', summary)
     assert re.search(r'data-stat="passed">1 / 3<', summary)
     section = html.split(f'id="ejercicio-{world.exercise.slug}"', 1)[1].split("</section>")[0]
     # The chart, for a screen reader and as a table.
     assert '<svg class="histogram"' in section and 'role="img"' in section
-    assert "0–20 %: 0; 20–40 %: 0; 40–60 %: 1; 60–80 %: 0; 80–100 %: 0; 100 %: 1" in section
+    bins = ["0{}20 %: 0", "20{}40 %: 0", "40{}60 %: 1", "60{}80 %: 0", "80{}100 %: 0"]
+    assert "; ".join(b.format(DASH) for b in bins) + "; 100 %: 1" in section
     table = text_of(section.split('class="data histogram-data"')[1].split("</table>")[0])
-    assert "40–60 % 1" in table and "100 % 1" in table
+    assert f"40{DASH}60 % 1" in table and "100 % 1" in table
     assert section.count('<rect class="histogram-bar') == 6
     failing = text_of(section.split('class="data failing-tests"')[1].split("</table>")[0])
     assert "login 1 de 2" in failing and "logout 1 de 1" in failing

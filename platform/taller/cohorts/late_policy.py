@@ -56,7 +56,7 @@ def late_policy_apply(
             raw=score, effective=0.0, days_late=days_late, penalty_percent=100.0, accepted=False
         )
     penalty = min(100.0, days_late * float(penalty_percent_per_day))
-    # Rounded so 10 × 0.7 reads 7, not 6.999999999999999.
+    # Rounded so 10 * 0.7 reads 7, not 6.999999999999999.
     effective = max(0.0, round(score * (100.0 - penalty) / 100.0, 6))
     return LateOutcome(
         raw=score, effective=effective, days_late=days_late, penalty_percent=penalty, accepted=True

@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from taller_grader.results import TestStatus
-
 from django.db.models import Count, Q, QuerySet
 
 from taller.accounts.models import User
@@ -15,6 +13,7 @@ from taller.cohorts.models import Cohort, CohortExercise, Enrollment
 from taller.courses.models import Exercise
 from taller.courses.selectors import published_exercises
 from taller.submissions.models import Submission, TestResult
+from taller_grader.results import TestStatus
 
 
 def cohort_enrollments(cohort: Cohort) -> QuerySet[Enrollment]:
@@ -138,7 +137,9 @@ def cohort_gradebook(cohort: Cohort) -> Gradebook:
     return Gradebook(cohort=cohort, columns=columns, rows=rows)
 
 
-def attempt_outcome(cohort: Cohort, submission: Submission, deadline: datetime | None) -> LateOutcome:
+def attempt_outcome(
+    cohort: Cohort, submission: Submission, deadline: datetime | None
+) -> LateOutcome:
     """One graded attempt under the cohort's late policy (a regrade at its original's time).
 
     Expects `regrade_of` loaded along with the submission."""

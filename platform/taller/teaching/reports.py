@@ -129,7 +129,7 @@ def _histogram(stats: ExerciseStats) -> Histogram:
     bars = []
     for i, b in enumerate(stats.histogram):
         h = (baseline - top) * b.count / tallest
-        label = "100 %" if b.full_marks else f"{b.low}–{b.high} %"
+        label = "100 %" if b.full_marks else f"{b.low}\u2013{b.high} %"  # an en dash
         bars.append(
             Bar(
                 x=round(i * slot + gap / 2, 1),
