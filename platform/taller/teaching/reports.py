@@ -69,9 +69,10 @@ def gradebook_csv_view(request: HttpRequest, cohort_id: int) -> HttpResponse:
     response.write("\ufeff")
     writer = csv.writer(response)
     header = [_("usuario"), _("nombre"), _("email")]
+    raw, penalty = _("bruto"), _("penalización %")
     for column in gradebook.columns:
         slug = column.exercise.slug
-        header += [slug, f"{slug} {_('bruto')}", f"{slug} {_('penalización %')}"]
+        header += [slug, f"{slug} {raw}", f"{slug} {penalty}"]
     header.append(_("total"))
     writer.writerow([_safe(h) for h in header])
     for row in gradebook.rows:
