@@ -38,16 +38,10 @@ class GradebookCell:
     best_raw_score: float | None = None
 
     @property
-    def penalized(self) -> bool:
-        return self.days_late > 0
-
-    @property
     def passed(self) -> bool:
-        return (
-            self.best_raw_score is not None
-            and bool(self.max_score)
-            and self.best_raw_score >= (self.max_score or 0.0)
-        )
+        if self.best_raw_score is None or not self.max_score:
+            return False
+        return self.best_raw_score >= self.max_score
 
 
 @dataclass(frozen=True)
