@@ -5,14 +5,15 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import factory
+from django.utils import timezone
 from factory.django import DjangoModelFactory
 
 from taller.accounts.models import User
 from taller.accounts.roles import Role
 from taller.accounts.services import ensure_role_groups
-from taller.cohorts.models import Cohort, Enrollment
+from taller.cohorts.models import Cohort, CohortExercise, Enrollment
 from taller.courses.models import Course, Exercise, GraderVersion, Section
-from taller.submissions.models import Submission
+from taller.submissions.models import Submission, TestResult
 
 PASSWORD = "contraseña-de-prueba"
 
@@ -98,6 +99,15 @@ class CohortFactory(DjangoModelFactory):
     ends_on = factory.LazyFunction(lambda: date.today() + timedelta(days=60))
 
 
+class CohortExerciseFactory(DjangoModelFactory):
+    class Meta:
+        model = CohortExercise
+
+    cohort = factory.SubFactory(CohortFactory)
+    exercise = factory.SubFactory(ExerciseFactory)
+    deadline = factory.LazyFunction(lambda: timezone.now() + timedelta(days=7))
+
+
 class EnrollmentFactory(DjangoModelFactory):
     class Meta:
         model = Enrollment
@@ -115,3 +125,18 @@ class SubmissionFactory(DjangoModelFactory):
     grader_version = factory.LazyAttribute(lambda s: s.exercise.current_version)
     files = factory.LazyFunction(lambda: {"server.js": "console.log('hola')\n"})
     attempt = factory.Sequence(lambda n: n + 1)
+
+
+class TestResultFactory(DjangoModelFactory):
+    __test__ = False
+
+    class Meta:
+        model = TestResult
+
+    submission = factory.SubFactory(SubmissionFactory)
+    position = factory.Sequence(lambda n: n)
+    number = factory.LazyAttribute(lambda t: str(t.position + 1))
+    name = factory.Sequence(lambda n: f"prueba {n}")
+    score = 1.0
+    max_score = 1.0
+    status = "passed"

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from taller.teaching import reports
 from taller.teaching import views as teaching
 from taller.web import join, views
 
@@ -18,6 +19,26 @@ urlpatterns = [
     path("docencia/estado/", teaching.status_view, name="teaching-status"),
     path("docencia/cohortes/", teaching.cohorts_view, name="teaching-cohorts"),
     path("docencia/cohortes/<int:cohort_id>/", teaching.cohort_view, name="teaching-cohort"),
+    path(
+        "docencia/cohortes/<int:cohort_id>/calificaciones/",
+        reports.gradebook_view,
+        name="teaching-gradebook",
+    ),
+    path(
+        "docencia/cohortes/<int:cohort_id>/calificaciones.csv",
+        reports.gradebook_csv_view,
+        name="teaching-gradebook-csv",
+    ),
+    path(
+        "docencia/cohortes/<int:cohort_id>/panel/",
+        reports.dashboard_view,
+        name="teaching-dashboard",
+    ),
+    path(
+        "docencia/cohortes/<int:cohort_id>/estudiantes/<int:user_id>/",
+        reports.student_view,
+        name="teaching-student",
+    ),
     path("unirse/<str:code>/", join.join_view, name="join"),
     path(
         "cuenta/activar/<uidb64>/<token>/",

@@ -202,12 +202,17 @@ def test_the_gradebook_has_the_best_score_per_student_and_exercise(
         "max_score": 2.0,
         "attempts": 2,
         "late": None,  # no deadline for this cohort
+        "raw_score": 2.0,
+        "days_late": 0,
+        "penalty_percent": 0.0,
+        "accepted": True,
+        "best_raw_score": 2.0,
     }
     assert rows["beto"]["scores"][world.exercise.slug]["best_score"] is None
     assert rows["ana"]["total"] == 2.0
 
 
-def test_the_gradebook_marks_a_best_score_reached_after_the_deadline(
+def test_the_gradebook_applies_the_late_policy_to_a_best_score_reached_late(
     world: World, api_as: Callable[[str], APIClient]
 ) -> None:
     from datetime import timedelta
@@ -239,7 +244,10 @@ def test_the_gradebook_marks_a_best_score_reached_after_the_deadline(
     data = api_as("instructor").get(f"/api/v1/cohorts/{world.cohort.pk}/gradebook/").json()
     assert data["exercises"][0]["deadline"] is not None
     rows = {r["student"]["username"]: r["scores"][world.exercise.slug] for r in data["students"]}
-    assert rows["ana"]["late"] is True and rows["ana"]["best_score"] == 1
+    # Less than a day late: the cohort's 10 % off.
+    assert rows["ana"]["late"] is True and rows["ana"]["raw_score"] == 1
+    assert rows["ana"]["days_late"] == 1 and rows["ana"]["penalty_percent"] == 10
+    assert rows["ana"]["best_score"] == 0.9
     assert rows["beto"]["late"] is False and rows["beto"]["best_score"] == 2
 
 

@@ -262,12 +262,34 @@ class GradebookColumnSerializer(serializers.Serializer[Any]):
 
 
 class GradebookCellSerializer(serializers.Serializer[Any]):
-    best_score = serializers.FloatField(allow_null=True)
+    best_score = serializers.FloatField(
+        allow_null=True,
+        help_text=(
+            "The cell's value: the best score over the graded attempts once the cohort's "
+            "late policy is applied to each (null without a graded attempt)."
+        ),
+    )
     max_score = serializers.FloatField(allow_null=True)
     attempts = serializers.IntegerField()
     late = serializers.BooleanField(
         allow_null=True,
-        help_text="Best score reached only after the deadline (no penalty applied yet).",
+        help_text="The attempt that counts was late (null without a deadline or a score).",
+    )
+    raw_score = serializers.FloatField(
+        allow_null=True, help_text="What the attempt that counts earned before the late policy."
+    )
+    days_late = serializers.IntegerField(
+        help_text="Started days after the deadline of the attempt that counts (a regrade's: "
+        "its original attempt's)."
+    )
+    penalty_percent = serializers.FloatField(
+        help_text="Percentage of the raw score taken off (100 when not accepted)."
+    )
+    accepted = serializers.BooleanField(
+        help_text="False when the attempt came more days late than the cohort accepts."
+    )
+    best_raw_score = serializers.FloatField(
+        allow_null=True, help_text="The best score of any graded attempt, late or not."
     )
 
 

@@ -326,8 +326,10 @@ class CohortGradebookView(APIView):
         responses={200: s.GradebookSerializer, 404: s.ErrorSerializer},
         summary="Best score per student per exercise",
         description=(
-            "Deadlines and whether the best score came late are shown; the late policy "
-            "(penalties) is not applied yet."
+            "Each cell is the best score with the cohort's late policy applied: an attempt "
+            "after the deadline loses the cohort's percentage per started day late, and "
+            "counts 0 beyond the days accepted; a regrade counts at its original attempt's "
+            "time. The raw score and the penalty of the attempt that counts are included."
         ),
     )
     def get(self, request: Request, cohort_id: int) -> Response:
