@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from taller.teaching import cohort_admin
 from taller.teaching import views as teaching
 from taller.web import join, views
 
@@ -18,6 +19,29 @@ urlpatterns = [
     path("docencia/estado/", teaching.status_view, name="teaching-status"),
     path("docencia/cohortes/", teaching.cohorts_view, name="teaching-cohorts"),
     path("docencia/cohortes/<int:cohort_id>/", teaching.cohort_view, name="teaching-cohort"),
+    path(
+        "docencia/cohortes/nueva/", cohort_admin.cohort_create_view, name="teaching-cohort-create"
+    ),
+    path(
+        "docencia/cohortes/<int:cohort_id>/editar/",
+        cohort_admin.cohort_edit_view,
+        name="teaching-cohort-edit",
+    ),
+    path(
+        "docencia/cohortes/<int:cohort_id>/plazos/",
+        cohort_admin.cohort_deadlines_view,
+        name="teaching-cohort-deadlines",
+    ),
+    path(
+        "docencia/cohortes/<int:cohort_id>/inscribir/",
+        cohort_admin.cohort_enrol_view,
+        name="teaching-cohort-enrol",
+    ),
+    path(
+        "docencia/cohortes/<int:cohort_id>/estudiantes/<int:student_id>/baja/",
+        cohort_admin.cohort_unenrol_view,
+        name="teaching-cohort-unenrol",
+    ),
     path("unirse/<str:code>/", join.join_view, name="join"),
     path(
         "cuenta/activar/<uidb64>/<token>/",
