@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -44,9 +44,7 @@ class World:
 
 @pytest.fixture
 def world() -> World:
-    cohort = CohortFactory(
-        name="Primavera", starts_on=date(2026, 3, 1), ends_on=date(2026, 6, 30)
-    )
+    cohort = CohortFactory(name="Primavera", starts_on=date(2026, 3, 1), ends_on=date(2026, 6, 30))
     teacher = UserFactory(username="profe", first_name="Pepa", role=Role.INSTRUCTOR)
     cohort.instructors.add(teacher)
     other_teacher = UserFactory(username="otro-profe", role=Role.INSTRUCTOR)
@@ -281,9 +279,7 @@ def madrid(settings: Any) -> None:
     settings.TIME_ZONE = "Europe/Madrid"
 
 
-def test_deadlines_are_entered_and_shown_in_the_sites_time_zone(
-    world: World, madrid: None
-) -> None:
+def test_deadlines_are_entered_and_shown_in_the_sites_time_zone(world: World, madrid: None) -> None:
     first, second = ExerciseFactory(title_es="Rutas"), ExerciseFactory(title_es="Middleware")
     hidden = ExerciseFactory(title_es="Borrador", is_published=False)
     url = f"/docencia/cohortes/{world.cohort.pk}/plazos/"
