@@ -292,7 +292,7 @@ def test_deadlines_are_entered_and_shown_in_the_sites_time_zone(world: World, ma
         {f"deadline-{first.pk}": "2026-04-10T23:30", f"deadline-{second.pk}": ""},
         follow=True,
     )
-    assert "Plazos guardados (1 cambios)." in response.content.decode()
+    assert "Plazos guardados (1 cambio)." in response.content.decode()
     saved = CohortExercise.objects.get(cohort=world.cohort)
     assert saved.exercise == first
     # 23:30 in Madrid (summer time, UTC+2) is 21:30 UTC.
@@ -460,3 +460,17 @@ def test_exercises_are_listed_in_course_order(world: World) -> None:
     page = world.client("admin").get(f"/docencia/cohortes/{world.cohort.pk}/plazos/")
     text = page.content.decode()
     assert text.index(earlier.title_es) < text.index(later.title_es)
+
+
+def test_the_pages_speak_english_too(world: World) -> None:
+    exercise = ExerciseFactory()
+    client = world.client("admin")
+    client.post("/i18n/setlang/", {"language": "en", "next": "/docencia/cohortes/"})
+    assert "New cohort" in client.get("/docencia/cohortes/").content.decode()
+    page = client.post(
+        f"/docencia/cohortes/{world.cohort.pk}/plazos/",
+        {f"deadline-{exercise.pk}": "2027-01-01T10:00"},
+    ).content.decode()
+    assert "Deadlines of Primavera" in page
+    assert "Nothing was saved: fix the marked rows." in page
+    assert "Outside the cohort&#x27;s dates" in page

@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 
 from taller.accounts.models import User
@@ -125,7 +126,13 @@ def cohort_deadlines_view(request: HttpRequest, cohort_id: int) -> HttpResponse:
                 for message in exc.message_dict.get(exercise.slug, []):
                     form.add_error(name, message)
         else:
-            messages.success(request, _("Plazos guardados (%(n)s cambios).") % {"n": changed})
+            messages.success(
+                request,
+                ngettext(
+                    "Plazos guardados (%(n)s cambio).", "Plazos guardados (%(n)s cambios).", changed
+                )
+                % {"n": changed},
+            )
             return redirect("teaching-cohort-deadlines", cohort_id=cohort.pk)
     return render(
         request,
