@@ -322,6 +322,18 @@ def test_the_last_evening_of_the_cohort_is_still_inside_it(world: World, madrid:
     assert CohortExercise.objects.get().deadline == datetime(2026, 6, 30, 21, 59, tzinfo=UTC)
 
 
+def test_a_time_the_clocks_skip_is_a_form_error_not_a_crash(world: World, madrid: None) -> None:
+    exercise = ExerciseFactory()
+    # Spain jumps from 02:00 to 03:00 on 29 March 2026: 02:30 never happens there.
+    response = world.client("admin").post(
+        f"/docencia/cohortes/{world.cohort.pk}/plazos/",
+        {f"deadline-{exercise.pk}": "2026-03-29T02:30"},
+    )
+    assert response.status_code == 400
+    assert "no pudo ser interpretado en la zona horaria Europe/Madrid" in response.content.decode()
+    assert not CohortExercise.objects.exists()
+
+
 @pytest.mark.parametrize(
     ("bad", "error"),
     [
