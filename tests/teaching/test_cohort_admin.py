@@ -9,11 +9,13 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.test import Client
 
 from taller.accounts.models import User
 from taller.accounts.roles import Role
 from taller.cohorts.models import Cohort, CohortExercise, Enrollment
+from taller.cohorts.services import cohort_deadlines_set, cohort_update
 from taller.submissions.models import Submission
 from tests.factories import (
     CohortFactory,
@@ -486,3 +488,36 @@ def test_the_pages_speak_english_too(world: World) -> None:
     assert "Deadlines of Primavera" in page
     assert "Nothing was saved: fix the marked rows." in page
     assert "Outside the cohort&#x27;s dates" in page
+
+
+def test_the_services_hold_the_rules_without_the_forms(world: World) -> None:
+    # The pages never offer these; the services refuse them anyway, saving nothing.
+    mine = ExerciseFactory()
+    foreign = ExerciseFactory(section__course=CourseFactory(slug="otro-curso", title_es="Otro"))
+    with pytest.raises(ValidationError) as refused:
+        cohort_deadlines_set(
+            cohort=world.cohort,
+            deadlines={
+                mine: datetime(2026, 4, 1, tzinfo=UTC),
+                foreign: datetime(2026, 4, 1, tzinfo=UTC),
+            },
+        )
+    assert list(refused.value.message_dict) == [foreign.slug]
+    assert not CohortExercise.objects.exists()
+
+    SubmissionFactory(student=world.student, cohort=world.cohort)
+    with pytest.raises(ValidationError) as refused:
+        cohort_update(
+            cohort=world.cohort,
+            name="Primavera",
+            course=foreign.section.course,
+            starts_on=date(2026, 3, 1),
+            ends_on=date(2026, 6, 30),
+            late_penalty_percent_per_day=Decimal("10"),
+            late_days_accepted=3,
+            instructors=[],
+        )
+    assert list(refused.value.message_dict) == ["course"]
+    world.cohort.refresh_from_db()
+    assert world.cohort.course != foreign.section.course
+    assert list(world.cohort.instructors.all()) == [world.teacher]
