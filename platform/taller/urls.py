@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from taller.teaching import reports
+from taller.teaching import cohort_admin, reports
 from taller.teaching import views as teaching
 from taller.web import join, views
 
@@ -38,6 +38,29 @@ urlpatterns = [
         "docencia/cohortes/<int:cohort_id>/estudiantes/<int:user_id>/",
         reports.student_view,
         name="teaching-student",
+    ),
+    path(
+        "docencia/cohortes/nueva/", cohort_admin.cohort_create_view, name="teaching-cohort-create"
+    ),
+    path(
+        "docencia/cohortes/<int:cohort_id>/editar/",
+        cohort_admin.cohort_edit_view,
+        name="teaching-cohort-edit",
+    ),
+    path(
+        "docencia/cohortes/<int:cohort_id>/plazos/",
+        cohort_admin.cohort_deadlines_view,
+        name="teaching-cohort-deadlines",
+    ),
+    path(
+        "docencia/cohortes/<int:cohort_id>/inscribir/",
+        cohort_admin.cohort_enrol_view,
+        name="teaching-cohort-enrol",
+    ),
+    path(
+        "docencia/cohortes/<int:cohort_id>/estudiantes/<int:student_id>/baja/",
+        cohort_admin.cohort_unenrol_view,
+        name="teaching-cohort-unenrol",
     ),
     path("unirse/<str:code>/", join.join_view, name="join"),
     path(

@@ -137,6 +137,24 @@ def can_enroll(user: User | AnonymousUser, cohort: Cohort) -> bool:
     return is_admin(user)
 
 
+def can_create_cohort(user: User | AnonymousUser) -> bool:
+    """New cohorts are the admin's (issue #8: admins manage cohorts)."""
+    return is_admin(user)
+
+
+def can_edit_cohort(user: User | AnonymousUser, cohort: Cohort) -> bool:
+    """Name, course, dates, late policy and who teaches it: the admin's. An instructor of
+    the cohort reads all of it on the cohort page but changes none of it, not even which
+    instructors it has (that would let one instructor hand a cohort to another)."""
+    return is_admin(user)
+
+
+def can_set_deadlines(user: User | AnonymousUser, cohort: Cohort) -> bool:
+    """Deadlines belong to the cohort's calendar with its dates and late policy, so they are
+    the admin's too; the cohort's instructors see them (read-only) on the same page."""
+    return is_admin(user)
+
+
 def can_regrade(user: User | AnonymousUser, submission: Submission) -> bool:
     """Regrading is the staff's tool, never the student's (it would dodge the rate limit)."""
     return can_see_hidden_tests(user, submission)

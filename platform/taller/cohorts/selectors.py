@@ -8,6 +8,7 @@ from datetime import datetime
 from django.db.models import Count, Q, QuerySet
 
 from taller.accounts.models import User
+from taller.accounts.roles import Role
 from taller.cohorts.late_policy import LateOutcome, late_policy_apply
 from taller.cohorts.models import Cohort, CohortExercise, Enrollment
 from taller.courses.models import Exercise
@@ -361,3 +362,40 @@ def cohort_student_attempts(cohort: Cohort, student: User) -> list[StudentExerci
         StudentExercise(column=c, attempts=list(reversed(per_exercise.get(c.exercise.pk, []))))
         for c in columns
     ]
+
+
+@dataclass(frozen=True)
+class DeadlineRow:
+    exercise: Exercise
+    deadline: datetime | None
+
+
+def cohort_deadline_rows(cohort: Cohort) -> list[DeadlineRow]:
+    """One row per published exercise of the cohort's course, in course order, with the
+    cohort's deadline for it (None: no deadline)."""
+    deadlines = {d.exercise_id: d.deadline for d in CohortExercise.objects.filter(cohort=cohort)}
+    exercises = (
+        published_exercises()
+        .filter(section__course_id=cohort.course_id)
+        .select_related("section")
+        .order_by("section__number", "order", "slug")
+    )
+    return [DeadlineRow(exercise=e, deadline=deadlines.get(e.pk)) for e in exercises]
+
+
+def instructor_choices(cohort: Cohort | None = None) -> QuerySet[User]:
+    """Who may be made an instructor of a cohort: people with the instructor role, plus
+    the cohort's current instructors even if they lost the role, so that saving the form
+    drops nobody silently (unticking them does)."""
+    wanted = Q(groups__name=Role.INSTRUCTOR.value)
+    if cohort is not None and cohort.pk:
+        wanted |= Q(taught_cohorts=cohort)
+    return User.objects.filter(wanted).distinct().order_by("first_name", "last_name", "username")
+
+
+def cohort_course_locked(cohort: Cohort) -> bool:
+    """A cohort with deadlines or submissions keeps its course: both belong to it."""
+    return (
+        CohortExercise.objects.filter(cohort=cohort).exists()
+        or Submission.objects.filter(cohort=cohort).exists()
+    )

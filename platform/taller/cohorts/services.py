@@ -5,19 +5,24 @@ from __future__ import annotations
 import csv
 import io
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 
 from taller.accounts.models import User
 from taller.accounts.roles import Role
 from taller.accounts.services import create_user
-from taller.cohorts.models import Cohort, Enrollment
-from taller.courses.models import Course
+from taller.cohorts.models import Cohort, CohortExercise, Enrollment
+from taller.cohorts.selectors import cohort_course_locked
+from taller.courses.models import Course, Exercise
 
 
 @transaction.atomic
@@ -28,17 +33,216 @@ def cohort_create(
     starts_on: date,
     ends_on: date,
     instructors: Iterable[User] = (),
+    late_penalty_percent_per_day: Decimal | None = None,
+    late_days_accepted: int | None = None,
 ) -> Cohort:
+    if ends_on < starts_on:
+        # The check constraint would refuse it too, but with a message for no one.
+        raise ValidationError({"ends_on": [_ends_before_start()]})
     cohort = Cohort(name=name, course=course, starts_on=starts_on, ends_on=ends_on)
+    # None keeps the model's default policy (what setup_demo and the API rely on).
+    if late_penalty_percent_per_day is not None:
+        cohort.late_penalty_percent_per_day = late_penalty_percent_per_day
+    if late_days_accepted is not None:
+        cohort.late_days_accepted = late_days_accepted
     cohort.full_clean()
     cohort.save()
     cohort.instructors.set(list(instructors))
     return cohort
 
 
+@transaction.atomic
+def cohort_update(
+    *,
+    cohort: Cohort,
+    name: str,
+    course: Course,
+    starts_on: date,
+    ends_on: date,
+    late_penalty_percent_per_day: Decimal,
+    late_days_accepted: int,
+    instructors: Iterable[User],
+) -> Cohort:
+    """Change a cohort's details and who teaches it (the set given replaces the old one).
+
+    Raises ValidationError, keyed by field, when the dates are reversed, when they would
+    leave one of the cohort's deadlines outside them, or when the course would change
+    under existing deadlines or submissions (they belong to the old course's exercises).
+    """
+    cohort = Cohort.objects.select_for_update().get(pk=cohort.pk)
+    errors: dict[str, list[str]] = {}
+    if course.pk != cohort.course_id and cohort_course_locked(cohort):
+        errors["course"] = [
+            _("La cohorte ya tiene plazos o envíos de este curso: no se puede cambiar de curso.")
+        ]
+    if ends_on < starts_on:
+        errors["ends_on"] = [_ends_before_start()]
+    else:
+        outside = [
+            d
+            for d in cohort.deadlines.select_related("exercise").order_by("deadline")
+            if not deadline_fits(starts_on=starts_on, ends_on=ends_on, deadline=d.deadline)
+        ]
+        if outside:
+            late = any(_site_day(d.deadline) > ends_on for d in outside)
+            errors["ends_on" if late else "starts_on"] = [
+                _("Estos plazos quedarían fuera de las fechas: %(list)s. Cámbialos en Plazos.")
+                % {"list": ", ".join(_deadline_label(d) for d in outside)}
+            ]
+    if errors:
+        raise ValidationError(errors)
+    cohort.name = name
+    cohort.course = course
+    cohort.starts_on = starts_on
+    cohort.ends_on = ends_on
+    cohort.late_penalty_percent_per_day = late_penalty_percent_per_day
+    cohort.late_days_accepted = late_days_accepted
+    cohort.full_clean()
+    cohort.save()
+    cohort.instructors.set(list(instructors))
+    return cohort
+
+
+def _ends_before_start() -> str:
+    return _("La cohorte no puede terminar antes de empezar.")
+
+
+def _site_day(moment: datetime) -> date:
+    return timezone.localtime(moment, timezone.get_default_timezone()).date()
+
+
+def _deadline_label(deadline: CohortExercise) -> str:
+    local = timezone.localtime(deadline.deadline, timezone.get_default_timezone())
+    return f"{deadline.exercise.slug} ({local:%Y-%m-%d %H:%M})"
+
+
+def deadline_fits(*, starts_on: date, ends_on: date, deadline: datetime) -> bool:
+    """Whether a deadline falls on one of the cohort's days, as the site's clock reads it.
+
+    Cohort dates are calendar days in the site's time zone (settings.TIME_ZONE), so a
+    deadline at 23:30 on the last day fits even where that is already tomorrow in UTC.
+    """
+    return starts_on <= _site_day(deadline) <= ends_on
+
+
+@transaction.atomic
+def cohort_deadlines_set(*, cohort: Cohort, deadlines: Mapping[Exercise, datetime | None]) -> int:
+    """Set (a datetime) or remove (None) the cohort's deadline for each exercise given.
+
+    All or nothing: every deadline is checked against the cohort's course and dates
+    first, and a ValidationError keyed by exercise slug saves none of them. Exercises not
+    given keep their deadline. Returns how many deadlines changed.
+    """
+    cohort = Cohort.objects.select_for_update().get(pk=cohort.pk)
+    errors: dict[str, list[str]] = {}
+    for exercise, deadline in deadlines.items():
+        if exercise.section.course_id != cohort.course_id:
+            errors[exercise.slug] = [_("Este ejercicio no es del curso de la cohorte.")]
+        elif deadline is not None and not deadline_fits(
+            starts_on=cohort.starts_on, ends_on=cohort.ends_on, deadline=deadline
+        ):
+            errors[exercise.slug] = [deadline_outside_message(cohort)]
+    if errors:
+        raise ValidationError(errors)
+    current = {d.exercise_id: d for d in CohortExercise.objects.filter(cohort=cohort)}
+    changed = 0
+    for exercise, deadline in deadlines.items():
+        existing = current.get(exercise.pk)
+        if deadline is None:
+            if existing is not None:
+                existing.delete()
+                changed += 1
+        elif existing is None:
+            CohortExercise.objects.create(cohort=cohort, exercise=exercise, deadline=deadline)
+            changed += 1
+        elif existing.deadline != deadline:
+            existing.deadline = deadline
+            existing.save(update_fields=["deadline"])
+            changed += 1
+    return changed
+
+
+def deadline_outside_message(cohort: Cohort) -> str:
+    return _("Fuera de las fechas de la cohorte (del %(start)s al %(end)s).") % {
+        "start": date_format(cohort.starts_on, "SHORT_DATE_FORMAT"),
+        "end": date_format(cohort.ends_on, "SHORT_DATE_FORMAT"),
+    }
+
+
 def enrollment_create(*, cohort: Cohort, student: User) -> Enrollment:
-    enrollment, _ = Enrollment.objects.get_or_create(cohort=cohort, student=student)
+    enrollment, _created = Enrollment.objects.get_or_create(cohort=cohort, student=student)
     return enrollment
+
+
+@dataclass(frozen=True)
+class EnrollmentAdded:
+    enrollment: Enrollment
+    created_account: bool  # a new account without a password: it needs an activation link
+
+
+@transaction.atomic
+def enrollment_add(*, cohort: Cohort, identifier: str, first_name: str = "") -> EnrollmentAdded:
+    """Enrol one person given their username or email.
+
+    An email nobody uses becomes a new student account without a password (like the CSV
+    import). Raises EnrollmentError, with a message for the admin, for an unknown username,
+    an email shared by several accounts, or someone already enrolled.
+    """
+    identifier = identifier.strip()
+    if not identifier:
+        raise EnrollmentError(_("Escribe un nombre de usuario o un email."))
+    student = User.objects.filter(username__iexact=identifier).first()
+    created = False
+    if student is None and "@" in identifier:
+        matches = list(User.objects.filter(email__iexact=identifier)[:2])
+        if len(matches) > 1:
+            raise EnrollmentError(
+                _("Hay varias cuentas con el email «%(email)s»: usa el nombre de usuario.")
+                % {"email": identifier}
+            )
+        if matches:
+            student = matches[0]
+        else:
+            try:
+                validate_email(identifier)
+            except ValidationError:
+                raise EnrollmentError(
+                    _("«%(email)s» no es un email válido.") % {"email": identifier}
+                ) from None
+            student = create_user(
+                username=_free_username(identifier),
+                password=None,
+                role=Role.STUDENT,
+                email=identifier,
+                first_name=first_name.strip(),
+            )
+            created = True
+    if student is None:
+        raise EnrollmentError(
+            _("No hay ningún usuario «%(name)s». Para crear una cuenta nueva escribe su email.")
+            % {"name": identifier}
+        )
+    enrollment, new = Enrollment.objects.get_or_create(cohort=cohort, student=student)
+    if not new:
+        raise EnrollmentError(
+            _("%(who)s ya está inscrito en esta cohorte.") % {"who": _person(student)}
+        )
+    return EnrollmentAdded(enrollment=enrollment, created_account=created)
+
+
+def enrollment_remove(*, cohort: Cohort, student: User) -> None:
+    """Take a student out of a cohort. Their submissions stay, still marked with the
+    cohort, so enrolling them again brings their history back."""
+    deleted, _counts = Enrollment.objects.filter(cohort=cohort, student=student).delete()
+    if not deleted:
+        raise EnrollmentError(
+            _("%(who)s no está inscrito en esta cohorte.") % {"who": _person(student)}
+        )
+
+
+def _person(user: User) -> str:
+    full = user.get_full_name()
+    return f"{full} ({user.username})" if full else user.username
 
 
 def cohort_invite_rotate(cohort: Cohort) -> str:

@@ -13,6 +13,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from taller.accounts.roles import (
+    can_create_cohort,
+    can_edit_cohort,
     can_enroll,
     is_admin,
     is_staff_member,
@@ -106,7 +108,11 @@ def status_view(request: HttpRequest) -> HttpResponse:
 
 @role_required(is_staff_member)
 def cohorts_view(request: HttpRequest) -> HttpResponse:
-    return render(request, "teaching/cohorts.html", {"cohorts": staff_cohorts(request.user)})
+    return render(
+        request,
+        "teaching/cohorts.html",
+        {"cohorts": staff_cohorts(request.user), "can_create": can_create_cohort(request.user)},
+    )
 
 
 @role_required(is_staff_member)
@@ -152,6 +158,7 @@ def cohort_view(request: HttpRequest, cohort_id: int) -> HttpResponse:
             "links": links,
             "invite_url": invite_url,
             "can_manage": admin,
+            "can_edit": can_edit_cohort(request.user, cohort),
         },
         status=400 if report is not None and not report.ok else 200,
     )
