@@ -62,9 +62,9 @@ lint:
 typecheck:
 	$(BIN)/mypy platform/taller graders/taller_grader
 
-## schema: regenerate the committed OpenAPI schema of the REST API (tests check for drift)
+## schema: regenerate the committed OpenAPI schema of the REST API on PostgreSQL (tests check for drift)
 schema:
-	DJANGO_SETTINGS_MODULE=taller.settings.test $(BIN)/python manage.py spectacular --validate --fail-on-warn --file platform/taller/api/openapi.yaml
+	DATABASE_URL=$(TEST_DATABASE_URL) DJANGO_SETTINGS_MODULE=taller.settings.test $(BIN)/python manage.py spectacular --validate --fail-on-warn --file platform/taller/api/openapi.yaml
 
 ## lock: re-pin the hashed requirements after editing pyproject.toml
 lock:

@@ -4,38 +4,42 @@ from django.urls import include, path
 
 from taller.teaching import cohort_admin, reports
 from taller.teaching import views as teaching
-from taller.web import join, views
+from taller.web import (
+    converters,  # noqa: F401 — registers <id:...>
+    join,
+    views,
+)
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("curso/", views.course_view, name="course"),
     path("ejercicios/<slug:slug>/", views.exercise_view, name="exercise"),
     path(
-        "envios/<int:submission_id>/estado/",
+        "envios/<id:submission_id>/estado/",
         views.submission_status,
         name="submission-status",
     ),
     path("docencia/", teaching.exercises_view, name="teaching"),
     path("docencia/estado/", teaching.status_view, name="teaching-status"),
     path("docencia/cohortes/", teaching.cohorts_view, name="teaching-cohorts"),
-    path("docencia/cohortes/<int:cohort_id>/", teaching.cohort_view, name="teaching-cohort"),
+    path("docencia/cohortes/<id:cohort_id>/", teaching.cohort_view, name="teaching-cohort"),
     path(
-        "docencia/cohortes/<int:cohort_id>/calificaciones/",
+        "docencia/cohortes/<id:cohort_id>/calificaciones/",
         reports.gradebook_view,
         name="teaching-gradebook",
     ),
     path(
-        "docencia/cohortes/<int:cohort_id>/calificaciones.csv",
+        "docencia/cohortes/<id:cohort_id>/calificaciones.csv",
         reports.gradebook_csv_view,
         name="teaching-gradebook-csv",
     ),
     path(
-        "docencia/cohortes/<int:cohort_id>/panel/",
+        "docencia/cohortes/<id:cohort_id>/panel/",
         reports.dashboard_view,
         name="teaching-dashboard",
     ),
     path(
-        "docencia/cohortes/<int:cohort_id>/estudiantes/<int:user_id>/",
+        "docencia/cohortes/<id:cohort_id>/estudiantes/<id:user_id>/",
         reports.student_view,
         name="teaching-student",
     ),
@@ -43,22 +47,22 @@ urlpatterns = [
         "docencia/cohortes/nueva/", cohort_admin.cohort_create_view, name="teaching-cohort-create"
     ),
     path(
-        "docencia/cohortes/<int:cohort_id>/editar/",
+        "docencia/cohortes/<id:cohort_id>/editar/",
         cohort_admin.cohort_edit_view,
         name="teaching-cohort-edit",
     ),
     path(
-        "docencia/cohortes/<int:cohort_id>/plazos/",
+        "docencia/cohortes/<id:cohort_id>/plazos/",
         cohort_admin.cohort_deadlines_view,
         name="teaching-cohort-deadlines",
     ),
     path(
-        "docencia/cohortes/<int:cohort_id>/inscribir/",
+        "docencia/cohortes/<id:cohort_id>/inscribir/",
         cohort_admin.cohort_enrol_view,
         name="teaching-cohort-enrol",
     ),
     path(
-        "docencia/cohortes/<int:cohort_id>/estudiantes/<int:student_id>/baja/",
+        "docencia/cohortes/<id:cohort_id>/estudiantes/<id:student_id>/baja/",
         cohort_admin.cohort_unenrol_view,
         name="teaching-cohort-unenrol",
     ),
@@ -72,7 +76,7 @@ urlpatterns = [
     ),
     path("docencia/<slug:slug>/", teaching.exercise_versions_view, name="teaching-exercise"),
     path(
-        "docencia/<slug:slug>/versiones/<int:number>/publicar/",
+        "docencia/<slug:slug>/versiones/<id:number>/publicar/",
         teaching.publish_view,
         name="teaching-publish",
     ),

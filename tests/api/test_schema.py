@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from django.core.management import call_command
+from django.db import connection
 from django.test import Client
 
 from tests.conftest import REPO
@@ -16,6 +18,11 @@ REFRESH = (
 )
 
 
+# Integer bounds in the schema come from the database backend's field ranges: the
+# committed schema is PostgreSQL's, as in production and `make test`.
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the committed schema is generated on PostgreSQL"
+)
 def test_the_committed_schema_matches_the_code(tmp_path: Path) -> None:
     generated = tmp_path / "openapi.yaml"
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(generated))

@@ -4,6 +4,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from taller.accounts.roles import Role
 from taller.courses.models import Exercise
 from taller.submissions.models import Submission
 from tests.factories import PASSWORD, SubmissionFactory, UserFactory
@@ -195,3 +196,18 @@ def test_what_a_program_prints_is_shown_escaped(student_client: Client, course: 
     page = student_client.get("/ejercicios/rest-api/").content.decode()
     assert "<script>alert(1)" not in page and "<img src=x" not in page
     assert page.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= 3  # test output, stdout, stderr
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"/envios/{2**70}/estado/",
+        f"/api/v1/submissions/{2**70}/",
+        f"/docencia/cohortes/{2**70}/",
+    ],
+)
+def test_an_id_too_big_for_the_database_is_not_found(client: Client, url: str) -> None:
+    """Not a server error, whatever the database (SQLite overflows on such numbers)."""
+    admin = UserFactory(role=Role.ADMIN)
+    client.force_login(admin)
+    assert client.get(url).status_code == 404

@@ -10,6 +10,7 @@ from rest_framework_simplejwt.views import (
 )
 
 from taller.api import views
+from taller.web import converters  # noqa: F401 — registers <id:...>
 
 app_name = "api"
 
@@ -23,29 +24,29 @@ urlpatterns = [
     path("exercises/<slug:slug>/", views.ExerciseDetailView.as_view(), name="exercise-detail"),
     path("submissions/", views.SubmissionListCreateView.as_view(), name="submission-list"),
     path(
-        "submissions/<int:submission_id>/",
+        "submissions/<id:submission_id>/",
         views.SubmissionDetailView.as_view(),
         name="submission-detail",
     ),
     path(
-        "submissions/<int:submission_id>/regrade/",
+        "submissions/<id:submission_id>/regrade/",
         views.SubmissionRegradeView.as_view(),
         name="submission-regrade",
     ),
     path("cohorts/", views.CohortListView.as_view(), name="cohort-list"),
-    path("cohorts/<int:cohort_id>/", views.CohortDetailView.as_view(), name="cohort-detail"),
+    path("cohorts/<id:cohort_id>/", views.CohortDetailView.as_view(), name="cohort-detail"),
     path(
-        "cohorts/<int:cohort_id>/enrollments/",
+        "cohorts/<id:cohort_id>/enrollments/",
         views.CohortEnrollmentsView.as_view(),
         name="cohort-enrollments",
     ),
     path(
-        "cohorts/<int:cohort_id>/gradebook/",
+        "cohorts/<id:cohort_id>/gradebook/",
         views.CohortGradebookView.as_view(),
         name="cohort-gradebook",
     ),
     path(
-        "cohorts/<int:cohort_id>/submissions/",
+        "cohorts/<id:cohort_id>/submissions/",
         views.CohortSubmissionsView.as_view(),
         name="cohort-submissions",
     ),

@@ -192,6 +192,10 @@ SPECTACULAR_SETTINGS = {
         "Obtain a token pair at /api/v1/auth/token/ and send `Authorization: Bearer <access>`."
     ),
     "VERSION": "1.0.0",
+    # `<id:...>` (taller.web.converters): an integer of at most 18 digits.
+    "PATH_CONVERTER_OVERRIDES": {
+        "id": {"type": "integer", "minimum": 0, "maximum": 999_999_999_999_999_999}
+    },
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
