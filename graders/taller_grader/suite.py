@@ -11,22 +11,30 @@ suite can also be started *warm*: bwrap and the interpreter start, with pytest a
 SDK imported, before the run exists, in the network namespace of a sandbox shell built
 ahead of time (`sandbox/shell.py`), and wait for one line naming pytest's arguments.
 Each warm process serves one run and is never reused: nothing carries over between runs.
+
+Each suite process (with everything it forks) has a cgroup of its own, apart from the
+student's: bounds on memory and processes that a suite's fork loop cannot escape, and
+a sure way to kill all of it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
+import secrets
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from taller_grader.sandbox import netns, seccomp
+from taller_grader.sandbox import cgroups, netns, seccomp
+from taller_grader.sandbox.api import Limits, SandboxError
+from taller_grader.sandbox.shell import PREFIX
 from taller_grader.sdk.control import ENV_CONTROL
 from taller_grader.sdk.plugin import ENV_EVENTS_FD, ENV_RUN_INFO
 
@@ -35,6 +43,10 @@ MEMORY_BYTES = 2 << 30  # address space of the suite's process
 # A warm suite gets its CPU bound before the run is known: runs whose time limit needs
 # more than this start cold instead.
 WARM_CPU_SECONDS = 90
+# The suite's cgroup: memory with swap, processes (threads count); CPU unbounded, since
+# the run's time limit already bounds it and a quota would only slow grading.
+CGROUP_LIMITS = Limits(memory_mb=1024, pids=128, cpus=float(os.cpu_count() or 1))
+log = logging.getLogger(__name__)
 PYTEST_ARGS = (
     "-p", "taller_grader.sdk.plugin",
     "-p", "no:cacheprovider",
@@ -94,6 +106,19 @@ def _argv(python: str, cpu_seconds: int, io_dir: Path, seccomp_fd: int) -> list[
     return args
 
 
+def _join(procs_files: list[str]) -> Callable[[], None]:
+    encoded = [path.encode() for path in procs_files]
+
+    def run() -> None:
+        # Before exec: nothing the suite forks can start outside its cgroup.
+        for path in encoded:
+            fd = os.open(path, os.O_WRONLY)
+            os.write(fd, b"0")
+            os.close(fd)
+
+    return run
+
+
 def _env(write_fd: int) -> dict[str, str]:
     return {
         "PATH": "/usr/bin:/bin",
@@ -126,12 +151,13 @@ class SuiteProcess:
         self.cpu_seconds = cpu_seconds
         self.python = python
         self.warm = warm
+        name = f"{PREFIX}{os.getpid()}-{secrets.token_hex(6)}_suite"
+        self.cgroup = cgroups.create(cgroups.layout(), name, CGROUP_LIMITS)
         self.events_r, write_fd = os.pipe2(os.O_CLOEXEC)
-        # A child forked from a thread inside the run's netns is born there: no
-        # preexec_fn (unsafe with threads) and no privileges needed in the child.
         seccomp_fd = seccomp.filter_fd()
         try:
             # A file, not a pipe nobody reads: a chatty suite must not block on it.
+            # A child forked from a thread inside the run's netns is born there.
             with open(io_dir / "suite.stderr", "wb") as stderr, netns.inside_netns(netns_path):
                 self.popen = subprocess.Popen(  # noqa: S603 — argv built here, no shell
                     [*_argv(python, cpu_seconds, io_dir, seccomp_fd), *module_args],
@@ -141,9 +167,12 @@ class SuiteProcess:
                     stderr=stderr,
                     pass_fds=(write_fd, seccomp_fd),
                     start_new_session=True,
+                    preexec_fn=_join(self.cgroup.procs_files),
                 )
         except BaseException:
             os.close(self.events_r)
+            with contextlib.suppress(SandboxError):
+                self.cgroup.remove()
             raise
         finally:
             os.close(seccomp_fd)
@@ -188,9 +217,12 @@ class SuiteProcess:
             stdin.close()
 
     def kill(self) -> None:
+        """Everything of the suite's, forks in other sessions included."""
         if self.popen.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.popen.pid, signal.SIGKILL)
+        with contextlib.suppress(OSError):
+            self.cgroup.kill()
 
     def close(self) -> None:
         """Kill what is left, reap it, close the pipe and remove the io directory."""
@@ -202,6 +234,11 @@ class SuiteProcess:
             self.popen.wait(timeout=5)
         with contextlib.suppress(OSError):
             os.close(self.events_r)
+        try:
+            self.cgroup.remove()
+        except SandboxError:
+            # The janitor (sandbox.sweep) removes it once this worker is gone.
+            log.warning("could not remove the suite's cgroup %s", self.cgroup.name, exc_info=True)
         shutil.rmtree(self.io_dir, ignore_errors=True)
 
     # The pre-built shells' pool calls this; its object must have `discard()`.

@@ -14,6 +14,7 @@ import pytest
 
 from taller_grader.results import RunStatus
 from taller_grader.runner import ExerciseSpec, ProgramSpec, RunnerConfig, grade
+from taller_grader.sandbox import cgroups
 from taller_grader.sandbox.shell import POOL
 
 from .conftest import requires_sandbox
@@ -21,7 +22,7 @@ from .conftest import requires_sandbox
 REPO = Path(__file__).resolve().parents[2]
 
 SUITE = """
-import ctypes, errno, os, pytest
+import ctypes, errno, os, pytest, time
 
 def test_the_filesystem_is_read_only():
     for path in ("/suite/x", "/x", "/usr/x"):
@@ -44,6 +45,13 @@ def test_ptrace_and_new_namespaces_are_refused():
 def test_memory_is_bounded():
     with pytest.raises(MemoryError):
         bytearray(3 << 30)
+
+def test_forking_is_bounded():
+    with pytest.raises(BlockingIOError):
+        for _ in range(1000):
+            if os.fork() == 0:
+                time.sleep(120)
+                os._exit(0)
 """
 
 
@@ -67,6 +75,14 @@ def _spec(module: str) -> ExerciseSpec:
             "test_started.py": STARTED.format(module=module),
         },
     )
+
+
+def _suite_cgroups() -> list[str]:
+    return [
+        path.name
+        for hierarchy in cgroups.layout().hierarchies.values()
+        for path in hierarchy.parent.glob("taller-*_suite")
+    ]
 
 
 def _warm_suites() -> list[int]:
@@ -100,6 +116,7 @@ def test_a_suite_cannot_write_read_secrets_trace_or_eat_the_memory(
     results = grade(_spec(module), {"main.js": b""}, config)
     assert results.status is RunStatus.PASSED, [(t.name, t.output) for t in results.tests]
     POOL.drain()
+    assert _suite_cgroups() == []
     # Killed bwraps take their namespace's processes with them a moment later.
     deadline = time.monotonic() + 5
     while _warm_suites() and time.monotonic() < deadline:

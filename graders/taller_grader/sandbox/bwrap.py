@@ -12,7 +12,6 @@ that namespace with it, daemons included.
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import os
 import re
@@ -50,10 +49,8 @@ NEXT_STANDBY_DELAY = 0.25
 _RUN_ID = re.compile(r"[A-Za-z0-9_]{1,40}")
 
 
-@functools.cache
 def _layout() -> cgroups.Layout:
-    # Mounts and the worker's own cgroup do not change while it runs.
-    return cgroups.detect()
+    return cgroups.layout()
 
 
 def default_state_dir() -> Path:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import os
 import re
 import signal
@@ -318,6 +319,12 @@ class CgroupV2(RunCgroup):
 
     def kill(self) -> None:
         _write(self.path / "cgroup.kill", "1")
+
+
+@functools.cache
+def layout() -> Layout:
+    """This process's layout; mounts and the worker's own cgroup do not change while it runs."""
+    return detect()
 
 
 def create(layout: Layout, name: str, limits: Limits) -> RunCgroup:
