@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from taller.teaching import editing, regrade
 from taller.teaching import views as teaching
 from taller.web import join, views
 
@@ -18,6 +19,31 @@ urlpatterns = [
     path("docencia/estado/", teaching.status_view, name="teaching-status"),
     path("docencia/cohortes/", teaching.cohorts_view, name="teaching-cohorts"),
     path("docencia/cohortes/<int:cohort_id>/", teaching.cohort_view, name="teaching-cohort"),
+    path(
+        "docencia/cohortes/<int:cohort_id>/recalificaciones/",
+        regrade.cohort_regrades_view,
+        name="teaching-regrades",
+    ),
+    path(
+        "docencia/cohortes/<int:cohort_id>/recalificaciones/<int:batch_id>/",
+        regrade.regrade_batch_view,
+        name="teaching-regrade",
+    ),
+    path(
+        "docencia/cohortes/<int:cohort_id>/recalificaciones/<int:batch_id>/estado/",
+        regrade.regrade_batch_status,
+        name="teaching-regrade-status",
+    ),
+    path(
+        "docencia/envios/<int:submission_id>/",
+        regrade.staff_submission_view,
+        name="teaching-submission",
+    ),
+    path(
+        "docencia/envios/<int:submission_id>/recalificar/",
+        regrade.submission_regrade_view,
+        name="teaching-submission-regrade",
+    ),
     path("unirse/<str:code>/", join.join_view, name="join"),
     path(
         "cuenta/activar/<uidb64>/<token>/",
@@ -27,6 +53,7 @@ urlpatterns = [
         name="activate",
     ),
     path("docencia/<slug:slug>/", teaching.exercise_versions_view, name="teaching-exercise"),
+    path("docencia/<slug:slug>/editar/", editing.exercise_edit_view, name="teaching-edit"),
     path(
         "docencia/<slug:slug>/versiones/<int:number>/publicar/",
         teaching.publish_view,
