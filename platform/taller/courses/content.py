@@ -188,6 +188,11 @@ def content_hash(*trees: dict[str, str] | dict[str, dict[str, str]] | str) -> st
     return digest.hexdigest()
 
 
+def _ordered(files: dict[str, str]) -> dict[str, str]:
+    """Files in the order _read_tree finds them on disk (sorted by path components)."""
+    return dict(sorted(files.items(), key=lambda item: PurePosixPath(item[0]).parts))
+
+
 def load_exercise(exercise_dir: Path, graders_dir: Path) -> ExerciseContent:
     manifest_path = exercise_dir / "manifest.toml"
     try:
@@ -239,6 +244,11 @@ def exercise_content(
     name files in error messages.
     """
     manifest_path = exercise_dir / "manifest.toml"
+    # The hash reads dicts in order, and a tree read back from the database (jsonb)
+    # comes in another order than from disk: put every tree in the disk's order.
+    starter, solution, suite = _ordered(starter), _ordered(solution), _ordered(suite)
+    alternatives = {k: _ordered(v) for k, v in sorted(alternatives.items())}
+    wrong = {k: _ordered(v) for k, v in sorted(wrong.items())}
     if not solution:
         raise ContentError(f"{exercise_dir / 'solution'}: a reference solution is required")
     for entry in manifest.run.entry:

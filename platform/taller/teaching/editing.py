@@ -134,7 +134,7 @@ class BaseFileFormSet(forms.BaseFormSet):  # type: ignore[type-arg]
                 % {"n": total, "max": MAX_TOTAL_BYTES}
             )
 
-    def files(self) -> dict[str, str]:
+    def file_map(self) -> dict[str, str]:
         return {f.cleaned_data["path"]: f.cleaned_data["content"] for f in self._kept()}
 
 
@@ -183,8 +183,8 @@ def exercise_edit_view(request: HttpRequest, slug: str) -> HttpResponse:
                     base,
                     statement_es=statement.cleaned_data["statement_es"],
                     statement_en=statement.cleaned_data["statement_en"],
-                    starter=starter.files(),
-                    suite=suite.files(),
+                    starter=starter.file_map(),
+                    suite=suite.file_map(),
                 )
                 with transaction.atomic():
                     version = grader_version_upload(
