@@ -284,7 +284,10 @@ def test_a_cohort_regrade_grades_for_real_with_the_chosen_version(
 
     def attempt(user: User, files: dict[str, str], **fields: object) -> Submission:
         return SubmissionFactory(
-            student=user, exercise=exercise, cohort=fields.pop("cohort", cohort), files=files,
+            student=user,
+            exercise=exercise,
+            cohort=fields.pop("cohort", cohort),
+            files=files,
             **{"status": "failed", "score": 1, "max_score": 26, **fields},
         )
 
@@ -328,7 +331,7 @@ def test_a_cohort_regrade_grades_for_real_with_the_chosen_version(
     assert {c["status"]: c["n"] for c in status["counts"]} == {"passed": 1, "failed": 1}
     page = client.get(f"{url}{batch.pk}/").content.decode()
     assert "2 de 2 recalificados" in page and 'aria-live="polite"' in page
-    ana_row = re.search(r'<tr data-regrade="%d">.*?</tr>' % ana_new.pk, page, re.S).group(0)
+    ana_row = re.search(rf'<tr data-regrade="{ana_new.pk}">.*?</tr>', page, re.S).group(0)
     assert "5 / 26" in ana_row and "30 / 30" in ana_row
     assert "Carla" in page  # named among the skipped
     assert "regrade.js" in page

@@ -140,7 +140,6 @@ def submission_create(*, student: User, exercise: Exercise, files: Mapping[str, 
     return submission
 
 
-
 class RegradeInProgress(NotRegradable):
     """The same regrade is already running; `batch` is the one to follow instead."""
 
@@ -189,9 +188,7 @@ _IN_FLIGHT = (Submission.Status.QUEUED, Submission.Status.RUNNING)
 
 
 @transaction.atomic
-def submission_regrade(
-    *, original: Submission, version: GraderVersion | None = None
-) -> Submission:
+def submission_regrade(*, original: Submission, version: GraderVersion | None = None) -> Submission:
     """Grade a submission's files again, with `version` or the exercise's current one.
 
     A new Submission pointing at the student's own attempt: it keeps that attempt's

@@ -115,7 +115,7 @@ class FileForm(forms.Form):
 class BaseFileFormSet(forms.BaseFormSet):  # type: ignore[type-arg]
     def _kept(self) -> list[forms.Form]:
         # An untouched blank row has no cleaned data; a ticked "delete" drops the file.
-        return [f for f in self.forms if f.cleaned_data and not self._should_delete_form(f)]
+        return [f for f in self.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")]
 
     def clean(self) -> None:
         if any(self.errors):
@@ -138,7 +138,7 @@ class BaseFileFormSet(forms.BaseFormSet):  # type: ignore[type-arg]
         return {f.cleaned_data["path"]: f.cleaned_data["content"] for f in self._kept()}
 
 
-FileFormSet = forms.formset_factory(
+FileFormSet: type[BaseFileFormSet] = forms.formset_factory(  # type: ignore[assignment]
     FileForm,
     formset=BaseFileFormSet,
     extra=1,
@@ -200,8 +200,15 @@ def exercise_edit_view(request: HttpRequest, slug: str) -> HttpResponse:
                     % {"n": version.number, "slug": exercise.slug},
                 )
                 return redirect("teaching-exercise", slug=exercise.slug)
-    invalid = data is not None and not preview and (
-        bool(problem) or bool(statement.errors) or not starter.is_valid() or not suite.is_valid()
+    invalid = (
+        data is not None
+        and not preview
+        and (
+            bool(problem)
+            or bool(statement.errors)
+            or not starter.is_valid()
+            or not suite.is_valid()
+        )
     )
     return render(
         request,

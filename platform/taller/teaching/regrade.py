@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
+from taller.accounts.models import User
 from taller.accounts.roles import can_regrade, is_staff_member, role_required, staff_cohorts
 from taller.cohorts.models import Cohort
 from taller.courses.models import GraderVersion
@@ -106,6 +107,7 @@ def cohort_regrades_view(request: HttpRequest, cohort_id: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         version = form.cleaned_data["version"]
         try:
+            assert isinstance(request.user, User)  # role_required signed them in
             batch = regrade_batch_create(
                 cohort=cohort,
                 exercise=version.exercise,

@@ -32,8 +32,8 @@
     bar.max = data.total;
     bar.value = data.done;
     var text = String(card.dataset.doneText)
-      .replace("%(done)s", String(data.done))
-      .replace("%(total)s", String(data.total));
+      .replace("{done}", String(data.done))
+      .replace("{total}", String(data.total));
     if (data.finished) text += " " + card.dataset.finishedText;
     if (done.textContent !== text) done.textContent = text;
     counts.replaceChildren();
