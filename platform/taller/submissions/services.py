@@ -188,23 +188,34 @@ _IN_FLIGHT = (Submission.Status.QUEUED, Submission.Status.RUNNING)
 
 
 @transaction.atomic
-def submission_regrade(*, original: Submission, version: GraderVersion | None = None) -> Submission:
+def submission_regrade(
+    *,
+    original: Submission,
+    version: GraderVersion | None = None,
+    refuse_duplicate: bool = False,
+) -> Submission:
     """Grade a submission's files again, with `version` or the exercise's current one.
 
     A new Submission pointing at the student's own attempt: it keeps that attempt's
     number (regrades never count as attempts) and skips the student's rate limit, since
-    the staff asked for it, not the student.
+    the staff asked for it, not the student. With `refuse_duplicate`, a regrade of the
+    same attempt with the same version still in flight is refused (a button clicked
+    twice); the API leaves that to its callers.
     """
-    # Locked, so two clicks on the button cannot both find nothing in flight.
-    original = Submission.objects.select_for_update().get(pk=original.pk)
+    original = Submission.objects.get(pk=original.pk)
+    root_id = original.regrade_of_id or original.pk
+    # The attempt locked, so two clicks on the button cannot both find nothing in flight.
+    Submission.objects.select_for_update().filter(pk=root_id).first()
     exercise = Exercise.objects.select_related("current_version").get(pk=original.exercise_id)
     version = _regrade_version(exercise, version)
     if not original.is_final:
         raise NotRegradable("El envío todavía se está calificando; espera a que termine.")
-    root_id = original.regrade_of_id or original.pk
-    if Submission.objects.filter(
-        regrade_of_id=root_id, grader_version=version, status__in=_IN_FLIGHT
-    ).exists():
+    if (
+        refuse_duplicate
+        and Submission.objects.filter(
+            regrade_of_id=root_id, grader_version=version, status__in=_IN_FLIGHT
+        ).exists()
+    ):
         raise NotRegradable(
             f"Este intento ya se está recalificando con la versión {version.number}."
         )

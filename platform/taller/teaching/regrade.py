@@ -191,7 +191,7 @@ def submission_regrade_view(request: HttpRequest, submission_id: int) -> HttpRes
             messages.error(request, _("Elige una versión válida o publicada."))
             return _back(request, submission)
     try:
-        regrade = submission_regrade(original=submission, version=version)
+        regrade = submission_regrade(original=submission, version=version, refuse_duplicate=True)
     except NotRegradable as exc:
         messages.error(request, str(exc))
     else:
