@@ -36,7 +36,7 @@ from taller.submissions.services import (
 )
 
 
-def _version_choices() -> list[tuple[str, list[tuple[int, str]]]]:
+def _version_choices() -> list[tuple[Any, Any]]:
     """Versions grouped by exercise, so one select picks both (no JS needed)."""
     groups: dict[str, list[tuple[int, str]]] = {}
     versions = (
@@ -45,11 +45,15 @@ def _version_choices() -> list[tuple[str, list[tuple[int, str]]]]:
         .order_by("exercise__section__number", "exercise__order", "exercise__slug", "-number")
     )
     for v in versions:
-        label = _("versión %(n)s (%(state)s)") % {"n": v.number, "state": v.get_state_display()}
+        # The exercise in the option too: a closed select shows no group label.
+        label = f"{v.exercise.slug} · " + _("versión %(n)s (%(state)s)") % {
+            "n": v.number,
+            "state": v.get_state_display(),
+        }
         if v.exercise.current_version_id == v.pk:
             label += " · " + _("vigente")
         groups.setdefault(f"{v.exercise.title} ({v.exercise.slug})", []).append((v.pk, label))
-    return list(groups.items())
+    return [("", "—"), *groups.items()]
 
 
 class RegradeBatchForm(forms.Form):
