@@ -88,6 +88,7 @@ def test_the_edit_page_per_role(
     if EXPECTED[role] == 200:
         page = response.content.decode()
         assert "Guardar como versión nueva" in page and "test_rest_api.py" in page
+        assert f'href="{URL}"' in client.get("/docencia/rest-api/").content.decode()
         assert saved.status_code == 302 and saved["Location"] == "/docencia/rest-api/"
         version = GraderVersion.objects.get(exercise__slug="rest-api", source="edit")
         assert (version.state, version.created_by) == ("draft", user)

@@ -112,6 +112,10 @@ def test_the_regrade_pages_per_role(client: Client, setting: Setting, role: str)
         page = client.get(f"{base}{batch.pk}/").content.decode()
         assert "Ana Pérez" in page and "3 / 10" in page and "9 / 10" in page
         assert client.get(f"{base}{batch.pk}/estado/").json()["done"] == 1
+        listing = client.get(base).content.decode()
+        assert f'href="{base}{batch.pk}/"' in listing and "1 / 1" in listing
+        cohort_page = client.get(f"/docencia/cohortes/{setting.cohort.pk}/").content.decode()
+        assert f'href="{base}"' in cohort_page
 
 
 @db

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from taller.accounts.models import User
 from taller.cohorts.models import Cohort
@@ -94,8 +94,16 @@ def _name(user: User) -> str:
 
 
 def regrade_batches_of(cohort: Cohort) -> QuerySet[RegradeBatch]:
-    return RegradeBatch.objects.filter(cohort=cohort).select_related(
-        "exercise", "grader_version", "requested_by"
+    """A cohort's regrades, newest first, each with `total` and `done` counted."""
+    in_flight = [Submission.Status.QUEUED, Submission.Status.RUNNING]
+    return (
+        RegradeBatch.objects.filter(cohort=cohort)
+        .select_related("exercise", "grader_version", "requested_by")
+        .annotate(
+            total=Count("submissions"),
+            done=Count("submissions", filter=~Q(submissions__status__in=in_flight)),
+        )
+        .order_by("-created_at", "-id")
     )
 
 
