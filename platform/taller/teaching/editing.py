@@ -50,13 +50,17 @@ class StatementForm(forms.Form):
     statement_es = forms.CharField(
         label=gettext_lazy("Enunciado en español (Markdown)"),
         strip=False,
-        widget=forms.Textarea(attrs={"rows": 16, "spellcheck": "true", "lang": "es"}),
+        widget=forms.Textarea(
+            attrs={"rows": 16, "lang": "es", "maxlength": MAX_CONTENT_FILE_BYTES}
+        ),
     )
     statement_en = forms.CharField(
         label=gettext_lazy("Enunciado en inglés (Markdown)"),
         strip=False,
         required=False,
-        widget=forms.Textarea(attrs={"rows": 16, "spellcheck": "true", "lang": "en"}),
+        widget=forms.Textarea(
+            attrs={"rows": 16, "lang": "en", "maxlength": MAX_CONTENT_FILE_BYTES}
+        ),
     )
 
     def clean_statement_es(self) -> str:
@@ -83,7 +87,10 @@ class FileForm(forms.Form):
         label=gettext_lazy("Contenido"),
         strip=False,
         required=False,
-        widget=forms.Textarea(attrs={"rows": 14, "spellcheck": "false", "class": "code-input"}),
+        # The browser stops a paste past the limit; the server checks bytes anyway.
+        widget=forms.Textarea(
+            attrs={"rows": 14, "spellcheck": "false", "maxlength": MAX_CONTENT_FILE_BYTES}
+        ),
     )
 
     def clean_path(self) -> str:
