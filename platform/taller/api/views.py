@@ -257,7 +257,8 @@ class SubmissionRegradeView(APIView):
         version = None
         number = body.validated_data.get("grader_version")
         if number is not None:
-            version = submission_selectors.regrade_versions(submission.exercise).filter(number=number).first()
+            versions = submission_selectors.regrade_versions(submission.exercise)
+            version = versions.filter(number=number).first()
             if version is None:
                 return Response(
                     {"detail": f"La versión {number} no existe o no es válida ni publicada."},
