@@ -27,6 +27,7 @@ def form_data(
 ) -> dict[str, str]:
     """What the edit form posts: the version's own content unless told otherwise."""
     data = {
+        "base": str(version.number),
         "statement_es": statement_es if statement_es is not None else version.statement_es,
         "statement_en": version.statement_en,
     }
@@ -129,6 +130,20 @@ def test_bad_edits_are_refused_with_a_clear_message(
     response = client.post(URL, form_data(version, **change))
     assert response.status_code == 400
     assert message in response.content.decode()
+    assert GraderVersion.objects.count() == before
+
+
+@db
+def test_an_edit_of_a_version_no_longer_current_is_refused(client: Client, course: None) -> None:
+    client.force_login(UserFactory(role=Role.INSTRUCTOR))
+    data = form_data(current(), statement_es="# Otro\n")
+    data["base"] = str(current().number - 1 if current().number > 1 else 999)
+    before = GraderVersion.objects.count()
+    response = client.post(URL, data)
+    assert response.status_code == 400
+    assert f"Mientras editabas se publicó la versión {current().number}." in (
+        response.content.decode()
+    )
     assert GraderVersion.objects.count() == before
 
 

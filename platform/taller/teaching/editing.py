@@ -47,6 +47,8 @@ def _check_size(label: str, text: str) -> None:
 
 
 class StatementForm(forms.Form):
+    # The version the form was filled from: an edit never lands on a newer one unseen.
+    base = forms.IntegerField(widget=forms.HiddenInput)
     statement_es = forms.CharField(
         label=gettext_lazy("Enunciado en español (Markdown)"),
         strip=False,
@@ -171,7 +173,11 @@ def exercise_edit_view(request: HttpRequest, slug: str) -> HttpResponse:
     data = request.POST if request.method == "POST" else None
     statement = StatementForm(
         data,
-        initial={"statement_es": base.statement_es, "statement_en": base.statement_en},
+        initial={
+            "base": base.number,
+            "statement_es": base.statement_es,
+            "statement_en": base.statement_en,
+        },
     )
     starter = FileFormSet(data, prefix="starter", initial=_initial_files(base.starter_files))
     suite = FileFormSet(data, prefix="suite", initial=_initial_files(base.suite_files))
@@ -184,6 +190,11 @@ def exercise_edit_view(request: HttpRequest, slug: str) -> HttpResponse:
                     "es": render_markdown(statement.cleaned_data["statement_es"]),
                     "en": render_markdown(statement.cleaned_data["statement_en"]),
                 }
+        elif statement.is_valid() and statement.cleaned_data["base"] != base.number:
+            problem = _(
+                "Mientras editabas se publicó la versión %(n)s. Copia tus cambios, vuelve "
+                "a abrir el editor y aplícalos sobre ella."
+            ) % {"n": base.number}
         elif statement.is_valid() and starter.is_valid() and suite.is_valid():
             try:
                 content = version_content_edited(
