@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from taller.accounts.models import User
@@ -125,10 +125,15 @@ def cohort_regrades_view(request: HttpRequest, cohort_id: int) -> HttpResponse:
         except NotRegradable as exc:
             form.add_error("version", str(exc))
         else:
+            n = batch.submissions.count()
             messages.success(
                 request,
-                _("Recalificando %(n)s envíos con la versión %(v)s.")
-                % {"n": batch.submissions.count(), "v": version.number},
+                ngettext(
+                    "Recalificando %(n)s envío con la versión %(v)s.",
+                    "Recalificando %(n)s envíos con la versión %(v)s.",
+                    n,
+                )
+                % {"n": n, "v": version.number},
             )
             return redirect("teaching-regrade", cohort_id=cohort.pk, batch_id=batch.pk)
     return render(
