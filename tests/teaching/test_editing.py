@@ -230,3 +230,37 @@ def test_a_broken_grader_edit_is_invalid_and_never_published(
     ).content.decode()
     assert "only a version whose validation passed can be published" in refused
     assert current() == base
+
+
+@db
+def test_an_edit_can_start_from_an_earlier_version_to_fix_it(
+    client: Client, course: None, django_capture_on_commit_callbacks
+) -> None:
+    base = current()
+    suite = {**base.suite_files, "test_rest_api.py": "# roto a propósito\n"}
+    broken = GraderVersion.objects.create(
+        exercise=base.exercise,
+        number=base.number + 1,
+        content_hash="c" * 64,
+        state=GraderVersion.State.INVALID,
+        source="edit",
+        manifest=base.manifest,
+        statement_es=base.statement_es,
+        statement_en=base.statement_en,
+        starter_files=base.starter_files,
+        solution_files=base.solution_files,
+        suite_files=suite,
+    )
+    client.force_login(UserFactory(role=Role.INSTRUCTOR))
+    exercise_page = client.get("/docencia/rest-api/").content.decode()
+    assert f'href="{URL}?desde={broken.number}"' in exercise_page
+    page = client.get(f"{URL}?desde={broken.number}").content.decode()
+    assert "roto a propósito" in page and "no de la vigente" in page
+    fixed = {**suite, "test_rest_api.py": "# roto a propósito\n# y arreglado\n"}
+    with django_capture_on_commit_callbacks(execute=False):
+        response = client.post(f"{URL}?desde={broken.number}", form_data(broken, suite=fixed))
+    assert response.status_code == 302
+    newest = GraderVersion.objects.get(exercise=base.exercise, number=broken.number + 1)
+    assert newest.suite_files["test_rest_api.py"].endswith("# y arreglado\n")
+    assert client.get(f"{URL}?desde=999").status_code == 404
+    assert client.get(f"{URL}?desde=x").status_code == 404

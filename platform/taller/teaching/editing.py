@@ -167,7 +167,14 @@ def exercise_edit_view(request: HttpRequest, slug: str) -> HttpResponse:
     exercise = selectors.exercise_for_staff(slug)
     if exercise is None:
         raise Http404
+    # Normally the current version; ?desde=N starts from another one, e.g. to fix a
+    # draft whose validation failed without losing the work in it.
     base: GraderVersion | None = exercise.current_version
+    if request.GET.get("desde"):
+        try:
+            base = selectors.version_of(slug, int(request.GET["desde"]))
+        except ValueError:
+            base = None
     if base is None:
         raise Http404
     data = request.POST if request.method == "POST" else None
@@ -234,6 +241,7 @@ def exercise_edit_view(request: HttpRequest, slug: str) -> HttpResponse:
         {
             "exercise": exercise,
             "base": base,
+            "from_current": base.pk == exercise.current_version_id,
             "statement": statement,
             "starter": starter,
             "suite": suite,
