@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from taller.teaching import cohort_admin, reports
+from taller.teaching import cohort_admin, editing, regrade, reports
 from taller.teaching import views as teaching
 from taller.web import (
     converters,  # noqa: F401 — registers <id:...>
@@ -66,6 +66,31 @@ urlpatterns = [
         cohort_admin.cohort_unenrol_view,
         name="teaching-cohort-unenrol",
     ),
+    path(
+        "docencia/cohortes/<id:cohort_id>/recalificaciones/",
+        regrade.cohort_regrades_view,
+        name="teaching-regrades",
+    ),
+    path(
+        "docencia/cohortes/<id:cohort_id>/recalificaciones/<id:batch_id>/",
+        regrade.regrade_batch_view,
+        name="teaching-regrade",
+    ),
+    path(
+        "docencia/cohortes/<id:cohort_id>/recalificaciones/<id:batch_id>/estado/",
+        regrade.regrade_batch_status,
+        name="teaching-regrade-status",
+    ),
+    path(
+        "docencia/envios/<id:submission_id>/",
+        regrade.staff_submission_view,
+        name="teaching-submission",
+    ),
+    path(
+        "docencia/envios/<id:submission_id>/recalificar/",
+        regrade.submission_regrade_view,
+        name="teaching-submission-regrade",
+    ),
     path("unirse/<str:code>/", join.join_view, name="join"),
     path(
         "cuenta/activar/<uidb64>/<token>/",
@@ -75,6 +100,7 @@ urlpatterns = [
         name="activate",
     ),
     path("docencia/<slug:slug>/", teaching.exercise_versions_view, name="teaching-exercise"),
+    path("docencia/<slug:slug>/editar/", editing.exercise_edit_view, name="teaching-edit"),
     path(
         "docencia/<slug:slug>/versiones/<id:number>/publicar/",
         teaching.publish_view,

@@ -124,6 +124,15 @@ class SubmissionCreateSerializer(serializers.Serializer[Any]):
     files = FilesField(help_text='{path: text}, e.g. {"server.js": "..."}.')
 
 
+class RegradeSerializer(serializers.Serializer[Any]):
+    grader_version = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        help_text="The grader version's number to grade with (valid or published); "
+        "the exercise's current version when left out.",
+    )
+
+
 class SubmissionSerializer(serializers.ModelSerializer[Submission]):
     exercise: serializers.SlugRelatedField[Exercise] = serializers.SlugRelatedField(
         slug_field="slug", read_only=True

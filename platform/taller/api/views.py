@@ -236,14 +236,15 @@ class SubmissionDetailView(APIView):
 
 class SubmissionRegradeView(APIView):
     @extend_schema(
-        request=None,
+        request=s.RegradeSerializer,
         responses={
             202: s.SubmissionSerializer,
+            400: s.ErrorSerializer,
             403: s.ErrorSerializer,
             404: s.ErrorSerializer,
             409: s.ErrorSerializer,
         },
-        summary="Grade a submission again with the exercise's current grader (staff)",
+        summary="Grade a submission again, with the current grader or a chosen version (staff)",
     )
     def post(self, request: Request, submission_id: int) -> Response:
         submission = Submission.objects.filter(pk=_bounded(submission_id)).first()
@@ -251,8 +252,20 @@ class SubmissionRegradeView(APIView):
             raise NotFound
         if not roles.can_regrade(request.user, submission):
             raise PermissionDenied("Solo el equipo docente del cohorte puede recalificar.")
+        body = s.RegradeSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        version = None
+        number = body.validated_data.get("grader_version")
+        if number is not None:
+            versions = submission_selectors.regrade_versions(submission.exercise)
+            version = versions.filter(number=number).first()
+            if version is None:
+                return Response(
+                    {"detail": f"La versión {number} no existe o no es válida ni publicada."},
+                    status=status.HTTP_409_CONFLICT,
+                )
         try:
-            regrade = submission_regrade(original=submission)
+            regrade = submission_regrade(original=submission, version=version)
         except NotRegradable as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
         return Response(s.SubmissionSerializer(regrade).data, status=202)

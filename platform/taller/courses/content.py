@@ -188,6 +188,11 @@ def content_hash(*trees: dict[str, str] | dict[str, dict[str, str]] | str) -> st
     return digest.hexdigest()
 
 
+def _ordered(files: dict[str, str]) -> dict[str, str]:
+    """Files in the order _read_tree finds them on disk (sorted by path components)."""
+    return dict(sorted(files.items(), key=lambda item: PurePosixPath(item[0]).parts))
+
+
 def load_exercise(exercise_dir: Path, graders_dir: Path) -> ExerciseContent:
     manifest_path = exercise_dir / "manifest.toml"
     try:
@@ -205,22 +210,56 @@ def load_exercise(exercise_dir: Path, graders_dir: Path) -> ExerciseContent:
         if not path.is_file():
             raise ContentError(f"{path}: file is missing")
         statements[lang] = path.read_text(encoding="utf-8")
-    starter = _read_tree(exercise_dir / "starter")
-    solution = _read_tree(exercise_dir / "solution")
+    return exercise_content(
+        manifest,
+        exercise_dir=exercise_dir,
+        graders_dir=graders_dir,
+        statement_es=statements["es"],
+        statement_en=statements["en"],
+        starter=_read_tree(exercise_dir / "starter"),
+        solution=_read_tree(exercise_dir / "solution"),
+        alternatives=_read_variants(exercise_dir / "alternatives"),
+        wrong=_read_variants(exercise_dir / "wrong"),
+        suite=_read_tree(graders_dir / manifest.slug),
+    )
+
+
+def exercise_content(
+    manifest: Manifest,
+    *,
+    exercise_dir: Path,
+    graders_dir: Path,
+    statement_es: str,
+    statement_en: str,
+    starter: dict[str, str],
+    solution: dict[str, str],
+    alternatives: dict[str, dict[str, str]],
+    wrong: dict[str, dict[str, str]],
+    suite: dict[str, str],
+) -> ExerciseContent:
+    """Check an exercise's parts fit together and fingerprint them.
+
+    Shared by the course on disk, bundles and the on-site editor, so a version is
+    accepted (and hashed) the same way whichever way it arrives. The directories only
+    name files in error messages.
+    """
+    manifest_path = exercise_dir / "manifest.toml"
+    # The hash reads dicts in order, and a tree read back from the database (jsonb)
+    # comes in another order than from disk: put every tree in the disk's order.
+    starter, solution, suite = _ordered(starter), _ordered(solution), _ordered(suite)
+    alternatives = {k: _ordered(v) for k, v in sorted(alternatives.items())}
+    wrong = {k: _ordered(v) for k, v in sorted(wrong.items())}
     if not solution:
         raise ContentError(f"{exercise_dir / 'solution'}: a reference solution is required")
     for entry in manifest.run.entry:
         if entry not in solution:
             raise ContentError(f"{manifest_path}: field 'run.entry': '{entry}' is not in solution/")
-    alternatives = _read_variants(exercise_dir / "alternatives")
-    wrong = _read_variants(exercise_dir / "wrong")
-    suite = _read_tree(graders_dir / manifest.slug)
     if not any(Path(p).name.startswith("test_") and p.endswith(".py") for p in suite):
         raise ContentError(f"{graders_dir / manifest.slug}: no test_*.py grader suite")
     return ExerciseContent(
         manifest=manifest,
-        statement_es=statements["es"],
-        statement_en=statements["en"],
+        statement_es=statement_es,
+        statement_en=statement_en,
         starter=starter,
         solution=solution,
         alternatives=alternatives,
@@ -228,8 +267,8 @@ def load_exercise(exercise_dir: Path, graders_dir: Path) -> ExerciseContent:
         suite=suite,
         content_hash=content_hash(
             manifest.model_dump_json(),
-            statements["es"],
-            statements["en"],
+            statement_es,
+            statement_en,
             starter,
             solution,
             alternatives,

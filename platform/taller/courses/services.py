@@ -8,7 +8,7 @@ from typing import Any
 
 from django.db import transaction
 
-from taller.courses.content import ExerciseContent, load_course
+from taller.courses.content import ExerciseContent, Manifest, exercise_content, load_course
 from taller.courses.models import Course, Exercise, GraderVersion, Section
 
 
@@ -101,7 +101,11 @@ class VersionError(ValueError):
 
 @transaction.atomic
 def grader_version_upload(
-    *, content: ExerciseContent, user: Any, section: Section | None = None
+    *,
+    content: ExerciseContent,
+    user: Any,
+    section: Section | None = None,
+    source: str = "upload",
 ) -> GraderVersion:
     """Store an instructor's bundle as a draft version; nothing is graded with it yet.
 
@@ -133,7 +137,7 @@ def grader_version_upload(
         number=(last.number + 1) if last else 1,
         content_hash=content.content_hash,
         state=GraderVersion.State.DRAFT,
-        source="upload",
+        source=source,
         created_by=user,
         **_version_fields(content),
     )
@@ -159,3 +163,32 @@ def grader_version_publish(version_id: int) -> GraderVersion:
     exercise.is_published = True
     exercise.save(update_fields=["current_version", "title_es", "title_en", "is_published"])
     return version
+
+
+def version_content_edited(
+    version: GraderVersion,
+    *,
+    statement_es: str,
+    statement_en: str,
+    starter: dict[str, str],
+    suite: dict[str, str],
+) -> ExerciseContent:
+    """A version's content with the parts edited on the site replaced.
+
+    The rest (manifest, solutions, wrong solutions) is the version's own, so the
+    result is checked and fingerprinted exactly as a bundle with those files would be.
+    Raises ContentError.
+    """
+    slug = version.exercise.slug
+    return exercise_content(
+        Manifest.model_validate(version.manifest),
+        exercise_dir=Path("exercises") / slug,
+        graders_dir=Path("graders"),
+        statement_es=statement_es,
+        statement_en=statement_en,
+        starter=starter,
+        solution=dict(version.solution_files),
+        alternatives={k: dict(v) for k, v in version.alternative_files.items()},
+        wrong={k: dict(v) for k, v in version.wrong_files.items()},
+        suite=suite,
+    )

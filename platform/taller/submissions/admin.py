@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from taller.submissions.models import Submission, TestResult
+from taller.submissions.models import RegradeBatch, Submission, TestResult
 
 
 class TestResultInline(admin.TabularInline):
@@ -42,7 +42,7 @@ class SubmissionAdmin(admin.ModelAdmin):
         "grader_version",
         "results",
     )
-    raw_id_fields = ("student", "regrade_of")
+    raw_id_fields = ("student", "regrade_of", "regrade_batch")
     inlines = [TestResultInline]
 
 
@@ -52,3 +52,11 @@ class TestResultAdmin(admin.ModelAdmin):
     list_filter = ("status", "visibility", "submission__exercise")
     search_fields = ("name", "submission__student__username")
     raw_id_fields = ("submission",)
+
+
+@admin.register(RegradeBatch)
+class RegradeBatchAdmin(admin.ModelAdmin):
+    list_display = ("id", "cohort", "exercise", "grader_version", "requested_by", "created_at")
+    list_filter = ("cohort", "exercise")
+    readonly_fields = ("created_at", "request_token", "skipped")
+    raw_id_fields = ("requested_by",)

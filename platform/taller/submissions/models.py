@@ -44,6 +44,14 @@ class Submission(models.Model):
     regrade_of = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="regrades"
     )
+    # The cohort-wide regrade this run belongs to, if any (see RegradeBatch).
+    regrade_batch = models.ForeignKey(
+        "RegradeBatch",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="submissions",
+    )
     files = models.JSONField()  # {path: text}
     attempt = models.PositiveIntegerField()
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
@@ -113,3 +121,38 @@ class TestResult(models.Model):
 
     def __str__(self) -> str:
         return f"{self.number} {self.name}: {self.status}"
+
+
+class RegradeBatch(models.Model):
+    """A cohort's latest attempts at one exercise, graded again with one grader version.
+
+    Each regrade is its own Submission (regrade_of the student's attempt, linked here),
+    so the earlier results stay in the history beside the new ones.
+    """
+
+    cohort = models.ForeignKey(
+        "cohorts.Cohort", on_delete=models.CASCADE, related_name="regrade_batches"
+    )
+    exercise = models.ForeignKey(
+        "courses.Exercise", on_delete=models.PROTECT, related_name="regrade_batches"
+    )
+    grader_version = models.ForeignKey(
+        "courses.GraderVersion", on_delete=models.PROTECT, related_name="regrade_batches"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    # The form's one-time token: a second POST of the same form finds this batch
+    # instead of starting another.
+    request_token = models.UUIDField(null=True, blank=True, unique=True)
+    # Attempts left out because they were still being graded when the batch started.
+    skipped = models.JSONField(default=list, blank=True)  # [submission id]
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("recalificación")
+        verbose_name_plural = _("recalificaciones")
+
+    def __str__(self) -> str:
+        return f"{self.cohort} · {self.exercise} v{self.grader_version.number}"

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
 
 from taller.accounts.models import User
 from taller.cohorts.models import Cohort
-from taller.courses.models import Exercise
-from taller.submissions.models import Submission
+from taller.courses.models import Exercise, GraderVersion
+from taller.submissions.models import RegradeBatch, Submission
+
+# Versions worth grading with: the ones that grade (or graded) students, and validated
+# ones not yet published, to see what a new grader would do before publishing it. A
+# draft or invalid suite never grades anyone.
+REGRADE_STATES = (GraderVersion.State.PUBLISHED, GraderVersion.State.VALID)
 
 
 def student_attempts(*, student: User, exercise: Exercise) -> QuerySet[Submission]:
@@ -41,3 +49,129 @@ def own_submissions(user: User) -> QuerySet[Submission]:
 
 def cohort_submissions(cohort: Cohort) -> QuerySet[Submission]:
     return Submission.objects.filter(cohort=cohort)
+
+
+@dataclass(frozen=True)
+class RegradeRow:
+    student: str
+    attempt: int
+    original_id: int
+    regrade_id: int
+    status: str
+    status_label: str
+    old_score: float | None
+    old_max: float | None
+    new_score: float | None
+    new_max: float | None
+
+
+@dataclass(frozen=True)
+class RegradeProgress:
+    batch: RegradeBatch
+    total: int
+    done: int
+    counts: list[dict[str, Any]]  # [{status, label, n}], in the order of Status
+    rows: list[RegradeRow]
+    skipped: list[str]  # students whose attempt was still being graded
+
+    @property
+    def finished(self) -> bool:
+        return self.done == self.total
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "batch": self.batch.pk,
+            "total": self.total,
+            "done": self.done,
+            "finished": self.finished,
+            "counts": self.counts,
+            "rows": [asdict(r) for r in self.rows],
+        }
+
+
+def _name(user: User) -> str:
+    return user.get_full_name() or user.get_username()
+
+
+def regrade_batches_of(cohort: Cohort) -> QuerySet[RegradeBatch]:
+    """A cohort's regrades, newest first, each with `total` and `done` counted."""
+    in_flight = [Submission.Status.QUEUED, Submission.Status.RUNNING]
+    return (
+        RegradeBatch.objects.filter(cohort=cohort)
+        .select_related("exercise", "grader_version", "requested_by")
+        .annotate(
+            total=Count("submissions"),
+            done=Count("submissions", filter=~Q(submissions__status__in=in_flight)),
+        )
+        .order_by("-created_at", "-id")
+    )
+
+
+def regrade_progress(batch: RegradeBatch) -> RegradeProgress:
+    """Done/total, counts per status, and each student's score before and after.
+
+    "Before" is the latest finished result of the same attempt before this batch's run
+    (the attempt itself, or an earlier regrade of it).
+    """
+    regrades = list(
+        batch.submissions.select_related("student").order_by(
+            "student__last_name", "student__first_name", "student__username"
+        )
+    )
+    roots = [s.regrade_of_id for s in regrades if s.regrade_of_id]
+    earlier: dict[int, Submission] = {}
+    history = (
+        Submission.objects.filter(Q(pk__in=roots) | Q(regrade_of_id__in=roots))
+        .exclude(regrade_batch=batch)
+        .exclude(status__in=[Submission.Status.QUEUED, Submission.Status.RUNNING])
+        .filter(submitted_at__lte=batch.created_at)
+        .order_by("submitted_at", "id")
+    )
+    for past in history:
+        earlier[past.regrade_of_id or past.pk] = past  # the latest one wins
+    labels = dict(Submission.Status.choices)
+    rows = []
+    tally: dict[str, int] = {}
+    for s in regrades:
+        old = earlier.get(s.regrade_of_id or 0)
+        tally[s.status] = tally.get(s.status, 0) + 1
+        rows.append(
+            RegradeRow(
+                student=_name(s.student),
+                attempt=s.attempt,
+                original_id=s.regrade_of_id or s.pk,
+                regrade_id=s.pk,
+                status=s.status,
+                status_label=str(labels.get(s.status, s.status)),
+                old_score=old.score if old else None,
+                old_max=old.max_score if old else None,
+                new_score=s.score,
+                new_max=s.max_score,
+            )
+        )
+    skipped = [
+        _name(s.student)
+        for s in Submission.objects.filter(pk__in=batch.skipped).select_related("student")
+    ]
+    counts = [
+        {"status": status, "label": str(label), "n": tally[status]}
+        for status, label in Submission.Status.choices
+        if status in tally
+    ]
+    done = sum(1 for s in regrades if s.is_final)
+    return RegradeProgress(batch, len(regrades), done, counts, rows, skipped)
+
+
+def regrade_versions(exercise: Exercise) -> QuerySet[GraderVersion]:
+    """The versions an exercise may be regraded with, newest first."""
+    return exercise.versions.filter(state__in=REGRADE_STATES).order_by("-number")
+
+
+def submission_history(submission: Submission) -> QuerySet[Submission]:
+    """An attempt and every regrade of it, oldest first."""
+    root_id = submission.regrade_of_id or submission.pk
+    return (
+        Submission.objects.filter(Q(pk=root_id) | Q(regrade_of_id=root_id))
+        .select_related("grader_version", "regrade_batch")
+        .order_by("submitted_at", "id")
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import uuid
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import PurePosixPath
@@ -12,10 +13,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from taller.accounts.models import User
-from taller.cohorts.models import Enrollment
-from taller.courses.models import Exercise
+from taller.cohorts.models import Cohort, Enrollment
+from taller.courses.models import Exercise, GraderVersion
 from taller.grading.services import submission_enqueue
-from taller.submissions.models import Submission
+from taller.submissions.models import RegradeBatch, Submission
+from taller.submissions.selectors import REGRADE_STATES
 
 
 class InvalidSubmission(ValueError):
@@ -138,33 +140,150 @@ def submission_create(*, student: User, exercise: Exercise, files: Mapping[str, 
     return submission
 
 
-@transaction.atomic
-def submission_regrade(*, original: Submission) -> Submission:
-    """Grade a submission's files again with the exercise's current grader version.
+class RegradeInProgress(NotRegradable):
+    """The same regrade is already running; `batch` is the one to follow instead."""
 
-    A new Submission pointing at the student's own attempt: it keeps that attempt's
-    number (regrades never count as attempts) and skips the student's rate limit, since
-    the staff asked for it, not the student.
-    """
-    exercise = Exercise.objects.select_related("current_version").get(pk=original.exercise_id)
-    version = exercise.current_version
+    def __init__(self, message: str, batch: RegradeBatch) -> None:
+        super().__init__(message)
+        self.batch = batch
+
+
+def _regrade_version(exercise: Exercise, version: GraderVersion | None) -> GraderVersion:
+    version = version or exercise.current_version
     if version is None:
         raise NotRegradable("Este ejercicio todavía no tiene corrector.")
-    if not original.is_final:
-        raise NotRegradable("El envío todavía se está calificando; espera a que termine.")
+    if version.exercise_id != exercise.pk:
+        raise NotRegradable("Esa versión del corrector es de otro ejercicio.")
+    if version.state not in REGRADE_STATES:
+        raise NotRegradable(
+            f"La versión {version.number} está {version.get_state_display()}: solo se "
+            "recalifica con versiones válidas o publicadas."
+        )
+    return version
+
+
+def _regrade_create(
+    original: Submission, version: GraderVersion, batch: RegradeBatch | None = None
+) -> Submission:
     # A regrade of a regrade still refers to what the student submitted.
     root_id = original.regrade_of_id or original.pk
     submission = Submission.objects.create(
         student_id=original.student_id,
-        exercise=exercise,
+        exercise_id=original.exercise_id,
         cohort_id=original.cohort_id,
         grader_version=version,
         files=dict(original.files),
         attempt=original.attempt,
         regrade_of_id=root_id,
+        regrade_batch=batch,
         status=Submission.Status.QUEUED,
         queue=str(version.manifest.get("run", {}).get("queue", "grading")),
         queued_at=timezone.now(),
     )
     submission_enqueue(submission)
     return submission
+
+
+_IN_FLIGHT = (Submission.Status.QUEUED, Submission.Status.RUNNING)
+
+
+@transaction.atomic
+def submission_regrade(
+    *,
+    original: Submission,
+    version: GraderVersion | None = None,
+    refuse_duplicate: bool = False,
+) -> Submission:
+    """Grade a submission's files again, with `version` or the exercise's current one.
+
+    A new Submission pointing at the student's own attempt: it keeps that attempt's
+    number (regrades never count as attempts) and skips the student's rate limit, since
+    the staff asked for it, not the student. With `refuse_duplicate`, a regrade of the
+    same attempt with the same version still in flight is refused (a button clicked
+    twice); the API leaves that to its callers.
+    """
+    original = Submission.objects.get(pk=original.pk)
+    root_id = original.regrade_of_id or original.pk
+    # The attempt locked, so two clicks on the button cannot both find nothing in flight.
+    Submission.objects.select_for_update().filter(pk=root_id).first()
+    exercise = Exercise.objects.select_related("current_version").get(pk=original.exercise_id)
+    version = _regrade_version(exercise, version)
+    if not original.is_final:
+        raise NotRegradable("El envío todavía se está calificando; espera a que termine.")
+    if (
+        refuse_duplicate
+        and Submission.objects.filter(
+            regrade_of_id=root_id, grader_version=version, status__in=_IN_FLIGHT
+        ).exists()
+    ):
+        raise NotRegradable(
+            f"Este intento ya se está recalificando con la versión {version.number}."
+        )
+    return _regrade_create(original, version)
+
+
+def latest_attempts(cohort: Cohort, exercise: Exercise) -> list[Submission]:
+    """Each of the cohort's students' latest own attempt at the exercise (no regrades)."""
+    return list(
+        Submission.objects.filter(
+            cohort=cohort,
+            exercise=exercise,
+            regrade_of__isnull=True,
+            student__enrollments__cohort=cohort,
+        )
+        .order_by("student_id", "-submitted_at", "-id")
+        .distinct("student_id")
+    )
+
+
+@transaction.atomic
+def regrade_batch_create(
+    *,
+    cohort: Cohort,
+    exercise: Exercise,
+    version: GraderVersion,
+    requested_by: User,
+    request_token: uuid.UUID | None = None,
+) -> RegradeBatch:
+    """Regrade the cohort's latest attempts at an exercise with one grader version.
+
+    Idempotent against a repeated request: the same form token, or the same regrade
+    while one is still running, gives back that batch (RegradeInProgress) rather than
+    grading everyone twice. Attempts still being graded are skipped and listed.
+    """
+    # Serialises concurrent requests for this cohort, so the checks below hold.
+    Cohort.objects.select_for_update().get(pk=cohort.pk)
+    version = _regrade_version(exercise, version)
+    if request_token is not None:
+        same = RegradeBatch.objects.filter(request_token=request_token).first()
+        if same is not None:
+            raise RegradeInProgress("Esta recalificación ya se pidió.", same)
+    running = (
+        RegradeBatch.objects.filter(
+            cohort=cohort,
+            exercise=exercise,
+            grader_version=version,
+            submissions__status__in=_IN_FLIGHT,
+        )
+        .order_by("-created_at")
+        .first()
+    )
+    if running is not None:
+        raise RegradeInProgress(
+            "Ya hay una recalificación de este ejercicio con esta versión en curso.", running
+        )
+    attempts = latest_attempts(cohort, exercise)
+    if not attempts:
+        raise NotRegradable("Nadie de este cohorte ha enviado este ejercicio todavía.")
+    batch = RegradeBatch.objects.create(
+        cohort=cohort,
+        exercise=exercise,
+        grader_version=version,
+        requested_by=requested_by,
+        request_token=request_token,
+        skipped=[s.pk for s in attempts if not s.is_final],
+    )
+    for original in attempts:
+        if original.is_final:
+            _regrade_create(original, version, batch)
+    return batch
