@@ -49,6 +49,7 @@ services:
 ## test: the whole suite against real PostgreSQL and Redis, every grader checked, ruff, mypy
 test: install services
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/pytest
+	cd frontend && npm test --silent
 	$(MAKE) --no-print-directory check-graders lint typecheck
 
 ## check-graders: reference/alternative solutions get full marks, wrong ones do not
