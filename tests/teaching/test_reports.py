@@ -293,6 +293,11 @@ def test_a_students_page_shows_every_attempt_with_its_code_escaped(world: World)
     assert "caso secreto oculta" in text and "esperaba 404" in html
     assert text.count("Intento ") == 1  # beto's attempt is not here
     assert "Sin intentos." in text  # the other exercise
+    # The original attempt can be regraded from here, and its history opened; the
+    # regrade itself offers neither (it is regraded through its original).
+    assert html.count('action="/docencia/envios/') == 1
+    assert f'action="/docencia/envios/{late.pk}/recalificar/"' in html
+    assert f'href="/docencia/envios/{late.pk}/"' in html
 
 
 def test_the_reports_take_the_same_queries_for_2_students_or_30(
