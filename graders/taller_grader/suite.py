@@ -29,7 +29,7 @@ import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from taller_grader.sandbox import cgroups, netns, seccomp
@@ -106,19 +106,6 @@ def _argv(python: str, cpu_seconds: int, io_dir: Path, seccomp_fd: int) -> list[
     return args
 
 
-def _join(procs_files: list[str]) -> Callable[[], None]:
-    encoded = [path.encode() for path in procs_files]
-
-    def run() -> None:
-        # Before exec: nothing the suite forks can start outside its cgroup.
-        for path in encoded:
-            fd = os.open(path, os.O_WRONLY)
-            os.write(fd, b"0")
-            os.close(fd)
-
-    return run
-
-
 def _env(write_fd: int) -> dict[str, str]:
     return {
         "PATH": "/usr/bin:/bin",
@@ -167,7 +154,7 @@ class SuiteProcess:
                     stderr=stderr,
                     pass_fds=(write_fd, seccomp_fd),
                     start_new_session=True,
-                    preexec_fn=_join(self.cgroup.procs_files),
+                    preexec_fn=cgroups.joiner(self.cgroup.procs_files),
                 )
         except BaseException:
             os.close(self.events_r)

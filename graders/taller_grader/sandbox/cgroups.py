@@ -21,6 +21,7 @@ import re
 import signal
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -319,6 +320,20 @@ class CgroupV2(RunCgroup):
 
     def kill(self) -> None:
         _write(self.path / "cgroup.kill", "1")
+
+
+def joiner(procs_files: list[str]) -> Callable[[], None]:
+    """A preexec function: the child joins the cgroup(s) before it execs, so nothing
+    it forks can start outside them. Only os calls: it runs between fork and exec."""
+    encoded = [path.encode() for path in procs_files]
+
+    def join() -> None:
+        for path in encoded:
+            fd = os.open(path, os.O_WRONLY)
+            os.write(fd, b"0")
+            os.close(fd)
+
+    return join
 
 
 @functools.cache

@@ -54,14 +54,10 @@ def etc_files() -> dict[str, str]:
 
 
 def _preexec(procs_files: list[str], uid: int) -> Callable[[], None]:
-    encoded = [path.encode() for path in procs_files]
+    join = cgroups.joiner(procs_files)
 
     def run() -> None:
-        # Joined before exec, so nothing the program forks can start outside the run.
-        for path in encoded:
-            fd = os.open(path, os.O_WRONLY)
-            os.write(fd, b"0")
-            os.close(fd)
+        join()
         # No core dumps: a core_pattern helper runs as root on the host (and a V8 heap
         # overflow aborts, so dumps would be common and large).
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
