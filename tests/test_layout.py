@@ -56,3 +56,18 @@ def test_grading_side_never_imports_django() -> None:
     )
     assert result.stdout.strip() == "False"
     assert importlib.util.find_spec("taller_grader") is not None
+
+
+def test_queries_stay_portable_to_the_embedded_sqlite() -> None:
+    """`make run` serves from SQLite while CI tests on PostgreSQL: a DISTINCT ON
+    (`.distinct("field")`) would pass every test here and break the embedded site."""
+    import re
+
+    distinct_on = re.compile(r"\.distinct\(\s*[\"']")
+    offenders = [
+        f"{path.relative_to(REPO)}:{number}"
+        for path in (REPO / "platform" / "taller").rglob("*.py")
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if distinct_on.search(line)
+    ]
+    assert offenders == []
