@@ -1,0 +1,148 @@
+"""A real browser (Debian's Chromium, driven by Playwright) against the production stack:
+Daphne with the production settings, a Celery worker running the bwrap sandbox, a Redis
+of the tests' own, PostgreSQL. Screenshots of every key step are kept as artifacts."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+# The production stack's fixtures (Redis, collected static files, the processes).
+from tests.production.conftest import (  # noqa: F401
+    pytest_runtest_makereport,
+    redis_server,
+    static_root,
+    stack,
+)
+from tests.production.stack import REPO, Stack
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-quic",
+]
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.path)).parents:
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    """Debian's Chromium; scripts/chromium.sh installs it when it can."""
+    result = subprocess.run(
+        [str(REPO / "scripts" / "chromium.sh")], capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        pytest.skip(f"no Chromium: {result.stderr.strip()}")
+    return result.stdout.strip().splitlines()[-1]
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    """Where the screenshots go: $TALLER_ARTIFACTS/browser, else var/artifacts/browser."""
+    base = Path(os.environ.get("TALLER_ARTIFACTS") or REPO / "var" / "artifacts")
+    path = base / "browser"
+    path.mkdir(parents=True, exist_ok=True)
+    print(f"\nbrowser screenshots: {path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def playwright_browser(chromium_path: str) -> Iterator[Any]:
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    # Playwright's sync API keeps an event loop running in this thread; Django would then
+    # refuse the test's own database queries (factories, assertions) as "async unsafe".
+    # They are plain synchronous queries from the test thread, so that refusal is moot.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+
+@dataclass
+class Shots:
+    """Numbered screenshots of one flow, at desktop and phone width."""
+
+    directory: Path
+    flow: str
+    taken: list[Path] = field(default_factory=list)
+
+    def __call__(self, page: Any, step: str, *, full_page: bool = True) -> None:
+        number = len({p.name.split("-", 1)[0] for p in self.taken}) + 1
+        stem = f"{number:02d}-{re.sub(r'[^a-z0-9]+', '-', step.lower()).strip('-')}"
+        original = page.viewport_size
+        for label, size in (("desktop", DESKTOP), ("phone", PHONE)):
+            page.set_viewport_size(size)
+            path = self.directory / self.flow / f"{stem}.{label}.png"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(path), full_page=full_page, animations="disabled")
+            self.taken.append(path)
+        page.set_viewport_size(original)
+
+
+@pytest.fixture
+def shots(artifacts_dir: Path, request: pytest.FixtureRequest) -> Shots:
+    flow = request.node.name.removeprefix("test_")
+    for old in (artifacts_dir / flow).glob("*.png"):
+        old.unlink()
+    return Shots(artifacts_dir, flow)
+
+
+@pytest.fixture
+def live(stack: Stack) -> Stack:
+    """The site served by Daphne with a real worker for submissions and validations."""
+    stack.start_worker("w1", queues="grading,heavy")
+    stack.start_web()
+    return stack
+
+
+@pytest.fixture
+def new_page(playwright_browser: Any, live: Stack) -> Iterator[Any]:
+    """A fresh browser context (its own cookies) per call, at desktop size."""
+    contexts: list[Any] = []
+
+    def make(**options: Any) -> Any:
+        # localhost, not 127.0.0.1: the production cookies are Secure, and Chromium
+        # treats http://localhost (only) as a secure context that may keep them.
+        context = playwright_browser.new_context(
+            base_url=f"http://localhost:{live.port}",
+            viewport=DESKTOP,
+            locale="es-ES",
+            **options,
+        )
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+def sign_in(page: Any, username: str, password: str) -> None:
+    page.goto("/entrar/")
+    page.get_by_label("Usuario").fill(username)
+    page.get_by_label("Contraseña").fill(password)
+    page.get_by_role("button", name="Entrar").click()
+    page.wait_for_url(re.compile(r"^(?!.*/entrar/).*$"))
