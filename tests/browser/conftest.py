@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 
 # The production stack's fixtures (Redis, collected static files, the processes).
 from tests.production.conftest import (  # noqa: F401
@@ -111,7 +112,8 @@ def shots(artifacts_dir: Path, request: pytest.FixtureRequest) -> Shots:
 
 @pytest.fixture
 def live(stack: Stack) -> Stack:
-    """The site served by Daphne with a real worker for submissions and validations."""
+    """The course, served by Daphne with a real worker for submissions and validations."""
+    call_command("sync_exercises", verbosity=0)
     stack.start_worker("w1", queues="grading,heavy")
     stack.start_web()
     return stack
