@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 from taller.submissions.models import Submission
 from tests.factories import PASSWORD, UserFactory
 
+from . import a11y
 from .conftest import Shots, sign_in
 
 REPO = Path(__file__).resolve().parents[2]
@@ -67,6 +68,9 @@ def test_student_flow(live: Any, new_page: Any, shots: Shots) -> None:
 
     # Sign in.
     page.goto("/")
+    expect(page).to_have_url(re.compile("/entrar/"))
+    a11y.assert_basics(page)
+    a11y.assert_focus_visible(page)
     sign_in(page, "lucia", PASSWORD)
     shots(page, "signed in")
 
@@ -75,6 +79,8 @@ def test_student_flow(live: Any, new_page: Any, shots: Shots) -> None:
     expect(page.get_by_role("heading", level=1)).to_have_text(
         "Integración de Node.js en el backend"
     )
+    a11y.assert_basics(page)
+    a11y.assert_focus_visible(page)
     shots(page, "course")
     page.get_by_role("link", name="Una API REST de tareas con Express").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Una API REST de tareas con Express")
@@ -82,6 +88,8 @@ def test_student_flow(live: Any, new_page: Any, shots: Shots) -> None:
     expect(statement).to_have_attribute("lang", "es")
     expect(statement).to_contain_text("Node.js se usa muchísimo")
     expect(editor(page)).to_be_visible()
+    a11y.assert_basics(page)
+    a11y.assert_focus_visible(page)
     shots(page, "statement in spanish")
 
     # The language switcher: the same page, in English.
@@ -135,6 +143,14 @@ def test_student_flow(live: Any, new_page: Any, shots: Shots) -> None:
     expect(explanation).to_be_visible()
     assert explanation.inner_text().strip(), "a failed test without explanation"
     expect(failed.filter(has_text="404")).not_to_have_count(0)
+    # Announced: the tests landed inside the polite live region.
+    expect(page.locator("[aria-live=polite] .test-item")).not_to_have_count(0)
+    # The history already lists the attempt, without a reload.
+    history = page.locator("table.attempts tbody tr")
+    expect(history).to_have_count(1)
+    expect(history.first).to_contain_text("failed")
+    expect(page.get_by_text("You have not submitted a solution yet.")).to_be_hidden()
+    a11y.assert_basics(page)
     shots(page, "wrong solution graded")
 
     # The fix, typed key by key at the end of the file (closing brackets and indentation
@@ -157,11 +173,12 @@ def test_student_flow(live: Any, new_page: Any, shots: Shots) -> None:
     expect(score).to_have_text(re.compile(r"^29 / 29$"))
     expect(results.locator(".test-item.failed")).to_have_count(0)
     assert page.evaluate("() => window.__sameDocument") is True, "the page reloaded"
+    expect(history).to_have_count(2)
+    expect(history.first).to_contain_text("29 / 29")
     shots(page, "fixed solution passes")
 
-    # The history of attempts, and the course page's verdict.
+    # The history of attempts as the server keeps it, and the course page's verdict.
     page.reload()
-    history = page.locator("table.attempts tbody tr")
     expect(history).to_have_count(2)
     expect(history.nth(0)).to_contain_text("passed")
     expect(history.nth(1)).to_contain_text("failed")
@@ -169,6 +186,7 @@ def test_student_flow(live: Any, new_page: Any, shots: Shots) -> None:
     page.get_by_role("link", name="Course", exact=True).click()
     item = page.locator(".exercise-item", has_text="A REST API for tasks with Express")
     expect(item.locator(".score")).to_have_text("29 / 29")
+    a11y.assert_basics(page)
     shots(page, "course after passing")
 
     statuses = list(Submission.objects.order_by("attempt").values_list("status", flat=True))
