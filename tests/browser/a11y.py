@@ -161,6 +161,7 @@ def assert_focus_visible(page: Any, stops: int = 8) -> list[str]:
         )
         seen.append(where)
     assert seen, f"nothing took the keyboard focus on {page.url}"
+    page.evaluate("() => document.activeElement && document.activeElement.blur()")
     return seen
 
 

@@ -71,6 +71,7 @@ def test_student_flow(live: Any, new_page: Any, shots: Shots) -> None:
     expect(page).to_have_url(re.compile("/entrar/"))
     a11y.assert_basics(page)
     a11y.assert_focus_visible(page)
+    shots(page, "sign in")
     sign_in(page, "lucia", PASSWORD)
     shots(page, "signed in")
 
