@@ -60,7 +60,8 @@ LOW_CONTRAST = """() => {
   // The opaque colour behind an element: its ancestors' backgrounds, composed.
   const background = (el) => {
     const layers = [];
-    for (let node = el; node && node.nodeType === 1; node = node.parentElement || node.getRootNode().host) {
+    let node = el;
+    for (; node && node.nodeType === 1; node = node.parentElement || node.getRootNode().host) {
       const style = getComputedStyle(node);
       if (style.backgroundImage !== "none") return null;  // gradients, images: not judged
       const colour = parse(style.backgroundColor);
@@ -106,7 +107,8 @@ LOW_CONTRAST = """() => {
       if (ratio < needed) {
         failures.push(
           `${ratio.toFixed(2)} < ${needed}: <${el.tagName.toLowerCase()} class="${el.className}">` +
-          ` ${el.textContent.trim().slice(0, 40)}  (${style.color} on rgb(${bg.r|0},${bg.g|0},${bg.b|0}))`
+          ` ${el.textContent.trim().slice(0, 40)}` +
+          `  (${style.color} on rgb(${bg.r | 0}, ${bg.g | 0}, ${bg.b | 0}))`
         );
       }
     }

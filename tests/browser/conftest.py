@@ -14,15 +14,17 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
+from django.db import connections
 
-# The production stack's fixtures (Redis, collected static files, the processes).
-from tests.production.conftest import (  # noqa: F401
-    pytest_runtest_makereport,
-    redis_server,
-    static_root,
-    stack,
-)
+from tests.production import conftest as production
 from tests.production.stack import REPO, Stack
+
+# The production stack's fixtures (a Redis of our own, collected static files, the processes)
+# and its hook that prints the processes' logs when a test fails.
+redis_server = production.redis_server
+static_root = production.static_root
+stack = production.stack
+pytest_runtest_makereport = production.pytest_runtest_makereport
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -35,13 +37,6 @@ CHROMIUM_ARGS = [
 ]
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    here = Path(__file__).parent
-    for item in items:
-        if here in Path(str(item.path)).parents:
-            item.add_marker(pytest.mark.browser)
 
 
 @pytest.fixture(scope="session")
@@ -65,20 +60,26 @@ def artifacts_dir() -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def playwright_browser(chromium_path: str) -> Iterator[Any]:
+@pytest.fixture
+def playwright_browser(chromium_path: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """Chromium for one test. Per test, not per session: while Playwright's sync API is
+    running, its event loop is current in this thread, and Django refuses every database
+    query made from it (the test's factories and assertions, the flush after the test)
+    as "async unsafe". They are plain synchronous queries, so the refusal is lifted, and
+    only for as long as the browser lives."""
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    # Playwright's sync API keeps an event loop running in this thread; Django would then
-    # refuse the test's own database queries (factories, assertions) as "async unsafe".
-    # They are plain synchronous queries from the test thread, so that refusal is moot.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    # Two cores shared by many: a page may take a few seconds to answer under load.
+    sync_api.expect.set_options(timeout=10_000)
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS
         )
         yield browser
         browser.close()
-    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        # Connections opened meanwhile are kept per context, not per thread (a loop was
+        # running): close them while that is still so, or they outlive the test database.
+        connections.close_all()
 
 
 @dataclass

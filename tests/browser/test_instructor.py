@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 from playwright.sync_api import expect
 
 from taller.accounts.roles import Role
@@ -21,6 +22,8 @@ from tests.factories import PASSWORD, CohortFactory, EnrollmentFactory, UserFact
 
 from . import a11y
 from .conftest import Shots, sign_in
+
+pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parents[2]
 SLUG = "rest-api"
@@ -35,8 +38,7 @@ def grader_bundle(slug: str, wrong: str, statement_note: str) -> bytes:
     files = [
         p
         for p in exercise.rglob("*")
-        if p.is_file()
-        and not p.relative_to(exercise).parts[0] in {"wrong", "alternatives"}
+        if p.is_file() and p.relative_to(exercise).parts[0] not in {"wrong", "alternatives"}
     ]
     files += [p for p in (exercise / "wrong" / wrong).rglob("*") if p.is_file()]
     files += [p for p in grader.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
@@ -78,7 +80,8 @@ def upload_a_grader_version(flow: Flow) -> None:
 
 def see_it_validated(flow: Flow) -> None:
     page = flow.page
-    version = page.locator("section.card", has=page.get_by_role("heading", name=re.compile("Versión 2")))
+    heading = page.get_by_role("heading", name=re.compile("Versión 2"))
+    version = page.locator("section.card", has=heading)
     # The page refreshes itself while validating; the worker fills in the table.
     table = version.get_by_role("region", name="Validación").locator("table")
     expect(table).to_be_visible(timeout=VALIDATION_TIMEOUT)

@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 from playwright.sync_api import expect
 
 from taller.submissions.models import Submission
@@ -15,6 +16,8 @@ from tests.factories import PASSWORD, UserFactory
 
 from . import a11y
 from .conftest import Shots, sign_in
+
+pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parents[2]
 SLUG = "rest-api"
@@ -57,7 +60,8 @@ def editor_text(page: Any) -> str:
 
 def wait_for_verdict(page: Any) -> None:
     expect(page.locator("#results")).to_have_attribute(
-        "data-status", re.compile(r"^(passed|failed|error|timeout|rejected|internal-error)$"),
+        "data-status",
+        re.compile(r"^(passed|failed|error|timeout|rejected|internal-error)$"),
         timeout=GRADING_TIMEOUT,
     )
 
