@@ -90,12 +90,17 @@ class Shots:
     flow: str
     taken: list[Path] = field(default_factory=list)
 
-    def __call__(self, page: Any, step: str, *, full_page: bool = True) -> None:
+    def __call__(
+        self, page: Any, step: str, *, full_page: bool = True, at: Any | None = None
+    ) -> None:
+        """Screenshots of the whole page, or of the viewport scrolled to `at` (a locator)."""
         number = len({p.name.split("-", 1)[0] for p in self.taken}) + 1
         stem = f"{number:02d}-{re.sub(r'[^a-z0-9]+', '-', step.lower()).strip('-')}"
         original = page.viewport_size
         for label, size in (("desktop", DESKTOP), ("phone", PHONE)):
             page.set_viewport_size(size)
+            if at is not None:
+                at.scroll_into_view_if_needed()
             path = self.directory / self.flow / f"{stem}.{label}.png"
             path.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(path), full_page=full_page, animations="disabled")

@@ -118,7 +118,7 @@ def test_student_flow(live: Any, new_page: Any, shots: Shots) -> None:
     expect(page.get_by_role("tab", name=re.compile("server.js"))).to_have_class(
         re.compile("is-modified")
     )
-    shots(page, "wrong solution typed", full_page=False)
+    shots(page, "wrong solution typed", full_page=False, at=page.locator("[data-editor]"))
 
     # Submitted with the button; the tests arrive one by one, the page never reloads.
     page.evaluate("() => { window.__sameDocument = true; }")
@@ -126,7 +126,7 @@ def test_student_flow(live: Any, new_page: Any, shots: Shots) -> None:
     page.get_by_role("button", name="Submit").click()
     expect(page.locator("#results-title")).to_have_text("Result of submission #1")
     page.locator("#results .test-item").first.wait_for(timeout=GRADING_TIMEOUT)
-    shots(page, "tests arriving", full_page=False)
+    shots(page, "tests arriving", full_page=False, at=page.locator("#results"))
     wait_for_verdict(page)
     assert page.evaluate("() => window.__sameDocument") is True, "the page reloaded"
     seen = page.evaluate("() => window.__seen")
@@ -170,7 +170,7 @@ def test_student_flow(live: Any, new_page: Any, shots: Shots) -> None:
     page.keyboard.press("End")
     page.keyboard.type(";")
     assert editor_text(page) == f"{COMMENT}\n{WRONG}\n" + "\n".join(FIX)
-    shots(page, "fix typed", full_page=False)
+    shots(page, "fix typed", full_page=False, at=page.locator("[data-editor]"))
     page.keyboard.press("Control+Enter")
     expect(page.locator("#results-title")).to_have_text("Result of submission #2")
     wait_for_verdict(page)
