@@ -54,9 +54,14 @@ def grader_bundle(slug: str, wrong: str, statement_note: str) -> bytes:
 
 @dataclass
 class Flow:
+    """What the steps share: the signed-in page, the screenshots, the people, the stack
+    (to start more workers), a scratch directory for uploads and downloads."""
+
     page: Any
     shots: Shots
     tmp_path: Path
+    stack: Any
+    teacher: Any
     student: Any
     cohort: Any
 
@@ -128,7 +133,15 @@ def test_instructor_flow(live: Any, new_page: Any, shots: Shots, tmp_path: Path)
 
     page = new_page()
     sign_in(page, "marta", PASSWORD)
-    flow = Flow(page=page, shots=shots, tmp_path=tmp_path, student=student, cohort=cohort)
+    flow = Flow(
+        page=page,
+        shots=shots,
+        tmp_path=tmp_path,
+        stack=live,
+        teacher=teacher,
+        student=student,
+        cohort=cohort,
+    )
 
     upload_a_grader_version(flow)
     see_it_validated(flow)

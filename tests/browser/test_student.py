@@ -4,6 +4,7 @@ real worker and sandbox, a wrong attempt explained, a fixed one passing, the his
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,14 @@ def wait_for_verdict(page: Any) -> None:
 def test_student_flow(live: Any, new_page: Any, shots: Shots) -> None:
     UserFactory(username="lucia")
     page = new_page()
+    # What reaches the page over WebSockets, by URL: the results must come this way.
+    frames: dict[str, list[dict[str, Any]]] = {}
+
+    def on_websocket(ws: Any) -> None:
+        received = frames.setdefault(ws.url, [])
+        ws.on("framereceived", lambda payload: received.append(json.loads(payload)))
+
+    page.on("websocket", on_websocket)
 
     # Sign in.
     page.goto("/")
@@ -136,6 +145,9 @@ def test_student_flow(live: Any, new_page: Any, shots: Shots) -> None:
     assert len([c for c in counts if 0 < c < total]) >= 2, f"not live: {progress}"
     items = [s["items"] for s in seen]
     assert len(set(items)) >= 3 and items == sorted(items), f"the list did not grow: {items}"
+    (first_run,) = [events for url, events in frames.items() if "/ws/submissions/" in url]
+    kinds = [event["type"] for event in first_run]
+    assert kinds.count("test") >= 2 and "finished" in kinds, f"not over the WebSocket: {kinds}"
 
     results = page.locator("#results")
     expect(results).to_have_attribute("data-status", "failed")
