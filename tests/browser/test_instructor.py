@@ -103,6 +103,8 @@ def see_it_validated(flow: Flow) -> None:
     expect(wrong).to_contain_text("como se esperaba")
     expect(wrong).to_contain_text("pierde puntos en:")
     expect(version.locator("h2 .status")).to_have_text("válida")
+    expect(version).to_contain_text("Subida")
+    expect(version).to_contain_text("marta")
     a11y.assert_basics(page)
     flow.shots(page, "version validated")
 
