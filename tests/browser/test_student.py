@@ -78,6 +78,8 @@ def test_student_flow(live: Any, new_page: Any, shots: Shots) -> None:
         ws.on("framereceived", lambda payload: received.append(json.loads(payload)))
 
     page.on("websocket", on_websocket)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
 
     # Sign in.
     page.goto("/")
@@ -134,7 +136,15 @@ def test_student_flow(live: Any, new_page: Any, shots: Shots) -> None:
     page.evaluate(WATCH_RESULTS)
     page.get_by_role("button", name="Submit").click()
     expect(page.locator("#results-title")).to_have_text("Result of submission #1")
-    page.locator("#results .test-item").first.wait_for(timeout=GRADING_TIMEOUT)
+    page.wait_for_function(
+        """() => document.querySelector("#results .test-item")
+              || /^(passed|failed|error|timeout|rejected|internal-error)$/.test(
+                   document.getElementById("results").dataset.status || "")""",
+        timeout=GRADING_TIMEOUT,
+    )
+    panel = page.locator("#results")
+    expect(page.locator(".submit-error")).to_be_hidden()
+    assert panel.locator(".test-item").count(), f"no test ran: {panel.inner_text()}"
     shots(page, "tests arriving", full_page=False, at=page.locator("#results"))
     wait_for_verdict(page)
     assert page.evaluate("() => window.__sameDocument") is True, "the page reloaded"
@@ -160,6 +170,9 @@ def test_student_flow(live: Any, new_page: Any, shots: Shots) -> None:
     expect(explanation).to_be_visible()
     assert explanation.inner_text().strip(), "a failed test without explanation"
     expect(failed.filter(has_text="404")).not_to_have_count(0)
+    expect(results.locator(".results-output")).to_have_text(
+        "1 of 21 tests failed: read below what each one says."
+    )
     # Announced: the tests landed inside the polite live region.
     expect(page.locator("[aria-live=polite] .test-item")).not_to_have_count(0)
     # The history already lists the attempt, without a reload.
@@ -189,6 +202,7 @@ def test_student_flow(live: Any, new_page: Any, shots: Shots) -> None:
     expect(results).to_have_attribute("data-status", "passed")
     expect(score).to_have_text(re.compile(r"^29 / 29$"))
     expect(results.locator(".test-item.failed")).to_have_count(0)
+    expect(results.locator(".results-output")).to_have_text("All tests passed.")
     assert page.evaluate("() => window.__sameDocument") is True, "the page reloaded"
     expect(history).to_have_count(2)
     expect(history.first).to_contain_text("29 / 29")
@@ -206,5 +220,6 @@ def test_student_flow(live: Any, new_page: Any, shots: Shots) -> None:
     a11y.assert_basics(page)
     shots(page, "course after passing")
 
+    assert not errors, f"JavaScript errors: {errors}"
     statuses = list(Submission.objects.order_by("attempt").values_list("status", flat=True))
     assert statuses == ["failed", "passed"]

@@ -41,6 +41,23 @@
     return FINAL.indexOf(status) !== -1;
   }
 
+  // A graded run's summary in the page's language (the grader writes it in Spanish);
+  // the grader's own words for anything else (an error, a timeout, a rejection).
+  function summaryLine(results) {
+    if (!results) return "";
+    var tests = results.tests || [];
+    if ((results.status === "passed" || results.status === "failed") && tests.length) {
+      var failed = tests.filter(function (t) {
+        return t.status !== "passed";
+      }).length;
+      if (!failed) return S.summary_passed || results.output;
+      var template = failed === 1 ? S.summary_failed_one : S.summary_failed_many;
+      if (!template) return results.output;
+      return template.replace("%(failed)s", String(failed)).replace("%(total)s", String(tests.length));
+    }
+    return results.output || "";
+  }
+
   function render() {
     if (!state) return;
     panel.dataset.status = state.status;
@@ -74,7 +91,8 @@
     }
     panel.appendChild(summary);
     var results = state.results;
-    if (results && results.output) panel.appendChild(el("p", "results-output", results.output));
+    var line = summaryLine(results);
+    if (line) panel.appendChild(el("p", "results-output", line));
     if (state.tests.length) {
       var list = el("ul", "test-list");
       state.tests.forEach(function (t) {
