@@ -101,6 +101,10 @@ class Shots:
             page.set_viewport_size(size)
             if at is not None:
                 at.scroll_into_view_if_needed()
+            elif full_page:
+                # From the top: sticky parts (the header, the statement) would otherwise be
+                # drawn where the scrolled viewport had them.
+                page.evaluate("() => window.scrollTo(0, 0)")
             path = self.directory / self.flow / f"{stem}.{label}.png"
             path.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(path), full_page=full_page, animations="disabled")
