@@ -140,7 +140,7 @@ class Stack:
         )
         wait_until(lambda: self._get_status("/healthz") == 200, 30, "daphne")
 
-    def start_worker(self, name: str, concurrency: int = 1) -> None:
+    def start_worker(self, name: str, concurrency: int = 1, queues: str = "grading") -> None:
         self.spawn(
             name,
             [
@@ -149,7 +149,7 @@ class Stack:
                 "taller",
                 "worker",
                 "-Q",
-                "grading",
+                queues,
                 "-c",
                 str(concurrency),
                 "-n",

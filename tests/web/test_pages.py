@@ -65,7 +65,7 @@ def test_the_exercise_page_shows_the_statement_editor_and_starter(
     assert 'class="codehilite"' in page  # the seed's example is highlighted
     assert 'name="file:server.js"' in page
     assert "TODO: las rutas de /api/tareas" in page
-    assert "Todavía no enviaste ninguna solución" in page
+    assert '<p class="muted" data-attempts-empty>Todavía no enviaste ninguna solución' in page
 
 
 def test_submitting_stores_an_attempt_and_shows_it(student_client: Client, course: None) -> None:
@@ -95,7 +95,7 @@ def test_a_student_sees_only_their_own_attempts(client: Client, course: None) ->
     client.force_login(ana)
     page = client.get("/ejercicios/rest-api/").content.decode()
     assert "código de beto" not in page
-    assert "Todavía no enviaste ninguna solución" in page
+    assert '<p class="muted" data-attempts-empty>Todavía no enviaste ninguna solución' in page
 
 
 def test_an_unknown_exercise_is_a_404(student_client: Client, course: None) -> None:

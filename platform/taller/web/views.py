@@ -10,6 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods
 
 from taller.accounts.models import User
@@ -20,6 +21,7 @@ from taller.submissions.models import Submission
 from taller.submissions.services import InvalidSubmission, RateLimited, submission_create
 from taller.web.forms import files_from_post
 from taller.web.markdown import render_markdown, without_title
+from taller.web.templatetags.taller import SUMMARY_FAILED
 
 
 class AuthenticatedRequest(HttpRequest):
@@ -127,6 +129,10 @@ def _live_strings() -> dict[str, Any]:
         ),
         "retry_in": _("Podrás volver a enviar en %(n)s s."),
         "sending": _("Enviando…"),
+        # live.js rebuilds a graded run's summary line in the page's language.
+        "summary_passed": _("Todas las pruebas pasaron."),
+        "summary_failed_one": ngettext(*SUMMARY_FAILED, 1),
+        "summary_failed_many": ngettext(*SUMMARY_FAILED, 2),
     }
 
 

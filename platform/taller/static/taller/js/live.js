@@ -14,6 +14,9 @@
   var panel = document.getElementById("results");
   var form = document.getElementById("submission-form");
   if (!panel || !form) return;
+  var attemptsBody = document.querySelector("[data-attempts]");
+  var attemptsWrap = document.querySelector("[data-attempts-wrap]");
+  var attemptsEmpty = document.querySelector("[data-attempts-empty]");
 
   var state = null; // {id, attempt, status, queue_position, test_count, tests[], results}
   var socket = null;
@@ -36,6 +39,23 @@
   }
   function isFinal(status) {
     return FINAL.indexOf(status) !== -1;
+  }
+
+  // A graded run's summary in the page's language (the grader writes it in Spanish);
+  // the grader's own words for anything else (an error, a timeout, a rejection).
+  function summaryLine(results) {
+    if (!results) return "";
+    var tests = results.tests || [];
+    if ((results.status === "passed" || results.status === "failed") && tests.length) {
+      var failed = tests.filter(function (t) {
+        return t.status !== "passed";
+      }).length;
+      if (!failed) return S.summary_passed || results.output;
+      var template = failed === 1 ? S.summary_failed_one : S.summary_failed_many;
+      if (!template) return results.output;
+      return template.replace("%(failed)s", String(failed)).replace("%(total)s", String(tests.length));
+    }
+    return results.output || "";
   }
 
   function render() {
@@ -71,7 +91,8 @@
     }
     panel.appendChild(summary);
     var results = state.results;
-    if (results && results.output) panel.appendChild(el("p", "results-output", results.output));
+    var line = summaryLine(results);
+    if (line) panel.appendChild(el("p", "results-output", line));
     if (state.tests.length) {
       var list = el("ul", "test-list");
       state.tests.forEach(function (t) {
@@ -96,6 +117,38 @@
       if (results.stderr) out.appendChild(el("pre", "stderr", results.stderr));
       panel.appendChild(out);
     }
+  }
+
+  // The history below the panel: the current attempt's row, added on submit and kept
+  // in step with the panel, so it never says "no attempts yet" after one.
+  function syncAttempt() {
+    if (!attemptsBody || !state || !state.id) return;
+    var row = attemptsBody.querySelector('tr[data-submission="' + state.id + '"]');
+    if (!row) {
+      row = document.createElement("tr");
+      row.dataset.submission = String(state.id);
+      var when = document.createElement("time");
+      var now = new Date();
+      when.dateTime = now.toISOString();
+      when.textContent = now.toLocaleString(document.documentElement.lang || "es", {
+        dateStyle: "short",
+        timeStyle: "short",
+      });
+      var whenCell = el("td");
+      whenCell.appendChild(when);
+      row.append(el("td", null, state.attempt), whenCell, el("td"), el("td"));
+      attemptsBody.insertBefore(row, attemptsBody.firstChild);
+      if (attemptsWrap) attemptsWrap.hidden = false;
+      if (attemptsEmpty) attemptsEmpty.hidden = true;
+    }
+    var cells = row.children;
+    cells[2].replaceChildren(
+      el("span", "status status-" + state.status, S.status[state.status] || state.status)
+    );
+    cells[3].textContent =
+      isFinal(state.status) && state.score !== null && state.score !== undefined
+        ? points(state.score) + " / " + points(state.max_score)
+        : "—";
   }
 
   function apply(event) {
@@ -153,6 +206,7 @@
         return;
     }
     render();
+    syncAttempt();
     if (isFinal(state.status)) stop();
   }
 
@@ -248,6 +302,7 @@
             results: null,
           };
           render();
+          syncAttempt();
           follow(r.body.ws_path, r.body.status_url);
         } else if (r.response.status === 429) {
           var wait = Number(r.response.headers.get("Retry-After") || r.body.retry_after || 5);
