@@ -1,11 +1,14 @@
 """An instructor's work in a real browser: a new grader version uploaded, validated by a
-real worker in the sandbox, published; the students' page then shows it.
+real worker in the sandbox, published; the students' page then shows it. Then a
+student's attempt (made in the browser, graded by the worker) is regraded with the new
+version for the whole cohort, watched to the end, and read back in the dashboard and
+the gradebook, which is exported as CSV.
 
-Each step is a function taking the flow's state, so further steps (a cohort regrade, the
-dashboard, the gradebook export) slot into `test_instructor_flow` one line each."""
+Each step is a function taking the flow's state."""
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 import zipfile
@@ -18,6 +21,7 @@ from playwright.sync_api import expect
 
 from taller.accounts.roles import Role
 from taller.courses.models import Exercise
+from taller.submissions.models import Submission
 from tests.factories import PASSWORD, CohortFactory, EnrollmentFactory, UserFactory
 
 from . import a11y
@@ -29,6 +33,8 @@ REPO = Path(__file__).resolve().parents[2]
 SLUG = "rest-api"
 NOTE = "Nota de la versión 2: los identificadores nunca se reutilizan."
 VALIDATION_TIMEOUT = 120_000
+GRADING_TIMEOUT = 90_000
+WRONG = (REPO / "exercises" / SLUG / "wrong" / "sin-404-json" / "server.js").read_text()
 
 
 def grader_bundle(slug: str, wrong: str, statement_note: str) -> bytes:
@@ -64,6 +70,7 @@ class Flow:
     teacher: Any
     student: Any
     cohort: Any
+    new_page: Any = None
 
 
 def upload_a_grader_version(flow: Flow) -> None:
@@ -126,6 +133,87 @@ def publish_it(flow: Flow) -> None:
     flow.shots(page, "students see the new statement")
 
 
+def a_student_attempts_it(flow: Flow) -> None:
+    """Lucía, in a browser of her own, submits a solution that forgets the JSON 404."""
+    page = flow.new_page()
+    sign_in(page, "lucia", PASSWORD)
+    page.goto(f"/ejercicios/{SLUG}/")
+    code = page.locator("[data-editor] .cm-content").first
+    code.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.insert_text(WRONG)
+    page.get_by_role("button", name="Enviar").click()
+    expect(page.locator("#results")).to_have_attribute(
+        "data-status", "failed", timeout=GRADING_TIMEOUT
+    )
+    page.context.close()
+    attempt = Submission.objects.get(student=flow.student, regrade_of__isnull=True)
+    assert (attempt.score, attempt.max_score) == (28, 29)
+    assert attempt.cohort_id == flow.cohort.pk and attempt.grader_version.number == 2
+
+
+def regrade_the_cohort(flow: Flow) -> None:
+    page = flow.page
+    page.goto(f"/docencia/cohortes/{flow.cohort.pk}/")
+    page.get_by_role("link", name="Recalificar", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Recalificar")
+    a11y.assert_basics(page)
+    version = Exercise.objects.get(slug=SLUG).current_version
+    assert version is not None
+    page.get_by_label("Ejercicio y versión del corrector").select_option(str(version.pk))
+    flow.shots(page, "regrade chosen")
+    page.get_by_role("button", name="Recalificar", exact=True).click()
+    # The progress page follows the batch by itself until the worker is done.
+    done = page.locator("#regrade-done")
+    expect(done).to_contain_text("1 de 1 recalificados", timeout=GRADING_TIMEOUT)
+    expect(done).to_contain_text("Terminado.")
+    row = page.locator("#regrade-rows tr", has_text="lucia")
+    expect(row.locator(".old-score")).to_have_text("28 / 29")
+    expect(row.locator(".new-score")).to_have_text("28 / 29")
+    a11y.assert_basics(page)
+    flow.shots(page, "regrade finished")
+    regrade = Submission.objects.get(student=flow.student, regrade_of__isnull=False)
+    assert regrade.status == "failed" and regrade.score == 28
+    # The original attempt keeps its own result beside the regrade.
+    assert Submission.objects.filter(student=flow.student).count() == 2
+
+
+def read_the_dashboard(flow: Flow) -> None:
+    page = flow.page
+    page.goto(f"/docencia/cohortes/{flow.cohort.pk}/")
+    page.get_by_role("link", name="Panel", exact=True).click()
+    section = page.locator(f"#ejercicio-{SLUG}")
+    expect(section).to_be_visible()
+    # One student enrolled, one attempted, none with full marks; the chart is an SVG image.
+    expect(section).to_contain_text("Lo intentaron 1 de 1; aprobaron 0.")
+    expect(section.get_by_role("img")).to_be_visible()
+    expect(section).to_contain_text("Una ruta desconocida responde 404 con error en JSON")
+    a11y.assert_basics(page)
+    flow.shots(page, "dashboard")
+
+
+def export_the_gradebook(flow: Flow) -> None:
+    page = flow.page
+    page.goto(f"/docencia/cohortes/{flow.cohort.pk}/")
+    page.get_by_role("link", name="Calificaciones", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Calificaciones")
+    row = page.get_by_role("row", name=re.compile("lucia"))
+    expect(row).to_contain_text("28")
+    a11y.assert_basics(page)
+    flow.shots(page, "gradebook")
+    page.goto(f"/docencia/cohortes/{flow.cohort.pk}/")
+    with page.expect_download() as info:
+        page.get_by_role("link", name="Descargar CSV").click()
+    download = info.value
+    target = flow.tmp_path / download.suggested_filename
+    download.save_as(target)
+    assert target.suffix == ".csv"
+    rows = list(csv.DictReader(io.StringIO(target.read_text(encoding="utf-8-sig"))))
+    assert [r["usuario"] for r in rows] == ["lucia"]
+    scores = {k: v for k, v in rows[0].items() if k.startswith(SLUG)}
+    assert "28" in scores.values(), scores
+
+
 def test_instructor_flow(live: Any, new_page: Any, shots: Shots, tmp_path: Path) -> None:
     teacher = UserFactory(username="marta", role=Role.INSTRUCTOR)
     student = UserFactory(username="lucia")
@@ -143,8 +231,13 @@ def test_instructor_flow(live: Any, new_page: Any, shots: Shots, tmp_path: Path)
         teacher=teacher,
         student=student,
         cohort=cohort,
+        new_page=new_page,
     )
 
     upload_a_grader_version(flow)
     see_it_validated(flow)
     publish_it(flow)
+    a_student_attempts_it(flow)
+    regrade_the_cohort(flow)
+    read_the_dashboard(flow)
+    export_the_gradebook(flow)
