@@ -62,15 +62,21 @@ def test_node_e_runs_as_uid_1000_with_a_clean_environment() -> None:
                 "console.log(JSON.stringify([process.getuid(), process.getgid(), process.cwd(),"
                 " process.env, require('os').userInfo().username,"
                 " require('fs').readFileSync('/proc/self/limits', 'utf8')"
-                ".match(/Max core file size +(\\S+) +(\\S+)/).slice(1)]))",
+                ".match(/Max core file size +(\\S+) +(\\S+)/).slice(1),"
+                " process.constrainedMemory(),"
+                " require('v8').getHeapStatistics().heap_size_limit]))",
             ]
         )
         info = program.wait(10)
         assert info is not None and info.ok, program.output()
-        uid, gid, cwd, env, user, core = json.loads(program.output().stdout)
+        uid, gid, cwd, env, user, core, constrained, heap = json.loads(program.output().stdout)
     assert (uid, gid, cwd, user) == (1000, 1000, "/work", "node")
     assert core == ["0", "0"]  # no core dumps, and no way to re-enable them
-    assert env["PORT"] == "3000" and env["NODE_OPTIONS"] == "--max-old-space-size=384"
+    assert env["PORT"] == "3000"
+    # Node sizes its heap from the run's memory cgroup, which it sees: no V8 flag needed.
+    assert "NODE_OPTIONS" not in env
+    assert constrained == Limits().memory_mb << 20
+    assert heap < constrained
     assert "NODE_EXTRA_CA_CERTS" not in env
     assert_clean(sb)
 

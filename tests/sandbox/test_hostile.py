@@ -55,6 +55,16 @@ def every_line_fails(*codes: str, skip: tuple[str, ...] = ()) -> Check:
     return check
 
 
+def secrets_absent(info: ExitInfo, out: Output, sb: BwrapSandbox) -> None:
+    # Of /sys, only the run's own memory cgroup is there (read-only): Node reads its limit.
+    every_line_fails("ENOENT", "EACCES", skip=("/sys/fs/cgroup ",))(info, out, sb)
+    shown = next(line for line in _lines(out) if line.startswith("/sys/fs/cgroup "))
+    kind, listing = shown.split()[1:]
+    # cgroup v1: /sys/fs/cgroup/memory; v2: the run's own directory is /sys/fs/cgroup.
+    own = set(os.listdir(sb.cgroup.memory_view()[0][0]))
+    assert kind == "DIR" and set(listing.split(",")) in ({"memory"}, own), shown
+
+
 def refused(info: ExitInfo, out: Output, sb: BwrapSandbox) -> None:
     assert info.ok, (info, out)
     assert len(_lines(out)) == 4, out
@@ -100,6 +110,7 @@ def platform_hidden(info: ExitInfo, out: Output, sb: BwrapSandbox) -> None:
         "sbin",
         "node_modules",
         "proc",
+        "sys",
         "tmp",
         "usr",
         "work",
@@ -170,7 +181,7 @@ CASES: dict[str, Case] = {
     "disk_fill.js": Case(Limits(workdir_mb=8), out_of_space(8)),
     "many_files.js": Case(Limits(workdir_inodes=2000), out_of_space(2000)),
     "tmp_fill.js": Case(Limits(tmp_mb=8), out_of_space(8)),
-    "read_secrets.js": Case(SMALL, every_line_fails("ENOENT", "EACCES")),
+    "read_secrets.js": Case(SMALL, secrets_absent),
     "proc_environ.js": Case(SMALL, no_secrets),
     "platform_files.js": Case(SMALL, platform_hidden),
     "connect_postgres.js": Case(SMALL, refused),

@@ -152,6 +152,11 @@ class RunCgroup(ABC):
     @abstractmethod
     def _dirs(self) -> list[Path]: ...
 
+    def memory_view(self) -> list[tuple[str, str]]:
+        """(host dir, path inside) binds that show a program, in its own cgroup
+        namespace, its memory limit where libuv reads it."""
+        return []
+
     def remove(self, timeout: float = 2.0) -> None:
         """Kill what is left, wait for the cgroup to empty, remove it."""
         deadline = time.monotonic() + timeout
@@ -219,6 +224,9 @@ class CgroupV1(RunCgroup):
     @property
     def procs_files(self) -> list[str]:
         return [str(path / "cgroup.procs") for path in self._dirs()]
+
+    def memory_view(self) -> list[tuple[str, str]]:
+        return [(str(self.dirs["memory"]), "/sys/fs/cgroup/memory")]
 
     def _dirs(self) -> list[Path]:
         return list(dict.fromkeys(self.dirs.values()))
@@ -302,6 +310,9 @@ class CgroupV2(RunCgroup):
     @property
     def procs_files(self) -> list[str]:
         return [str(self.path / "cgroup.procs")]
+
+    def memory_view(self) -> list[tuple[str, str]]:
+        return [(str(self.path), "/sys/fs/cgroup")]
 
     def _dirs(self) -> list[Path]:
         return [self.path]
