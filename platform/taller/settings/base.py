@@ -51,6 +51,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Before everything: load balancers' probes are answered whatever their Host header
+    # or scheme, and are not logged.
+    "taller.web.middleware.HealthCheckMiddleware",
+    # The request id (from the load balancer, or made) for every line logged below.
+    "taller.observability.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -237,11 +242,27 @@ TALLER_API_MAX_REQUEST_BYTES = env.int(
     "TALLER_API_MAX_REQUEST_BYTES", default=2 * TALLER_MAX_TOTAL_BYTES + 64 * 1024
 )
 
+# Every record carries the ids in force (request_id, submission_id, run_id, task_id; see
+# taller.observability). "plain" for people, "json" (production's default) for machines.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"ids": {"()": "taller.observability.ContextFilter"}},
+    "formatters": {
+        "plain": {
+            "()": "taller.observability.PlainFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        },
+        "json": {"()": "taller.observability.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["ids"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"axes": {"level": "WARNING"}},
 }
