@@ -140,7 +140,10 @@ class Stack:
         )
         wait_until(lambda: self._get_status("/healthz") == 200, 30, "daphne")
 
-    def start_worker(self, name: str, concurrency: int = 1) -> None:
+    def start_worker(
+        self, name: str, concurrency: int = 1, host: str = "%h", queues: str = "grading"
+    ) -> None:
+        """A Celery worker; `host` names it as if it ran on another machine."""
         self.spawn(
             name,
             [
@@ -149,11 +152,11 @@ class Stack:
                 "taller",
                 "worker",
                 "-Q",
-                "grading",
+                queues,
                 "-c",
                 str(concurrency),
                 "-n",
-                f"{name}@%h",
+                f"{name}@{host}",
                 "--without-gossip",
                 "--without-mingle",
                 "-l",
@@ -209,10 +212,16 @@ class Browser:
         self.cookies: dict[str, str] = {}
 
     def request(
-        self, method: str, path: str, body: dict[str, str] | None = None, json_api: bool = False
+        self,
+        method: str,
+        path: str,
+        body: dict[str, str] | None = None,
+        json_api: bool = False,
+        extra_headers: dict[str, str] | None = None,
     ) -> tuple[int, dict[str, str], bytes]:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
         headers = {"Cookie": self.cookie_header(), "Origin": f"http://127.0.0.1:{self.port}"}
+        headers.update(extra_headers or {})
         data = None
         if body is not None:
             data = urlencode(body)
@@ -246,13 +255,16 @@ class Browser:
         )
         assert status == 302 and "sessionid" in self.cookies, f"sign-in failed ({status})"
 
-    def submit(self, slug: str, files: dict[str, str]) -> dict[str, Any]:
+    def submit(
+        self, slug: str, files: dict[str, str], request_id: str | None = None
+    ) -> dict[str, Any]:
         self.request("GET", f"/ejercicios/{slug}/")
         status, _, body = self.request(
             "POST",
             f"/ejercicios/{slug}/",
             {f"file:{path}": text for path, text in files.items()},
             json_api=True,
+            extra_headers={"X-Request-ID": request_id} if request_id else None,
         )
         assert status == 202, f"submit answered {status}: {body[:300]!r}"
         answer: dict[str, Any] = json.loads(body)
