@@ -4,6 +4,7 @@ hosts in production) against one PostgreSQL and one Redis, sharing the queue."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -42,12 +43,10 @@ def json_lines(log: Path) -> list[dict[str, Any]]:
 def test_two_workers_share_the_queue_and_grade_each_submission_exactly_once(
     stack: Stack, course_synced: None
 ) -> None:
-    stack.start_worker("w1", host="host-a")
-    stack.start_worker("w2", host="host-b")
     stack.start_web()
-
     expected: dict[int, str] = {}
     request_ids: dict[int, str] = {}
+    watched: Any = None
     for n in range(STUDENTS):
         UserFactory(username=f"estudiante{n}")
         browser = Browser(stack.port)
@@ -56,6 +55,16 @@ def test_two_workers_share_the_queue_and_grade_each_submission_exactly_once(
         submitted = browser.submit("rest-api", WRONG if wrong else RIGHT, request_id=f"lb-{n}")
         expected[submitted["id"]] = "failed" if wrong else "passed"
         request_ids[submitted["id"]] = f"lb-{n}"
+        if watched is None:
+            # The first student watches the run live while nothing happens for a while
+            # (the others submit, the workers start): an idle WebSocket must stay open.
+            watched = browser.websocket(submitted["ws_path"])
+            assert json.loads(watched.recv(timeout=10))["status"] == "queued"
+            watched_id, watched_since = submitted["id"], time.monotonic()
+
+    # Both workers come up only now, so that the whole batch is there to share.
+    stack.start_worker("w1", host="host-a")
+    stack.start_worker("w2", host="host-b")
 
     graded = wait_until(
         lambda: (
@@ -86,6 +95,15 @@ def test_two_workers_share_the_queue_and_grade_each_submission_exactly_once(
         assert {r.get("run_id") for r in mine} == {submission.run_token.hex}
         verdict = f"submission {submission.pk}: {submission.status}, "
         assert sum(r["message"].startswith(verdict) for r in mine) == 1
+
+    # The watcher, idle for longer than the channel layer's blocking read, saw it all.
+    assert time.monotonic() - watched_since > 8
+    with watched:
+        events = [json.loads(watched.recv(timeout=30))]
+        while events[-1]["type"] != "finished":
+            events.append(json.loads(watched.recv(timeout=30)))
+    assert events[0]["type"] == "started"
+    assert events[-1]["results"]["status"] == expected[watched_id]
 
     # The web process logged each submitting request under the id the balancer sent.
     posts = [

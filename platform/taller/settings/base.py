@@ -210,13 +210,20 @@ SPECTACULAR_SETTINGS = {
 
 # Channels: the in-memory layer unless Redis is configured.
 REDIS_URL = env.str("REDIS_URL", default="")
-if REDIS_URL:
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
-        }
+
+
+def redis_channel_layer(url: str) -> dict[str, object]:
+    # Each consumer waits for its messages with a blocking BZPOPMIN of up to 5 s; redis-py
+    # 8 cuts any read at 5 s by default, which tore idle WebSockets down with 1011
+    # (channels_redis#422). A longer bound still notices a dead Redis.
+    return {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [{"address": url, "socket_timeout": 30}]},
     }
+
+
+if REDIS_URL:
+    CHANNEL_LAYERS = {"default": redis_channel_layer(REDIS_URL)}
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
