@@ -163,13 +163,15 @@ def throughput(
     ids = [browser.submit("rest-api", SOLUTION)["id"] for browser in browsers]
     submitted = time.monotonic() - started
     wait_until(
-        lambda: db_rows(
-            database_url,
-            "SELECT count(*) FROM submissions_submission WHERE id = ANY(%s) AND finished_at "
-            "IS NOT NULL",
-            ids,
-        )[0][0]
-        == len(ids),
+        lambda: (
+            db_rows(
+                database_url,
+                "SELECT count(*) FROM submissions_submission WHERE id = ANY(%s) AND finished_at "
+                "IS NOT NULL",
+                ids,
+            )[0][0]
+            == len(ids)
+        ),
         600,
         "the batch to be graded",
         interval=0.1,
@@ -236,6 +238,17 @@ def wrk(
     return measured
 
 
+THINK_MS = (1000, 3000)
+
+
+def wrk_scenarios(port: int, sessions: list[str], work: Path, seconds: int) -> list[dict[str, Any]]:
+    return [
+        wrk(port, sessions, work, seconds, THINK_MS, 0),
+        wrk(port, sessions, work, seconds, THINK_MS, 10),
+        wrk(port, sessions, work, seconds, (0, 0), 0),
+    ]
+
+
 # --- WebSocket fan-out ---
 
 
@@ -296,7 +309,11 @@ async def fan_out(
     alive = [ws for ws in sockets if not isinstance(ws, BaseException)]
     failures += [repr(ws) for ws in sockets if isinstance(ws, BaseException)][:5]
     listeners = [asyncio.create_task(listen(ws, len(rounds))) for ws in alive]
-    ids = [s["submission"] for s, ws in zip(students, sockets) if not isinstance(ws, BaseException)]
+    ids = [
+        s["submission"]
+        for s, ws in zip(students, sockets, strict=True)
+        if not isinstance(ws, BaseException)
+    ]
     for plan, rate in rounds:
         process = multiprocessing.get_context("spawn").Process(
             target=publisher, args=(redis_url, ids, payload, plan, rate)
@@ -345,6 +362,7 @@ def main() -> None:
     # Distinct students submit here, many times each in the load test: no per-student
     # throttle, which is not what is measured.
     env.update(TALLER_SUBMISSIONS_PER_MINUTE="100000", TALLER_MAX_IN_FLIGHT="100000")
+    env["CONN_MAX_AGE"] = "60"  # production's default (the tests' stack uses 0)
     print("preparing the database, static files and students…", flush=True)
     django(env, "migrate", "--noinput", "-v0")
     django(env, "collectstatic", "--noinput", "-v0")
@@ -373,9 +391,8 @@ def main() -> None:
 
         print("wrk: 50 students with think time, then a submit mix, then saturation…", flush=True)
         sessions = [s["session"] for s in students[:50]]
-        browsing = wrk(stack.port, sessions, work, args.wrk_seconds, (500, 1500), 0)
-        mixing = wrk(stack.port, sessions, work, args.wrk_seconds, (500, 1500), 10)
-        saturated = wrk(stack.port, sessions, work, args.wrk_seconds, (0, 0), 0)
+        loads: dict[int, list[dict[str, Any]]] = {}
+        loads[1] = wrk_scenarios(stack.port, sessions, work, args.wrk_seconds)
 
         print(f"fan-out: {args.clients} WebSocket clients…", flush=True)
         fan = asyncio.run(
@@ -388,6 +405,12 @@ def main() -> None:
             )
         )
         web_log = (work / "web.log").read_text(errors="replace")
+        print("wrk again, with two web processes…", flush=True)
+        for name in [n for n in stack.processes if n.startswith("web")]:
+            stack.kill(name)
+        (work / "web.log").rename(work / "web-1.log")
+        stack.start_web(processes=2)
+        loads[2] = wrk_scenarios(stack.port, sessions, work, args.wrk_seconds)
     finally:
         stack.stop_all()
         redis.stop()
@@ -430,47 +453,52 @@ The same batch, {args.runs} submissions of the `rest-api` reference solution (21
 
 | worker processes | verdicts/s | wall time | passed | runs started (logs) | by worker | takeovers, retries |
 |---|---|---|---|---|---|---|
-| 1 | {one['rate']:.2f} | {one['wall']:.1f} s | {one['passed']}/{one['runs']} | {one['starts']} | {", ".join(f"{k}: {v}" for k, v in sorted(one['by_worker'].items()))} | {one['takeovers']}, {one['retries']} |
-| 2 | {two['rate']:.2f} | {two['wall']:.1f} s | {two['passed']}/{two['runs']} | {two['starts']} | {", ".join(f"{k}: {v}" for k, v in sorted(two['by_worker'].items()))} | {two['takeovers']}, {two['retries']} |
+| 1 | {one["rate"]:.2f} | {one["wall"]:.1f} s | {one["passed"]}/{one["runs"]} | {one["starts"]} | {", ".join(f"{k}: {v}" for k, v in sorted(one["by_worker"].items()))} | {one["takeovers"]}, {one["retries"]} |
+| 2 | {two["rate"]:.2f} | {two["wall"]:.1f} s | {two["passed"]}/{two["runs"]} | {two["starts"]} | {", ".join(f"{k}: {v}" for k, v in sorted(two["by_worker"].items()))} | {two["takeovers"]}, {two["retries"]} |
 
-Speed-up with the second process: **{two['rate'] / one['rate']:.2f}×**. Both share this
+Speed-up with the second process: **{two["rate"] / one["rate"]:.2f}×**. Both share this
 machine's {os.cpu_count()} cores with Daphne, PostgreSQL and Redis (and, in production, would not).
 
 ## The site under load (wrk, 50 connections, one signed-in student per request)
 
 `GET {PAGE}` (the exercise page with the editor) as signed-in students, rotating over 50
-student sessions. "Think time": each connection waits 0.5–1.5 s between requests, as a
-person does; "submit mix": one request in ten is a submission (HTTP 202, queued: no
+student sessions. "Think time": each connection waits {THINK_MS[0] / 1000:g}–{THINK_MS[1] / 1000:g} s between requests, as a
+person does (≈ {50 / (sum(THINK_MS) / 2000):.0f} requests/s offered by the 50); "submit mix": one request in ten is a submission (HTTP 202, queued: no
 worker consumes during this part, so the web process is what is measured).
-"Saturation": no think time, every connection sends its next request at once.
+"Saturation": no think time, every connection sends its next request at once (closed
+loop: latency there is 50 / throughput, whatever the server). "2 web processes": two
+Daphne processes accepting on one socket, as two web hosts behind a load balancer.
 
-| scenario | requests/s | p50 ms | p90 ms | p99 ms | max ms | errors |
-|---|---|---|---|---|---|---|
-{wrk_row("50 students, think time, page loads", browsing)}
-{wrk_row("50 students, think time, 10 % submissions", mixing)}
-{wrk_row("50 connections, no think time (saturation)", saturated)}
+| web processes | scenario | requests/s | p50 ms | p90 ms | p99 ms | max ms | errors |
+|---|---|---|---|---|---|---|---|
+{wrk_row("1 | 50 students, think time, page loads", loads[1][0])}
+{wrk_row("1 | 50 students, think time, 10 % submissions", loads[1][1])}
+{wrk_row("1 | 50 connections, no think time (saturation)", loads[1][2])}
+{wrk_row("2 | 50 students, think time, page loads", loads[2][0])}
+{wrk_row("2 | 50 students, think time, 10 % submissions", loads[2][1])}
+{wrk_row("2 | 50 connections, no think time (saturation)", loads[2][2])}
 
 Target: page p99 under 50 ms at 50 concurrent clients.
 
-## WebSocket fan-out: {fan['clients']} connected clients
+## WebSocket fan-out: {fan["clients"]} connected clients
 
-{fan['clients']} students, each signed in (own session) and subscribed to their own
+{fan["clients"]} students, each signed in (own session) and subscribed to their own
 submission at `/ws/submissions/<id>/`, as during a class. A separate process pushes a
 `finished` event with a real verdict document (21 tests, filtered per viewer by the
 consumer) to each submission's group through the Redis channel layer, exactly as a
 worker does (`group_send`); latency is from just before the push to receipt by the client.
-All {fan['clients']} clients run in one asyncio process (RLIMIT_NOFILE raised to {nofile}).
+All {fan["clients"]} clients run in one asyncio process (RLIMIT_NOFILE raised to {nofile}).
 
 | | |
 |---|---|
-| connected / clients | {fan['connected']} / {fan['clients']} |
-| time to connect all (50 handshakes at a time, each with its snapshot) | {fan['connect_seconds']:.1f} s |
-| failures | {len(fan['failures'])}{": " + "; ".join(fan['failures']) if fan['failures'] else ""} |
+| connected / clients | {fan["connected"]} / {fan["clients"]} |
+| time to connect all (50 handshakes at a time, each with its snapshot) | {fan["connect_seconds"]:.1f} s |
+| failures | {len(fan["failures"])}{": " + "; ".join(fan["failures"]) if fan["failures"] else ""} |
 
 | push pattern | events received | p50 ms | p90 ms | p99 ms | max ms |
 |---|---|---|---|---|---|
-{fan_row(f"burst: one event to every client, all at once", fan['latencies']['burst'])}
-{fan_row(f"steady: {args.rate:g} events/s spread over the clients", fan['latencies']['steady'])}
+{fan_row("burst: one event to every client, all at once", fan["latencies"]["burst"])}
+{fan_row(f"steady: {args.rate:g} events/s spread over the clients", fan["latencies"]["steady"])}
 
 Target: fan-out p99 under 100 ms.
 

@@ -80,7 +80,8 @@ class JsonFormatter(_JsonFormatter):
     """One JSON object per line: time, level, logger, message, then the ids and extras."""
 
     def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("rename_fields", {"asctime": "time", "levelname": "level", "name": "logger"})
+        renamed = {"asctime": "time", "levelname": "level", "name": "logger"}
+        kwargs.setdefault("rename_fields", renamed)
         super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s", **kwargs)
 
 

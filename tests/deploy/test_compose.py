@@ -85,8 +85,10 @@ def compose_binary() -> list[str] | None:
     if shutil.which("docker-compose"):
         return ["docker-compose"]
     docker = shutil.which("docker")
-    if docker and subprocess.run([docker, "compose", "version"], capture_output=True).returncode == 0:
-        return [docker, "compose"]
+    if docker:
+        plugin = subprocess.run([docker, "compose", "version"], capture_output=True)
+        if plugin.returncode == 0:
+            return [docker, "compose"]
     return None
 
 
@@ -159,15 +161,19 @@ def settings_required_in_production() -> set[str]:
 def names_the_code_reads() -> set[str]:
     """Every env var name read by the platform and the grader (settings, os.environ)."""
     names = {"DJANGO_SETTINGS_MODULE"}
-    for path in [*REPO.glob("platform/taller/**/*.py"), *REPO.glob("graders/taller_grader/**/*.py")]:
+    sources = [*REPO.glob("platform/taller/**/*.py"), *REPO.glob("graders/taller_grader/**/*.py")]
+    for path in sources:
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant):
                 func = ast.unparse(node.func)
                 if func.startswith(("env.", "environ.Env().", "os.environ.", "os.getenv")):
                     names.add(str(node.args[0].value))
-            elif isinstance(node, ast.Subscript) and ast.unparse(node.value) == "os.environ":
-                if isinstance(node.slice, ast.Constant):
-                    names.add(str(node.slice.value))
+            elif (
+                isinstance(node, ast.Subscript)
+                and ast.unparse(node.value) == "os.environ"
+                and isinstance(node.slice, ast.Constant)
+            ):
+                names.add(str(node.slice.value))
     return names
 
 
@@ -220,7 +226,7 @@ def test_every_queue_an_exercise_can_use_has_a_worker() -> None:
     queues = set(typing.get_args(RunSpec.model_fields["queue"].annotation))
     assert queues == {"grading", "heavy"}
     consumed = set()
-    for name, service in platform_services().items():
+    for service in platform_services().values():
         command = " ".join(service["command"])
         if " worker " in f" {command} ":
             consumed |= set(re.search(r"-Q (\S+)", command)[1].split(","))  # type: ignore[index]
@@ -279,9 +285,11 @@ def test_the_dockerfiles_parse_and_copy_only_what_exists(path: str) -> None:
     context = Path(path).parent
     assert commands[0].cmd == "FROM"
     assert any(c.cmd in ("CMD", "ENTRYPOINT") for c in commands)
-    ignored = set((context / ".dockerignore").read_text().split()) if context.joinpath(
-        ".dockerignore"
-    ).exists() else set()
+    ignored = (
+        set((context / ".dockerignore").read_text().split())
+        if context.joinpath(".dockerignore").exists()
+        else set()
+    )
     for command in commands:
         assert not (command.cmd == "ADD" and "://" in command.original), command.original
         if command.cmd == "COPY" and not any(f.startswith("--from") for f in command.flags):
@@ -295,14 +303,9 @@ def test_the_images_build_where_an_engine_has_their_base_images(tmp_path: Path) 
     if podman is None:
         pytest.skip("no container engine here")
     for image, path in images_built().items():
-        bases = {
-            c.value[0]
-            for c in dockerfile.parse_file(str(path))
-            if c.cmd == "FROM" and c.value[0] not in {"scratch"}
-        }
-        stages = {
-            c.value[2] for c in dockerfile.parse_file(str(path)) if c.cmd == "FROM" and len(c.value) == 3
-        }
+        froms = [c.value for c in dockerfile.parse_file(str(path)) if c.cmd == "FROM"]
+        bases = {value[0] for value in froms if value[0] != "scratch"}
+        stages = {value[2] for value in froms if len(value) == 3}
         missing = [
             base
             for base in sorted(bases - stages)
@@ -314,8 +317,7 @@ def test_the_images_build_where_an_engine_has_their_base_images(tmp_path: Path) 
                 "registry is reachable from here"
             )
         built = subprocess.run(
-            [podman, "build", "--pull=never", "-q", "-f", path, "-t", f"{image}-test"]
-            + [str(path.parent)],
+            [podman, "build", "--pull=never", "-q", "-f", path, "-t", f"{image}-test", path.parent],
             capture_output=True,
             text=True,
             timeout=600,

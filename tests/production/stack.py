@@ -21,6 +21,7 @@ from urllib.parse import urlencode
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
+ASGI_APP = "taller.asgi:application"
 
 
 def free_port() -> int:
@@ -112,7 +113,9 @@ class Stack:
     port: int = 0
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
-    def spawn(self, name: str, argv: list[str], **extra_env: str) -> subprocess.Popen[bytes]:
+    def spawn(
+        self, name: str, argv: list[str], pass_fds: tuple[int, ...] = (), **extra_env: str
+    ) -> subprocess.Popen[bytes]:
         log = (self.logs / f"{name}.log").open("ab")
         process = subprocess.Popen(
             argv,
@@ -121,23 +124,32 @@ class Stack:
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: kill -9 takes the children too
+            pass_fds=pass_fds,
         )
         self.processes[name] = process
         return process
 
-    def start_web(self) -> None:
+    def start_web(self, processes: int = 1) -> None:
+        """Daphne; with several processes, all accept on one listening socket (`--fd`), as
+        several web hosts would behind a load balancer."""
         self.port = free_port()
-        self.spawn(
-            "web",
-            [
-                str(BIN / "daphne"),
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(self.port),
-                "taller.asgi:application",
-            ],
-        )
+        if processes == 1:
+            self.spawn(
+                "web",
+                [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(self.port), ASGI_APP],
+            )
+        else:
+            listener = socket.socket()
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listener.bind(("127.0.0.1", self.port))
+            listener.listen(1024)
+            for n in range(processes):
+                self.spawn(
+                    "web" if n == 0 else f"web{n + 1}",
+                    [str(BIN / "daphne"), "--fd", str(listener.fileno()), ASGI_APP],
+                    pass_fds=(listener.fileno(),),
+                )
+            listener.close()  # the children hold it
         wait_until(lambda: self._get_status("/healthz") == 200, 30, "daphne")
 
     def start_worker(

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,12 @@ EXERCISE = REPO / "exercises/rest-api"
 RIGHT = {"server.js": (EXERCISE / "solution/server.js").read_text()}
 WRONG = {"server.js": (EXERCISE / "wrong/sin-404-json/server.js").read_text()}
 STUDENTS = 8
+
+
+@pytest.fixture
+def exits() -> Iterator[ExitStack]:
+    with ExitStack() as stack:
+        yield stack
 
 
 @pytest.fixture
@@ -41,7 +49,7 @@ def json_lines(log: Path) -> list[dict[str, Any]]:
 
 
 def test_two_workers_share_the_queue_and_grade_each_submission_exactly_once(
-    stack: Stack, course_synced: None
+    stack: Stack, course_synced: None, exits: ExitStack
 ) -> None:
     stack.start_web()
     expected: dict[int, str] = {}
@@ -58,7 +66,7 @@ def test_two_workers_share_the_queue_and_grade_each_submission_exactly_once(
         if watched is None:
             # The first student watches the run live while nothing happens for a while
             # (the others submit, the workers start): an idle WebSocket must stay open.
-            watched = browser.websocket(submitted["ws_path"])
+            watched = exits.enter_context(browser.websocket(submitted["ws_path"]))
             assert json.loads(watched.recv(timeout=10))["status"] == "queued"
             watched_id, watched_since = submitted["id"], time.monotonic()
 
@@ -98,10 +106,9 @@ def test_two_workers_share_the_queue_and_grade_each_submission_exactly_once(
 
     # The watcher, idle for longer than the channel layer's blocking read, saw it all.
     assert time.monotonic() - watched_since > 8
-    with watched:
-        events = [json.loads(watched.recv(timeout=30))]
-        while events[-1]["type"] != "finished":
-            events.append(json.loads(watched.recv(timeout=30)))
+    events = [json.loads(watched.recv(timeout=30))]
+    while events[-1]["type"] != "finished":
+        events.append(json.loads(watched.recv(timeout=30)))
     assert events[0]["type"] == "started"
     assert events[-1]["results"]["status"] == expected[watched_id]
 
