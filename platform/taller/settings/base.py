@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import environ
 from csp.constants import NONE, SELF
@@ -252,7 +253,7 @@ TALLER_API_MAX_REQUEST_BYTES = env.int(
 # Every record carries the ids in force (request_id, submission_id, run_id, task_id; see
 # taller.observability). "plain" for people, "json" (production's default) for machines.
 LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"ids": {"()": "taller.observability.ContextFilter"}},
