@@ -49,6 +49,8 @@ from tests.production.stack import Browser, RedisServer, Stack, base_env, wait_u
 EXERCISE = REPO / "exercises/rest-api"
 SOLUTION = {"server.js": (EXERCISE / "solution/server.js").read_text()}
 PAGE = "/ejercicios/rest-api/"
+# As docker-compose.yml runs the web service: a bounded pool of database connections.
+WEB_ENV = {"DATABASE_POOL_MAX_SIZE": "10"}
 
 # Run inside `manage.py shell` with the bench's settings: N students, a session each
 # (what a browser holds after signing in) and one queued submission each.
@@ -362,7 +364,6 @@ def main() -> None:
     # Distinct students submit here, many times each in the load test: no per-student
     # throttle, which is not what is measured.
     env.update(TALLER_SUBMISSIONS_PER_MINUTE="100000", TALLER_MAX_IN_FLIGHT="100000")
-    env["CONN_MAX_AGE"] = "60"  # production's default (the tests' stack uses 0)
     print("preparing the database, static files and students…", flush=True)
     django(env, "migrate", "--noinput", "-v0")
     django(env, "collectstatic", "--noinput", "-v0")
@@ -380,7 +381,7 @@ def main() -> None:
 
     stack = Stack(env=env, logs=work)
     try:
-        stack.start_web()
+        stack.start_web(**WEB_ENV)
         print("throughput: one worker process, then two…", flush=True)
         one = throughput(stack, database_url, students[: args.runs], workers=1)
         two = throughput(stack, database_url, students[args.runs : 2 * args.runs], workers=2)
@@ -409,7 +410,7 @@ def main() -> None:
         for name in [n for n in stack.processes if n.startswith("web")]:
             stack.kill(name)
         (work / "web.log").rename(work / "web-1.log")
-        stack.start_web(processes=2)
+        stack.start_web(processes=2, **WEB_ENV)
         loads[2] = wrk_scenarios(stack.port, sessions, work, args.wrk_seconds)
     finally:
         stack.stop_all()
@@ -442,7 +443,7 @@ Measured {time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())} on this machine ({
 shared: load average {load_before[0]:.1f} before, {load_after[0]:.1f} after), `bench/scale.py
 --runs {args.runs} --clients {args.clients} --wrk-seconds {args.wrk_seconds} --rate {args.rate:g}`:
 PostgreSQL, a Redis of its own, one Daphne process with the production settings (JSON
-logs, one access line per request), Celery workers as separate processes, the bwrap
+logs, one access line per request, a pool of at most {WEB_ENV["DATABASE_POOL_MAX_SIZE"]} database connections), Celery workers as separate processes, the bwrap
 sandbox. Every figure is from this one run; none is asserted by a test.
 
 ## Throughput: one worker process vs two

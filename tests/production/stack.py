@@ -129,7 +129,7 @@ class Stack:
         self.processes[name] = process
         return process
 
-    def start_web(self, processes: int = 1) -> None:
+    def start_web(self, processes: int = 1, **extra_env: str) -> None:
         """Daphne; with several processes, all accept on one listening socket (`--fd`), as
         several web hosts would behind a load balancer."""
         self.port = free_port()
@@ -137,6 +137,7 @@ class Stack:
             self.spawn(
                 "web",
                 [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(self.port), ASGI_APP],
+                **extra_env,
             )
         else:
             listener = socket.socket()
@@ -148,6 +149,7 @@ class Stack:
                     "web" if n == 0 else f"web{n + 1}",
                     [str(BIN / "daphne"), "--fd", str(listener.fileno()), ASGI_APP],
                     pass_fds=(listener.fileno(),),
+                    **extra_env,
                 )
             listener.close()  # the children hold it
         wait_until(lambda: self._get_status("/healthz") == 200, 30, "daphne")
