@@ -214,12 +214,18 @@ REDIS_URL = env.str("REDIS_URL", default="")
 
 
 def redis_channel_layer(url: str) -> dict[str, object]:
-    # Each consumer waits for its messages with a blocking BZPOPMIN of up to 5 s; redis-py
-    # 8 cuts any read at 5 s by default, which tore idle WebSockets down with 1011
-    # (channels_redis#422). A longer bound still notices a dead Redis.
     return {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [{"address": url, "socket_timeout": 30}]},
+        "CONFIG": {
+            # Each consumer waits for its messages with a blocking BZPOPMIN of up to 5 s;
+            # redis-py 8 cuts any read at 5 s by default, which tore idle WebSockets down
+            # with 1011 (channels_redis#422). A longer bound still notices a dead Redis.
+            "hosts": [{"address": url, "socket_timeout": 30}],
+            # Every consumer of one web process shares one Redis key, and group_send
+            # silently drops what goes over its capacity (100 by default): a burst of
+            # results for many watchers of one process lost most of them (bench/scale.py).
+            "capacity": 10_000,
+        },
     }
 
 
