@@ -262,8 +262,11 @@ def publisher(redis_url: str, groups: list[int], payload: dict[str, Any], plan: 
     """In a process of its own, as a worker would: group_send through the channel layer."""
     from channels_redis.core import RedisChannelLayer
 
+    from taller.settings.base import redis_channel_layer
+
     async def run() -> None:
-        layer = RedisChannelLayer(hosts=[redis_url])
+        # The workers' configuration: the sender's capacity is the one group_send checks.
+        layer = RedisChannelLayer(**redis_channel_layer(redis_url)["CONFIG"])
         gap = 0.0 if plan == "burst" else 1.0 / rate
         started = time.monotonic()
         for n, submission_id in enumerate(groups):
