@@ -298,28 +298,33 @@ def test_the_dockerfiles_parse_and_copy_only_what_exists(path: str) -> None:
                 assert source not in ignored, f"{command.original}: {source} is ignored"
 
 
-def test_the_images_build_where_an_engine_has_their_base_images(tmp_path: Path) -> None:
-    podman = shutil.which("podman")
-    if podman is None:
+def podman(*args: str | Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """podman with the project's own storage and flags (scripts/podman-env.sh)."""
+    script = 'source scripts/podman-env.sh && taller_podman "$@"'
+    return subprocess.run(
+        ["bash", "-c", script, "podman", *map(str, args)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def test_the_images_build_where_an_engine_has_their_base_images() -> None:
+    if shutil.which("podman") is None:
         pytest.skip("no container engine here")
     for image, path in images_built().items():
         froms = [c.value for c in dockerfile.parse_file(str(path)) if c.cmd == "FROM"]
         bases = {value[0] for value in froms if value[0] != "scratch"}
         stages = {value[2] for value in froms if len(value) == 3}
-        missing = [
-            base
-            for base in sorted(bases - stages)
-            if subprocess.run([podman, "image", "exists", base], capture_output=True).returncode
-        ]
-        if missing:
+        absent = [b for b in sorted(bases - stages) if podman("image", "exists", b).returncode]
+        if absent:
             pytest.skip(
-                f"{image}: base images {missing} are not in local storage and no image "
+                f"{image}: base images {absent} are not in local storage and no image "
                 "registry is reachable from here"
             )
-        built = subprocess.run(
-            [podman, "build", "--pull=never", "-q", "-f", path, "-t", f"{image}-test", path.parent],
-            capture_output=True,
-            text=True,
+        built = podman(
+            "build", "--pull=never", "-q", "-f", path, "-t", f"{image}-test", path.parent,
             timeout=600,
-        )
+        )  # fmt: skip
         assert built.returncode == 0, built.stderr[-2000:]
