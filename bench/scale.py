@@ -260,6 +260,7 @@ THINK_MS = (1000, 3000)
 
 def wrk_scenarios(port: int, sessions: list[str], work: Path, seconds: int) -> list[dict[str, Any]]:
     return [
+        wrk(port, sessions, work, seconds, (0, 0), 0, connections=1),
         wrk(port, sessions, work, seconds, THINK_MS, 0),
         wrk(port, sessions, work, seconds, THINK_MS, 10),
         wrk(port, sessions, work, seconds, (0, 0), 0),
@@ -483,7 +484,7 @@ itself (the student's server and the grader suite run side by side), so where on
 worker already fills the machine a second one on the same cores cannot add much. Two
 workers on two hosts each bring their own cores (README, "N workers on N hosts").
 
-## The site under load (wrk, 50 connections, one signed-in student per request)
+## The site under load (wrk, one signed-in student per request)
 
 `GET {PAGE}` (the exercise page with the editor) as signed-in students, rotating over 50
 student sessions. "Think time": each connection waits {THINK_MS[0] / 1000:g}–{THINK_MS[1] / 1000:g} s between requests, as a
@@ -495,12 +496,14 @@ Daphne processes accepting on one socket, as two web hosts behind a load balance
 
 | web processes | scenario | requests/s | p50 ms | p90 ms | p99 ms | max ms | errors |
 |---|---|---|---|---|---|---|---|
-{wrk_row("1 | 50 students, think time, page loads", loads[1][0])}
-{wrk_row("1 | 50 students, think time, 10 % submissions", loads[1][1])}
-{wrk_row("1 | 50 connections, no think time (saturation)", loads[1][2])}
-{wrk_row("2 | 50 students, think time, page loads", loads[2][0])}
-{wrk_row("2 | 50 students, think time, 10 % submissions", loads[2][1])}
-{wrk_row("2 | 50 connections, no think time (saturation)", loads[2][2])}
+{wrk_row("1 | one connection, one request at a time (no load)", loads[1][0])}
+{wrk_row("1 | 50 students, think time, page loads", loads[1][1])}
+{wrk_row("1 | 50 students, think time, 10 % submissions", loads[1][2])}
+{wrk_row("1 | 50 connections, no think time (saturation)", loads[1][3])}
+{wrk_row("2 | one connection, one request at a time (no load)", loads[2][0])}
+{wrk_row("2 | 50 students, think time, page loads", loads[2][1])}
+{wrk_row("2 | 50 students, think time, 10 % submissions", loads[2][2])}
+{wrk_row("2 | 50 connections, no think time (saturation)", loads[2][3])}
 
 Target: page p99 under 50 ms at 50 concurrent clients.
 
