@@ -244,7 +244,7 @@ def wrk(
     script = work / "bench.lua"
     script.write_text(WRK_SCRIPT % {"page": PAGE, "port": port, "result": result})
     subprocess.run(
-        [shutil.which("wrk") or "wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds}s",
+        [shutil.which("wrk") or "wrk", "-t", str(min(2, connections)), "-c", str(connections), "-d", f"{seconds}s",
          "--timeout", "10s", "-s", str(script), f"http://127.0.0.1:{port}", "--",
          str(work / "sessions.txt"), str(think_ms[0]), str(think_ms[1]), str(submit_every),
          str(work / "body.txt")],
