@@ -5,7 +5,15 @@ from __future__ import annotations
 import os
 
 from celery import Celery
-from celery.signals import worker_ready
+from celery.signals import (
+    before_task_publish,
+    setup_logging,
+    task_postrun,
+    task_prerun,
+    worker_ready,
+)
+
+from taller import observability
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "taller.settings.local")
 
@@ -20,3 +28,19 @@ def _sweep_leftovers(**kwargs: object) -> None:
     from taller.grading.services import sweep_leftovers
 
     sweep_leftovers()
+
+
+@setup_logging.connect
+def _django_logging(**kwargs: object) -> None:
+    """Workers and beat log as the web does (settings.LOGGING: JSON in production, ids)."""
+    from logging.config import dictConfig
+
+    from django.conf import settings
+
+    dictConfig(settings.LOGGING)
+
+
+# The id of the request that queued a task rides in its headers to the worker.
+before_task_publish.connect(observability.on_before_task_publish, weak=False)
+task_prerun.connect(observability.on_task_prerun, weak=False)
+task_postrun.connect(observability.on_task_postrun, weak=False)

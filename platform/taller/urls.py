@@ -113,7 +113,6 @@ urlpatterns = [
     ),
     path("salir/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("taller.api.urls")),
 ]

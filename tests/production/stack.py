@@ -21,6 +21,7 @@ from urllib.parse import urlencode
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
+ASGI_APP = "taller.asgi:application"
 
 
 def free_port() -> int:
@@ -112,7 +113,9 @@ class Stack:
     port: int = 0
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
-    def spawn(self, name: str, argv: list[str], **extra_env: str) -> subprocess.Popen[bytes]:
+    def spawn(
+        self, name: str, argv: list[str], pass_fds: tuple[int, ...] = (), **extra_env: str
+    ) -> subprocess.Popen[bytes]:
         log = (self.logs / f"{name}.log").open("ab")
         process = subprocess.Popen(
             argv,
@@ -121,26 +124,40 @@ class Stack:
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: kill -9 takes the children too
+            pass_fds=pass_fds,
         )
         self.processes[name] = process
         return process
 
-    def start_web(self) -> None:
+    def start_web(self, processes: int = 1, **extra_env: str) -> None:
+        """Daphne; with several processes, all accept on one listening socket (`--fd`), as
+        several web hosts would behind a load balancer."""
         self.port = free_port()
-        self.spawn(
-            "web",
-            [
-                str(BIN / "daphne"),
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(self.port),
-                "taller.asgi:application",
-            ],
-        )
+        if processes == 1:
+            self.spawn(
+                "web",
+                [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(self.port), ASGI_APP],
+                **extra_env,
+            )
+        else:
+            listener = socket.socket()
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listener.bind(("127.0.0.1", self.port))
+            listener.listen(1024)
+            for n in range(processes):
+                self.spawn(
+                    "web" if n == 0 else f"web{n + 1}",
+                    [str(BIN / "daphne"), "--fd", str(listener.fileno()), ASGI_APP],
+                    pass_fds=(listener.fileno(),),
+                    **extra_env,
+                )
+            listener.close()  # the children hold it
         wait_until(lambda: self._get_status("/healthz") == 200, 30, "daphne")
 
-    def start_worker(self, name: str, concurrency: int = 1, queues: str = "grading") -> None:
+    def start_worker(
+        self, name: str, concurrency: int = 1, host: str = "%h", queues: str = "grading"
+    ) -> None:
+        """A Celery worker; `host` names it as if it ran on another machine."""
         self.spawn(
             name,
             [
@@ -153,7 +170,7 @@ class Stack:
                 "-c",
                 str(concurrency),
                 "-n",
-                f"{name}@%h",
+                f"{name}@{host}",
                 "--without-gossip",
                 "--without-mingle",
                 "-l",
@@ -209,10 +226,16 @@ class Browser:
         self.cookies: dict[str, str] = {}
 
     def request(
-        self, method: str, path: str, body: dict[str, str] | None = None, json_api: bool = False
+        self,
+        method: str,
+        path: str,
+        body: dict[str, str] | None = None,
+        json_api: bool = False,
+        extra_headers: dict[str, str] | None = None,
     ) -> tuple[int, dict[str, str], bytes]:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
         headers = {"Cookie": self.cookie_header(), "Origin": f"http://127.0.0.1:{self.port}"}
+        headers.update(extra_headers or {})
         data = None
         if body is not None:
             data = urlencode(body)
@@ -246,13 +269,16 @@ class Browser:
         )
         assert status == 302 and "sessionid" in self.cookies, f"sign-in failed ({status})"
 
-    def submit(self, slug: str, files: dict[str, str]) -> dict[str, Any]:
+    def submit(
+        self, slug: str, files: dict[str, str], request_id: str | None = None
+    ) -> dict[str, Any]:
         self.request("GET", f"/ejercicios/{slug}/")
         status, _, body = self.request(
             "POST",
             f"/ejercicios/{slug}/",
             {f"file:{path}": text for path, text in files.items()},
             json_api=True,
+            extra_headers={"X-Request-ID": request_id} if request_id else None,
         )
         assert status == 202, f"submit answered {status}: {body[:300]!r}"
         answer: dict[str, Any] = json.loads(body)

@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from taller import observability
 from taller.courses.models import GraderVersion
 from taller.grading import push
 from taller.grading.runner import grade_files, runner_config, spec_for
@@ -104,6 +105,8 @@ def grading_start(submission_id: int, worker: str = "") -> StartResult:
         # A run that starts again starts from nothing.
         submission.tests.all().delete()
         push.on_commit(submission_id, {"type": "started"})
+        # The run's fencing token names the run in every line logged while it lasts.
+        observability.run_id.set(token.hex)
         logger.info("submission %s: grading started by %s", submission_id, worker or "?")
         return StartResult(Start.STARTED, token=token)
 
@@ -218,6 +221,13 @@ def _finish_locked(submission: Submission, results: Results) -> None:
         for t in results.tests
     )
     push.on_commit(submission.pk, {"type": "finished", "results": results.to_dict()})
+    logger.info(
+        "submission %s: %s, %s/%s",
+        submission.pk,
+        submission.status,
+        submission.score,
+        submission.max_score,
+    )
 
 
 def _position(test: TestOutcome) -> int:
@@ -241,6 +251,11 @@ def _test_fields(test: TestOutcome) -> dict[str, object]:
 
 def run_grading(submission_id: int, worker: str = "") -> StartResult:
     """Grade one submission from start to verdict. Safe to call more than once."""
+    with observability.log_context(submission_id=submission_id):
+        return _run_grading(submission_id, worker)
+
+
+def _run_grading(submission_id: int, worker: str) -> StartResult:
     start = grading_start(submission_id, worker)
     if start.outcome is not Start.STARTED:
         return start

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import environ
 from csp.constants import NONE, SELF
@@ -51,6 +52,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Before everything: load balancers' probes are answered whatever their Host header
+    # or scheme, and are not logged.
+    "taller.web.middleware.HealthCheckMiddleware",
+    # The request id (from the load balancer, or made) for every line logged below.
+    "taller.observability.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -209,13 +215,26 @@ SPECTACULAR_SETTINGS = {
 
 # Channels: the in-memory layer unless Redis is configured.
 REDIS_URL = env.str("REDIS_URL", default="")
-if REDIS_URL:
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
-        }
+
+
+def redis_channel_layer(url: str) -> dict[str, object]:
+    return {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {
+            # Each consumer waits for its messages with a blocking BZPOPMIN of up to 5 s;
+            # redis-py 8 cuts any read at 5 s by default, which tore idle WebSockets down
+            # with 1011 (channels_redis#422). A longer bound still notices a dead Redis.
+            "hosts": [{"address": url, "socket_timeout": 30}],
+            # Every consumer of one web process shares one Redis key, and group_send
+            # silently drops what goes over its capacity (100 by default): a burst of
+            # results for many watchers of one process lost most of them (bench/scale.py).
+            "capacity": 10_000,
+        },
     }
+
+
+if REDIS_URL:
+    CHANNEL_LAYERS = {"default": redis_channel_layer(REDIS_URL)}
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
@@ -241,11 +260,27 @@ TALLER_API_MAX_REQUEST_BYTES = env.int(
     "TALLER_API_MAX_REQUEST_BYTES", default=2 * TALLER_MAX_TOTAL_BYTES + 64 * 1024
 )
 
-LOGGING = {
+# Every record carries the ids in force (request_id, submission_id, run_id, task_id; see
+# taller.observability). "plain" for people, "json" (production's default) for machines.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"ids": {"()": "taller.observability.ContextFilter"}},
+    "formatters": {
+        "plain": {
+            "()": "taller.observability.PlainFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        },
+        "json": {"()": "taller.observability.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["ids"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"axes": {"level": "WARNING"}},
 }

@@ -27,3 +27,20 @@ class CourseLanguageMiddleware:
         response.headers.setdefault("Content-Language", language)
         response.headers["Vary"] = ", ".join(filter(None, [response.headers.get("Vary"), "Cookie"]))
         return response
+
+
+class HealthCheckMiddleware:
+    """`/healthz` for load balancers and container health checks.
+
+    Answered before Django validates the Host header or redirects to HTTPS: a probe
+    comes by the backend's own address over plain HTTP. It says the process serves
+    requests; the databases are checked by their own health checks.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path == "/healthz":
+            return HttpResponse("ok", content_type="text/plain")
+        return self.get_response(request)

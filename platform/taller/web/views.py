@@ -150,9 +150,5 @@ def _file_order(path: str, entries: list[str]) -> tuple[int, str]:
     return (entries.index(path) if path in entries else len(entries), path)
 
 
-def healthz(request: HttpRequest) -> HttpResponse:
-    return HttpResponse("ok", content_type="text/plain")
-
-
 def home(request: HttpRequest) -> HttpResponse:
     return redirect("course")

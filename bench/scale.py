@@ -1,0 +1,540 @@
+"""Benchmark: scale-out of the production stack.
+
+    .venv/bin/python bench/scale.py [--runs 16] [--clients 1000] [--wrk-seconds 20]
+
+Starts its own stack (a database `taller_scale` on the PostgreSQL of DATABASE_URL, a
+Redis of its own, Daphne with the production settings, Celery workers) and writes
+bench/reports/scale.md:
+
+- throughput: the same batch of submissions (over HTTP, distinct students) graded by one
+  worker process, then by two worker processes (two hosts in production), in one run;
+- the site under load with wrk: 50 signed-in students loading an exercise page with
+  think time, the same with one request in ten a submission, and 50 connections with no
+  think time (saturation); latency percentiles;
+- WebSocket fan-out: N students, each signed in and subscribed to their own submission
+  (as during a class: everyone watches their own run), receive a result event pushed to
+  their submission's group through the Redis channel layer, as a worker pushes it;
+  latency from the push to receipt, for a burst (all at once) and at a steady rate.
+
+Students are made directly in the database with sessions (no password hashing: sign-in
+is not what is measured here). Nothing here asserts timings; the report states them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+import psycopg  # noqa: E402
+from pipeline import django, percentile, prepare_database  # noqa: E402
+
+from tests.production.stack import Browser, RedisServer, Stack, base_env, wait_until  # noqa: E402
+
+EXERCISE = REPO / "exercises/rest-api"
+SOLUTION = {"server.js": (EXERCISE / "solution/server.js").read_text()}
+PAGE = "/ejercicios/rest-api/"
+# As docker-compose.yml runs the web service: a bounded pool of database connections.
+WEB_ENV = {"DATABASE_POOL_MAX_SIZE": "10"}
+
+# Run inside `manage.py shell` with the bench's settings: N students, a session each
+# (what a browser holds after signing in) and one queued submission each.
+SETUP = """
+import json, sys
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.auth.hashers import make_password
+from django.contrib.sessions.backends.db import SessionStore
+from django.utils import timezone
+from taller.accounts.models import User
+from taller.accounts.roles import Role
+from taller.accounts.services import ensure_role_groups
+from taller.courses.models import Exercise
+from taller.submissions.models import Submission
+
+count, out = int(sys.argv[1]), sys.argv[2]
+group = ensure_role_groups()[Role.STUDENT]
+unusable = make_password(None)
+users = User.objects.bulk_create(
+    User(username=f"fan{n:04d}", password=unusable) for n in range(count)
+)
+group.user_set.add(*users)
+exercise = Exercise.objects.get(slug="rest-api")
+files = {"server.js": "console.log('hola')\\n"}
+subs = Submission.objects.bulk_create(
+    Submission(student=u, exercise=exercise, grader_version=exercise.current_version,
+               files=files, attempt=1, queued_at=timezone.now())
+    for u in users
+)
+rows = []
+for user, sub in zip(users, subs):
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.create()
+    rows.append({"user": user.username, "session": session.session_key, "submission": sub.pk})
+open(out, "w").write(json.dumps(rows))
+"""
+
+WRK_SCRIPT = """
+-- One signed-in student per request, in turn; think time between requests when asked.
+local sessions, n, think_min, think_max, submit_every = {}, 0, 0, 0, 0
+local body, csrf = "", "benchcsrftoken0123456789abcdefgh"
+function init(args)
+  for line in io.lines(args[1]) do sessions[#sessions + 1] = line end
+  think_min, think_max = tonumber(args[2]), tonumber(args[3])
+  submit_every = tonumber(args[4])
+  if submit_every > 0 then
+    local f = io.open(args[5]); body = f:read("*a"); f:close()
+  end
+  n = math.random(#sessions)
+end
+function request()
+  n = n + 1
+  local cookie = "sessionid=" .. sessions[(n %% #sessions) + 1] .. "; csrftoken=" .. csrf
+  if submit_every > 0 and n %% submit_every == 0 then
+    return wrk.format("POST", "%(page)s", {
+      ["Cookie"] = cookie, ["X-CSRFToken"] = csrf, ["Accept"] = "application/json",
+      ["Origin"] = "http://127.0.0.1:%(port)s", ["Referer"] = "http://127.0.0.1:%(port)s%(page)s",
+      ["Content-Type"] = "application/x-www-form-urlencoded"}, body)
+  end
+  return wrk.format("GET", "%(page)s", {["Cookie"] = cookie})
+end
+function delay()
+  if think_max <= 0 then return 0 end
+  return math.random(think_min, think_max)
+end
+local statuses = {}
+function response(status, headers, body)
+  statuses[status] = (statuses[status] or 0) + 1
+end
+function done(summary, latency, requests)
+  local out = io.open("%(result)s", "w")
+  out:write(string.format(
+    '{"requests": %%d, "seconds": %%f, "errors": %%d, "p50": %%d, "p90": %%d, "p99": %%d, "max": %%d, "mean": %%f}',
+    summary.requests, summary.duration / 1e6,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.status + summary.errors.timeout,
+    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max, latency.mean))
+  out:close()
+end
+"""
+
+
+def raise_nofile(wanted: int) -> int:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = min(max(soft, wanted), hard)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    return target
+
+
+def cpu_jiffies() -> tuple[int, int]:
+    """(busy, total) over all cores since boot, from /proc/stat."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def db_rows(database_url: str, sql: str, *params: Any) -> list[Any]:
+    with psycopg.connect(database_url) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+# --- Throughput: one worker process vs two ---
+
+
+def throughput(
+    stack: Stack, database_url: str, students: list[dict[str, Any]], workers: int
+) -> dict[str, Any]:
+    """The batch is queued first, then the workers start: the rate is that of grading,
+    from the first run's start to the last verdict (database timestamps)."""
+    ids = []
+    for student in students:
+        browser = Browser(stack.port)
+        browser.cookies["sessionid"] = student["session"]
+        ids.append(browser.submit("rest-api", SOLUTION)["id"])
+    names = [f"w{n}" for n in range(1, workers + 1)]
+    for n, name in enumerate(names):
+        stack.start_worker(name, host=f"host-{chr(ord('a') + n)}")
+    busy_before, total_before = cpu_jiffies()
+    wait_until(
+        lambda: (
+            db_rows(
+                database_url,
+                "SELECT count(*) FROM submissions_submission WHERE id = ANY(%s) AND finished_at "
+                "IS NOT NULL",
+                ids,
+            )[0][0]
+            == len(ids)
+        ),
+        600,
+        "the batch to be graded",
+        interval=0.1,
+    )
+    [(wall,)] = db_rows(
+        database_url,
+        "SELECT extract(epoch FROM max(finished_at) - min(started_at)) "
+        "FROM submissions_submission WHERE id = ANY(%s)",
+        ids,
+    )
+    wall = float(wall)
+    busy_after, total_after = cpu_jiffies()
+    cpu_busy = (busy_after - busy_before) / max(1, total_after - total_before)
+    rows = db_rows(
+        database_url,
+        "SELECT status, worker, takeovers, retries FROM submissions_submission WHERE id = ANY(%s)",
+        ids,
+    )
+    starts = sum(
+        (stack.logs / f"{name}.log").read_text(errors="replace").count("grading started")
+        for name in names
+    )
+    for name in names:
+        stack.kill(name)
+        (stack.logs / f"{name}.log").rename(stack.logs / f"{name}-{workers}.log")
+    by_worker: dict[str, int] = {}
+    for _, worker, _, _ in rows:
+        by_worker[worker] = by_worker.get(worker, 0) + 1
+    return {
+        "workers": workers,
+        "runs": len(ids),
+        "wall": wall,
+        "cpu_busy": cpu_busy,
+        "rate": len(ids) / wall,
+        "passed": sum(status == "passed" for status, *_ in rows),
+        "starts": starts,
+        "by_worker": by_worker,
+        "takeovers": sum(t for _, _, t, _ in rows),
+        "retries": sum(r for *_, r in rows),
+    }
+
+
+# --- The site under load: wrk ---
+
+
+def wrk(
+    port: int,
+    sessions: list[str],
+    work: Path,
+    seconds: int,
+    think_ms: tuple[int, int],
+    submit_every: int,
+    connections: int = 50,
+) -> dict[str, Any]:
+    (work / "sessions.txt").write_text("\n".join(sessions) + "\n")
+    from urllib.parse import urlencode
+
+    (work / "body.txt").write_text(urlencode({"file:server.js": SOLUTION["server.js"]}))
+    result = work / "wrk-result.json"
+    result.unlink(missing_ok=True)
+    script = work / "bench.lua"
+    script.write_text(WRK_SCRIPT % {"page": PAGE, "port": port, "result": result})
+    subprocess.run(
+        [shutil.which("wrk") or "wrk", "-t", str(min(2, connections)), "-c", str(connections), "-d", f"{seconds}s",
+         "--timeout", "10s", "-s", str(script), f"http://127.0.0.1:{port}", "--",
+         str(work / "sessions.txt"), str(think_ms[0]), str(think_ms[1]), str(submit_every),
+         str(work / "body.txt")],
+        check=True, stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    measured: dict[str, Any] = json.loads(result.read_text())
+    measured["rate"] = measured["requests"] / measured["seconds"]
+    return measured
+
+
+THINK_MS = (1000, 3000)
+
+
+def wrk_scenarios(port: int, sessions: list[str], work: Path, seconds: int) -> list[dict[str, Any]]:
+    return [
+        wrk(port, sessions, work, seconds, (0, 0), 0, connections=1),
+        wrk(port, sessions, work, seconds, THINK_MS, 0),
+        wrk(port, sessions, work, seconds, THINK_MS, 10),
+        wrk(port, sessions, work, seconds, (0, 0), 0),
+    ]
+
+
+# --- WebSocket fan-out ---
+
+
+def publisher(redis_url: str, groups: list[int], payload: dict[str, Any], plan: str, rate: float):  # type: ignore[no-untyped-def]
+    """In a process of its own, as a worker would: group_send through the channel layer."""
+    from channels_redis.core import RedisChannelLayer
+
+    from taller.settings.base import redis_channel_layer
+
+    async def run() -> None:
+        # The workers' configuration: the sender's capacity is the one group_send checks.
+        layer = RedisChannelLayer(**redis_channel_layer(redis_url)["CONFIG"])
+        gap = 0.0 if plan == "burst" else 1.0 / rate
+        started = time.monotonic()
+        for n, submission_id in enumerate(groups):
+            if gap:
+                await asyncio.sleep(max(0.0, started + n * gap - time.monotonic()))
+            message = {**payload, "sent_at": time.time(), "round": plan}
+            await layer.group_send(
+                f"submission-{submission_id}", {"type": "submission.event", "payload": message}
+            )
+        await layer.close_pools()
+
+    asyncio.run(run())
+
+
+async def fan_out(
+    port: int,
+    redis_url: str,
+    students: list[dict[str, Any]],
+    payload: dict[str, Any],
+    rounds: list[tuple[str, float]],
+) -> dict[str, Any]:
+    from websockets.asyncio.client import connect
+
+    latencies: dict[str, list[float]] = {plan: [] for plan, _ in rounds}
+    gate = asyncio.Semaphore(50)
+    failures: list[str] = []
+
+    async def client(student: dict[str, Any]) -> Any:
+        async with gate:
+            ws = await connect(
+                f"ws://127.0.0.1:{port}/ws/submissions/{student['submission']}/",
+                additional_headers={"Cookie": f"sessionid={student['session']}"},
+                origin=f"http://127.0.0.1:{port}",  # type: ignore[arg-type]
+                open_timeout=60,
+                max_size=2**22,
+            )
+            snapshot = json.loads(await ws.recv())
+            assert snapshot["type"] == "snapshot", snapshot
+        return ws
+
+    async def listen(ws: Any, expected: int) -> None:
+        for _ in range(expected):
+            event = json.loads(await asyncio.wait_for(ws.recv(), 120))
+            latencies[event["round"]].append(time.time() - event["sent_at"])
+
+    started = time.monotonic()
+    sockets = await asyncio.gather(*(client(s) for s in students), return_exceptions=True)
+    connect_seconds = time.monotonic() - started
+    alive = [ws for ws in sockets if not isinstance(ws, BaseException)]
+    failures += [repr(ws) for ws in sockets if isinstance(ws, BaseException)][:5]
+    listeners = [asyncio.create_task(listen(ws, len(rounds))) for ws in alive]
+    ids = [
+        s["submission"]
+        for s, ws in zip(students, sockets, strict=True)
+        if not isinstance(ws, BaseException)
+    ]
+    for plan, rate in rounds:
+        process = multiprocessing.get_context("spawn").Process(
+            target=publisher, args=(redis_url, ids, payload, plan, rate)
+        )
+        process.start()
+        while process.is_alive():
+            await asyncio.sleep(0.05)
+        if process.exitcode:
+            raise RuntimeError(f"publisher failed ({process.exitcode})")
+        deadline = time.monotonic() + 30
+        while len(latencies[plan]) < len(ids) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+    done = await asyncio.gather(*listeners, return_exceptions=True)
+    failures += [repr(d) for d in done if isinstance(d, BaseException)][:5]
+    for ws in alive:
+        await ws.close()
+    return {
+        "clients": len(students),
+        "connected": len(alive),
+        "connect_seconds": connect_seconds,
+        "latencies": latencies,
+        "failures": failures,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--runs", type=int, default=16, help="submissions per throughput batch")
+    parser.add_argument("--clients", type=int, default=1000, help="WebSocket clients")
+    parser.add_argument("--wrk-seconds", type=int, default=20)
+    parser.add_argument("--rate", type=float, default=200.0, help="steady fan-out events/s")
+    parser.add_argument("--report", default=str(REPO / "bench/reports/scale.md"))
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is missing: apt-get install -y wrk")
+    nofile = raise_nofile(args.clients * 3 + 1024)  # clients, server ends, Redis, slack
+
+    admin_url = os.environ.get("DATABASE_URL", "postgres://taller:taller@127.0.0.1:5432/taller")
+    database_url = prepare_database(admin_url, "taller_scale")
+    work = Path(tempfile.mkdtemp(prefix="taller-scale-"))
+    redis = RedisServer(work)
+    redis.start()
+    env = base_env(database_url, redis.url, work / "static")
+    # Distinct students submit here, many times each in the load test: no per-student
+    # throttle, which is not what is measured.
+    env.update(TALLER_SUBMISSIONS_PER_MINUTE="100000", TALLER_MAX_IN_FLIGHT="100000")
+    print("preparing the database, static files and students…", flush=True)
+    django(env, "migrate", "--noinput", "-v0")
+    django(env, "collectstatic", "--noinput", "-v0")
+    django(env, "sync_exercises", "-v0")
+    population = max(args.clients, 2 * args.runs + 50)
+    (work / "setup.py").write_text(SETUP)
+    subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c",
+         f"import sys; sys.argv = ['', '{population}', '{work / 'students.json'}']; "
+         f"exec(open('{work / 'setup.py'}').read())"],
+        cwd=REPO, env={**os.environ, **env}, check=True,
+    )  # fmt: skip
+    students: list[dict[str, Any]] = json.loads((work / "students.json").read_text())
+    load_before = os.getloadavg()
+
+    stack = Stack(env=env, logs=work)
+    try:
+        stack.start_web(**WEB_ENV)
+        print("throughput: one worker process, then two…", flush=True)
+        one = throughput(stack, database_url, students[: args.runs], workers=1)
+        two = throughput(stack, database_url, students[args.runs : 2 * args.runs], workers=2)
+        [(results,)] = db_rows(
+            database_url,
+            "SELECT results FROM submissions_submission WHERE status = 'passed' LIMIT 1",
+        )
+
+        print("wrk: 50 students with think time, then a submit mix, then saturation…", flush=True)
+        sessions = [s["session"] for s in students[:50]]
+        loads: dict[int, list[dict[str, Any]]] = {}
+        loads[1] = wrk_scenarios(stack.port, sessions, work, args.wrk_seconds)
+
+        print(f"fan-out: {args.clients} WebSocket clients…", flush=True)
+        fan = asyncio.run(
+            fan_out(
+                stack.port,
+                redis.url,
+                students[: args.clients],
+                {"type": "finished", "results": results},
+                [("burst", 0.0), ("steady", args.rate)],
+            )
+        )
+        web_log = (work / "web.log").read_text(errors="replace")
+        print("wrk again, with two web processes…", flush=True)
+        for name in [n for n in stack.processes if n.startswith("web")]:
+            stack.kill(name)
+        (work / "web.log").rename(work / "web-1.log")
+        stack.start_web(processes=2, **WEB_ENV)
+        loads[2] = wrk_scenarios(stack.port, sessions, work, args.wrk_seconds)
+    finally:
+        stack.stop_all()
+        redis.stop()
+    load_after = os.getloadavg()
+
+    def ms(seconds: float) -> str:
+        return f"{seconds * 1000:.1f}"
+
+    def us(micro: float) -> str:
+        return f"{micro / 1000:.1f}"
+
+    def wrk_row(label: str, m: dict[str, Any]) -> str:
+        return (
+            f"| {label} | {m['rate']:.0f} | {us(m['p50'])} | {us(m['p90'])} | {us(m['p99'])} "
+            f"| {us(m['max'])} | {m['errors']} |"
+        )
+
+    def fan_row(label: str, values: list[float]) -> str:
+        if not values:
+            return f"| {label} | 0 | – | – | – | – |"
+        return (
+            f"| {label} | {len(values)} | {ms(statistics.median(values))} | "
+            f"{ms(percentile(values, 0.90))} | {ms(percentile(values, 0.99))} | {ms(max(values))} |"
+        )
+
+    report = f"""# Scale benchmark
+
+Measured {time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())} on this machine ({os.cpu_count()} cores,
+shared: load average {load_before[0]:.1f} before, {load_after[0]:.1f} after), `bench/scale.py
+--runs {args.runs} --clients {args.clients} --wrk-seconds {args.wrk_seconds} --rate {args.rate:g}`:
+PostgreSQL, a Redis of its own, one Daphne process with the production settings (JSON
+logs, one access line per request, a pool of at most {WEB_ENV["DATABASE_POOL_MAX_SIZE"]} database connections), Celery workers as separate processes, the bwrap
+sandbox. Every figure is from this one run; none is asserted by a test.
+
+## Throughput: one worker process vs two
+
+A batch of {args.runs} submissions of the `rest-api` reference solution (21 tests) by
+{args.runs} students over HTTP, queued before the workers start, then graded by Celery
+worker processes with concurrency 1 (named as on separate hosts) sharing the `grading`
+queue. Wall time: from the first run's start to the last verdict.
+
+| worker processes | verdicts/s | wall time | machine CPU busy | passed | runs started (logs) | by worker | takeovers, retries |
+|---|---|---|---|---|---|---|---|
+| 1 | {one["rate"]:.2f} | {one["wall"]:.1f} s | {one["cpu_busy"]:.0%} | {one["passed"]}/{one["runs"]} | {one["starts"]} | {", ".join(f"{k}: {v}" for k, v in sorted(one["by_worker"].items()))} | {one["takeovers"]}, {one["retries"]} |
+| 2 | {two["rate"]:.2f} | {two["wall"]:.1f} s | {two["cpu_busy"]:.0%} | {two["passed"]}/{two["runs"]} | {two["starts"]} | {", ".join(f"{k}: {v}" for k, v in sorted(two["by_worker"].items()))} | {two["takeovers"]}, {two["retries"]} |
+
+Speed-up with the second process: **{two["rate"] / one["rate"]:.2f}×**. "Machine CPU
+busy" is all of this machine's {os.cpu_count()} cores over the batch, shared with Daphne,
+PostgreSQL, Redis and whatever else runs here: a run keeps more than one core busy by
+itself (the student's server and the grader suite run side by side), so where one
+worker already fills the machine a second one on the same cores cannot add much. Two
+workers on two hosts each bring their own cores (README, "N workers on N hosts").
+
+## The site under load (wrk, one signed-in student per request)
+
+`GET {PAGE}` (the exercise page with the editor) as signed-in students, rotating over 50
+student sessions. "Think time": each connection waits {THINK_MS[0] / 1000:g}–{THINK_MS[1] / 1000:g} s between requests, as a
+person does (≈ {50 / (sum(THINK_MS) / 2000):.0f} requests/s offered by the 50); "submit mix": one request in ten is a submission (HTTP 202, queued: no
+worker consumes during this part, so the web process is what is measured).
+"Saturation": no think time, every connection sends its next request at once (closed
+loop: latency there is 50 / throughput, whatever the server). "2 web processes": two
+Daphne processes accepting on one socket, as two web hosts behind a load balancer.
+
+| web processes | scenario | requests/s | p50 ms | p90 ms | p99 ms | max ms | errors |
+|---|---|---|---|---|---|---|---|
+{wrk_row("1 | one connection, one request at a time (no load)", loads[1][0])}
+{wrk_row("1 | 50 students, think time, page loads", loads[1][1])}
+{wrk_row("1 | 50 students, think time, 10 % submissions", loads[1][2])}
+{wrk_row("1 | 50 connections, no think time (saturation)", loads[1][3])}
+{wrk_row("2 | one connection, one request at a time (no load)", loads[2][0])}
+{wrk_row("2 | 50 students, think time, page loads", loads[2][1])}
+{wrk_row("2 | 50 students, think time, 10 % submissions", loads[2][2])}
+{wrk_row("2 | 50 connections, no think time (saturation)", loads[2][3])}
+
+Target: page p99 under 50 ms at 50 concurrent clients.
+
+## WebSocket fan-out: {fan["clients"]} connected clients
+
+{fan["clients"]} students, each signed in (own session) and subscribed to their own
+submission at `/ws/submissions/<id>/`, as during a class. A separate process pushes a
+`finished` event with a real verdict document (21 tests, filtered per viewer by the
+consumer) to each submission's group through the Redis channel layer, exactly as a
+worker does (`group_send`); latency is from just before the push to receipt by the client.
+All {fan["clients"]} clients run in one asyncio process (RLIMIT_NOFILE raised to {nofile}).
+
+| | |
+|---|---|
+| connected / clients | {fan["connected"]} / {fan["clients"]} |
+| time to connect all (50 handshakes at a time, each with its snapshot) | {fan["connect_seconds"]:.1f} s |
+| failures | {len(fan["failures"])}{": " + "; ".join(fan["failures"]) if fan["failures"] else ""} |
+
+| push pattern | events received | p50 ms | p90 ms | p99 ms | max ms |
+|---|---|---|---|---|---|
+{fan_row("burst: one event to every client, all at once", fan["latencies"]["burst"])}
+{fan_row(f"steady: {args.rate:g} events/s spread over the clients", fan["latencies"]["steady"])}
+
+Target: fan-out p99 under 100 ms.
+
+Web process errors logged during the run: {web_log.count('"level": "ERROR"')}.
+"""
+    Path(args.report).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.report).write_text(report)
+    print(report)
+
+
+if __name__ == "__main__":
+    main()
