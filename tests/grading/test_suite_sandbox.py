@@ -78,10 +78,11 @@ def _spec(module: str) -> ExerciseSpec:
 
 
 def _suite_cgroups() -> list[str]:
+    """This process's suite cgroups (a worker killed elsewhere leaves its own to the janitor)."""
     return [
         path.name
         for hierarchy in cgroups.layout().hierarchies.values()
-        for path in hierarchy.parent.glob("taller-*_suite")
+        for path in hierarchy.parent.glob(f"taller-{os.getpid()}-*_suite")
     ]
 
 
