@@ -47,6 +47,7 @@ WARM_CPU_SECONDS = 90
 # the run's time limit already bounds it and a quota would only slow grading.
 CGROUP_LIMITS = Limits(memory_mb=1024, pids=128, cpus=float(os.cpu_count() or 1))
 log = logging.getLogger(__name__)
+ENTRY = "taller_grader.sdk.entry"
 PYTEST_ARGS = (
     "-p", "taller_grader.sdk.plugin",
     "-p", "no:cacheprovider",
@@ -140,6 +141,9 @@ class SuiteProcess:
         self.warm = warm
         name = f"{PREFIX}{os.getpid()}-{secrets.token_hex(6)}_suite"
         self.cgroup = cgroups.create(cgroups.layout(), name, CGROUP_LIMITS)
+        if warm:
+            # Its imports run while the worker grades another run: they wait for idle CPU.
+            self.cgroup.set_background(True)
         self.events_r, write_fd = os.pipe2(os.O_CLOEXEC)
         seccomp_fd = seccomp.filter_fd()
         try:
@@ -167,7 +171,7 @@ class SuiteProcess:
 
     @classmethod
     def cold(cls, netns_path: str, python: str, cpu_seconds: int, io_dir: Path) -> SuiteProcess:
-        module_args = ["-m", "pytest", *PYTEST_ARGS]
+        module_args = ["-m", ENTRY, *PYTEST_ARGS]
         return cls(netns_path, python, cpu_seconds, io_dir, module_args, warm=False)
 
     @classmethod
@@ -179,7 +183,7 @@ class SuiteProcess:
                 python,
                 WARM_CPU_SECONDS,
                 io_dir,
-                ["-m", "taller_grader.sdk.warm"],
+                ["-m", ENTRY],
                 warm=True,
             )
         except BaseException:
@@ -197,6 +201,7 @@ class SuiteProcess:
     def go(self) -> None:
         """Let a warm suite run pytest on what the runner has written by now."""
         assert self.popen.stdin is not None
+        self.cgroup.set_background(False)
         stdin, self.popen.stdin = self.popen.stdin, None
         with contextlib.suppress(BrokenPipeError):
             stdin.write(json.dumps(PYTEST_ARGS).encode() + b"\n")

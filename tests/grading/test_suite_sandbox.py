@@ -55,16 +55,17 @@ def test_forking_is_bounded():
 """
 
 
-# Which interpreter ran the suite: `python -m pytest`, or one started ahead of the run.
+# Which interpreter ran the suite: one started with its arguments, or ahead of the run.
 STARTED = """
-import __main__
+import sys
 
 def test_started_as_expected():
-    assert __main__.__spec__.name == {module!r}
+    assert sys.argv[0].endswith("entry.py")
+    assert (len(sys.argv) == 1) is {warm!r}
 """
 
 
-def _spec(module: str) -> ExerciseSpec:
+def _spec(warm: bool) -> ExerciseSpec:
     return ExerciseSpec(
         slug="confinement",
         programs=(
@@ -72,7 +73,7 @@ def _spec(module: str) -> ExerciseSpec:
         ),
         suite_files={
             "test_confinement.py": SUITE,
-            "test_started.py": STARTED.format(module=module),
+            "test_started.py": STARTED.format(warm=warm),
         },
     )
 
@@ -92,7 +93,7 @@ def _warm_suites() -> list[int]:
         if entry.name.isdigit():
             try:
                 with open(f"/proc/{entry.name}/cmdline", "rb") as cmdline:
-                    if b"taller_grader.sdk.warm" in cmdline.read():
+                    if b"taller_grader.sdk.entry" in cmdline.read():
                         pids.append(int(entry.name))
             except OSError:
                 continue
@@ -100,11 +101,9 @@ def _warm_suites() -> list[int]:
 
 
 @requires_sandbox
-@pytest.mark.parametrize(
-    ("warm", "module"), [(False, "pytest.__main__"), (True, "taller_grader.sdk.warm")]
-)
+@pytest.mark.parametrize("warm", [False, True], ids=["cold", "warm"])
 def test_a_suite_cannot_write_read_secrets_trace_or_eat_the_memory(
-    warm: bool, module: str, monkeypatch: pytest.MonkeyPatch
+    warm: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Both ways of starting a suite confine it the same way."""
     POOL.drain()
@@ -112,9 +111,9 @@ def test_a_suite_cannot_write_read_secrets_trace_or_eat_the_memory(
     config = RunnerConfig(runtime_dir=REPO / "runtime")
     if warm:
         # The first run builds the next run's shell, with a suite interpreter waiting.
-        grade(_spec(module), {"main.js": b""}, config)
+        grade(_spec(warm), {"main.js": b""}, config)
         assert POOL.settle(timeout=30)
-    results = grade(_spec(module), {"main.js": b""}, config)
+    results = grade(_spec(warm), {"main.js": b""}, config)
     assert results.status is RunStatus.PASSED, [(t.name, t.output) for t in results.tests]
     POOL.drain()
     assert _suite_cgroups() == []

@@ -152,6 +152,11 @@ class RunCgroup(ABC):
     @abstractmethod
     def _dirs(self) -> list[Path]: ...
 
+    @abstractmethod
+    def set_background(self, background: bool) -> None:
+        """Background: CPU only when nothing else wants it (a process started ahead of
+        its run must not slow the run in progress); otherwise the usual weight."""
+
     def memory_view(self) -> list[tuple[str, str]]:
         """(host dir, path inside) binds that show a program, in its own cgroup
         namespace, its memory limit where libuv reads it."""
@@ -224,6 +229,9 @@ class CgroupV1(RunCgroup):
     @property
     def procs_files(self) -> list[str]:
         return [str(path / "cgroup.procs") for path in self._dirs()]
+
+    def set_background(self, background: bool) -> None:
+        _write(self.dirs["cpu"] / "cpu.shares", "2" if background else "1024")
 
     def memory_view(self) -> list[tuple[str, str]]:
         return [(str(self.dirs["memory"]), "/sys/fs/cgroup/memory")]
@@ -311,6 +319,9 @@ class CgroupV2(RunCgroup):
     def procs_files(self) -> list[str]:
         return [str(self.path / "cgroup.procs")]
 
+    def set_background(self, background: bool) -> None:
+        _write(self.path / "cpu.weight", "1" if background else "100")
+
     def memory_view(self) -> list[tuple[str, str]]:
         return [(str(self.path), "/sys/fs/cgroup")]
 
@@ -387,6 +398,9 @@ class _Leftover(RunCgroup):
 
     def apply(self, limits: Limits) -> None:
         pass
+
+    def set_background(self, background: bool) -> None:
+        pass  # a leftover is only swept
 
     @property
     def procs_files(self) -> list[str]:

@@ -97,6 +97,12 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'var' / 'taller.sqlite3'}")
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    (BASE_DIR / "var").mkdir(exist_ok=True)
+    # The embedded default writes from the grading threads while pages are served:
+    # write transactions take the lock up front and wait for it, instead of failing
+    # with "database is locked" halfway through.
+    DATABASES["default"].setdefault("OPTIONS", {"transaction_mode": "IMMEDIATE", "timeout": 20})
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

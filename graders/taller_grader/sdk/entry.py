@@ -1,7 +1,9 @@
-"""A grader suite's interpreter started before its run (see `taller_grader.suite`).
+"""The grader suite's interpreter: pytest with the SDK's plugin, in the suite's sandbox.
 
-Imports what every suite needs, then waits for one line on stdin: pytest's arguments as
-a JSON list. End of input instead means the run never came; it exits quietly.
+Started cold with pytest's arguments on its command line, or warm (see
+`taller_grader.suite`): before the run exists, importing what every suite needs, then
+waiting for one line on stdin, pytest's arguments as a JSON list. End of input instead
+means the run never came; it exits quietly.
 """
 
 from __future__ import annotations
@@ -32,18 +34,30 @@ def _preload() -> None:
             importlib.import_module(name)
 
 
-def main() -> int:
+def _wait_for_arguments() -> list[str] | None:
     _preload()
     line = sys.stdin.buffer.readline()
     if not line.strip():
-        return 0
-    args = json.loads(line)
+        return None
     # The suite reads nothing from the runner's pipe.
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     os.close(devnull)
-    return int(pytest.main([str(arg) for arg in args]))
+    return [str(arg) for arg in json.loads(line)]
+
+
+def main(argv: list[str]) -> int:
+    args = argv or _wait_for_arguments()
+    if args is None:
+        return 0
+    return int(pytest.main(args))
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main(sys.argv[1:])
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Every result is already on the events pipe (unbuffered writes) and pytest has torn
+    # its fixtures down: the interpreter's own shutdown, ~90 ms with psycopg and pymongo
+    # loaded, would only delay the verdict.
+    os._exit(code)
