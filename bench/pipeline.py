@@ -248,7 +248,7 @@ the HTTP submit before the row exists and the push of the verdict to the WebSock
 
 | phase | median |
 |---|---|
-{"".join(f"| {name} | {seconds * 1000:.0f} ms |{chr(10)}" for name, seconds in breakdown.items())}| the rest (HTTP request, WebSocket push) | {(full_median - sum(breakdown.values())) * 1000:.0f} ms |
+{"".join(f"| {name} | {max(seconds, 0.0) * 1000:.0f} ms |{chr(10)}" for name, seconds in breakdown.items())}| the rest (HTTP request, WebSocket push) | {(full_median - sum(breakdown.values())) * 1000:.0f} ms |
 
 ## Burst: {args.students} students × {args.per_student} submissions (one in flight each)
 
