@@ -34,7 +34,8 @@ from pathlib import Path
 
 from taller_grader.sandbox import cgroups, netns, seccomp
 from taller_grader.sandbox.api import Limits, SandboxError
-from taller_grader.sandbox.shell import PREFIX
+from taller_grader.sandbox.bwrap import default_state_dir
+from taller_grader.sandbox.shell import PREFIX, SUITE_IO_SUFFIX
 from taller_grader.sdk.control import ENV_CONTROL
 from taller_grader.sdk.plugin import ENV_EVENTS_FD, ENV_RUN_INFO
 
@@ -61,8 +62,16 @@ def cpu_seconds_for(time_limit_seconds: float) -> int:
 
 
 def new_io_dir() -> Path:
-    """The directory a suite sees; its entries exist before bwrap binds them."""
-    io_dir = Path(tempfile.mkdtemp(prefix="taller-suite-"))
+    """The directory a suite sees; its entries exist before bwrap binds them.
+
+    In the sandbox's root-only state dir, named after this worker, so that the janitor
+    removes it if the worker dies before it does.
+    """
+    state = default_state_dir()
+    state.mkdir(mode=0o755, parents=True, exist_ok=True)
+    io_dir = Path(
+        tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-", suffix=SUITE_IO_SUFFIX, dir=state)
+    )
     (io_dir / "suite").mkdir()
     (io_dir / "control").mkdir()
     # A file bind pins the inode: the runner later rewrites this file in place.

@@ -268,6 +268,31 @@ def test_sweep_removes_what_a_crashed_worker_left() -> None:
         assert name not in f.read()
 
 
+def test_sweep_removes_a_crashed_workers_suite_directory_without_following_links(
+    tmp_path: Path,
+) -> None:
+    keep = tmp_path / "keep.txt"
+    keep.write_text("not the janitor's")
+    crash = textwrap.dedent(f"""
+        import os
+        from taller_grader.suite import new_io_dir
+        io_dir = new_io_dir()
+        # What a suite may leave in its writable control/ dir: a link out of it.
+        os.symlink({str(tmp_path)!r}, io_dir / "control" / "out")
+        print(io_dir, flush=True)
+        os._exit(1)  # a worker killed before its runner's cleanup
+    """)
+    result = subprocess.run(
+        [sys.executable, "-c", crash], capture_output=True, text=True, timeout=30, cwd=ROOT
+    )
+    io_dir = Path(result.stdout.strip())
+    assert io_dir.is_dir() and io_dir.parent == Path("/run/taller")
+    removed = sweep()
+    assert f"dir {io_dir.name}" in removed
+    assert not io_dir.exists()
+    assert keep.read_text() == "not the janitor's"
+
+
 def test_sweep_leaves_live_runs_alone() -> None:
     with open_sandbox({}, Limits(), runtime_dir=RUNTIME) as sb:
         assert all(sb.name not in item for item in sweep())

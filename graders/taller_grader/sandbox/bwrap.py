@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import re
 import secrets
 import select
+import shutil
 import signal
 import subprocess
 import threading
@@ -37,6 +39,7 @@ from taller_grader.sandbox.common import INSIDE_TMP, INSIDE_UID, INSIDE_WORKDIR
 from taller_grader.sandbox.shell import (
     POOL,
     PREFIX,
+    SUITE_IO_SUFFIX,
     RunShell,
     Warm,
     etc_files,
@@ -44,6 +47,7 @@ from taller_grader.sandbox.shell import (
 )
 
 BWRAP = "/usr/bin/bwrap"
+log = logging.getLogger(__name__)
 WATCHDOG_TICK = 0.05
 NEXT_STANDBY_DELAY = 0.25
 _RUN_ID = re.compile(r"[A-Za-z0-9_]{1,40}")
@@ -530,8 +534,18 @@ def sweep(
             if not everything and cgroups.owner_alive(entry.name, PREFIX):
                 continue
             if directory == Path(netns.NETNS_DIR):
-                netns.delete_netns(entry.path)
+                try:
+                    netns.delete_netns(entry.path)
+                except OSError as exc:
+                    # One leftover the janitor cannot remove must not stop it.
+                    log.warning("sweep: cannot remove netns %s: %s", entry.name, exc)
+                    continue
                 removed.append(f"netns {entry.name}")
+            elif entry.is_dir(follow_symlinks=False) and entry.name.endswith(SUITE_IO_SUFFIX):
+                # Our files (the suite, run.json, the control socket): removed without
+                # following any link the suite may have left in control/.
+                shutil.rmtree(entry.path, ignore_errors=True)
+                removed.append(f"dir {entry.name}")
             elif entry.is_dir(follow_symlinks=False):
                 errors: list[str] = []
                 remove_run_dir(Path(entry.path), errors)

@@ -34,9 +34,27 @@ def _bring_lo_up() -> None:
         fcntl.ioctl(sock.fileno(), _SIOCSIFFLAGS, struct.pack("16sH14x", b"lo", flags | _IFF_UP))
 
 
+def _share_directory(directory: str) -> None:
+    """Make the namespaces' directory a shared mount of its own, as `ip netns` does.
+
+    Otherwise the first tool that does it later (podman, iproute2) mounts the directory
+    over itself and hides every namespace file bound before: those can then be neither
+    reached nor unmounted by their path, and leak.
+    """
+    flags = _libc.MS_SHARED | _libc.MS_REC
+    try:
+        _libc.mount("none", directory, None, flags, None)
+    except OSError as exc:
+        if exc.errno != errno.EINVAL:  # EINVAL: not a mount point yet
+            raise
+        _libc.mount(directory, directory, None, _libc.MS_BIND | _libc.MS_REC, None)
+        _libc.mount("none", directory, None, flags, None)
+
+
 def create_netns(name: str, directory: str = NETNS_DIR) -> str:
     """Create a namespace with only `lo` (up); return the path that keeps it alive."""
     os.makedirs(directory, mode=0o755, exist_ok=True)
+    _share_directory(directory)
     path = os.path.join(directory, name)
     failure: list[BaseException] = []
 
@@ -65,7 +83,11 @@ def create_netns(name: str, directory: str = NETNS_DIR) -> str:
 
 
 def delete_netns(path: str) -> None:
-    """Unmount and remove a namespace file; missing is fine (closing twice)."""
+    """Unmount and remove a namespace file; missing is fine (closing twice).
+
+    Raises OSError when the file stays a mount point (EBUSY), e.g. one hidden under a
+    later mount of its directory: the caller reports it and goes on.
+    """
     with contextlib.suppress(FileNotFoundError, OSError):
         _libc.umount(path)
     with contextlib.suppress(FileNotFoundError):

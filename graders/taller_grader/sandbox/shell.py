@@ -35,6 +35,9 @@ from taller_grader.sandbox.api import Limits, SandboxError
 from taller_grader.sandbox.common import INSIDE_UID, INSIDE_WORKDIR
 
 PREFIX = "taller-"
+# A grader suite's own directory in the state dir (`taller_grader.suite`): the janitor
+# removes it whole when its worker is gone.
+SUITE_IO_SUFFIX = "_io"
 # Host uids for sandboxes: unused by any account, one per run.
 HOST_UID_BASE = 1_900_000
 HOST_UID_SPAN = 65_536
