@@ -533,7 +533,9 @@ class _Run:
 
     def cleanup(self) -> None:
         if self.suite is not None:
-            self.suite.close()
+            self.suite.close()  # its io dir with it
+        elif self.io_dir is not None:
+            shutil.rmtree(self.io_dir, ignore_errors=True)
         if self.control is not None:
             self.control.close()
         if self.sandbox is not None:
@@ -541,8 +543,6 @@ class _Run:
         for name in reversed(self.provisioned):
             with contextlib.suppress(Exception):
                 self.config.services.release(name, self.run_id)
-        if self.io_dir is not None:
-            shutil.rmtree(self.io_dir, ignore_errors=True)
 
 
 _LIMIT_WORDS = {

@@ -30,12 +30,12 @@ from taller_grader.sandbox import _libc, cgroups, common, files, netns
 from taller_grader.sandbox.api import (
     ExitInfo,
     Limits,
-    Output,
     SandboxError,
     ServiceGrant,
     SubmissionRejected,
 )
 from taller_grader.sandbox.common import INSIDE_TMP, INSIDE_UID, INSIDE_WORKDIR
+from taller_grader.sandbox.program import ProgramBase, exit_status, limit_reason
 from taller_grader.sandbox.shell import (
     POOL,
     PREFIX,
@@ -62,31 +62,7 @@ def default_state_dir() -> Path:
     return Path(os.environ.get("TALLER_SANDBOX_DIR", "/run/taller"))
 
 
-class _Capture:
-    """Keep the first `cap` bytes of a stream; drain the rest without buffering it."""
-
-    def __init__(self, cap: int) -> None:
-        self.cap = cap
-        self.data = bytearray()
-        self.truncated = False
-
-    def take(self, fd: int, devnull: int) -> bool:
-        """Read once; False at EOF."""
-        if len(self.data) < self.cap:
-            chunk = os.read(fd, min(65536, self.cap - len(self.data)))
-            self.data += chunk
-            return bool(chunk)
-        # splice() moves the excess to /dev/null in the kernel: 1 GB costs little here.
-        try:
-            moved = os.splice(fd, devnull, 1 << 20)
-        except OSError:
-            moved = len(os.read(fd, 65536))
-        if moved:
-            self.truncated = True
-        return moved > 0
-
-
-class BwrapProgram:
+class BwrapProgram(ProgramBase):
     def __init__(
         self,
         sandbox: BwrapSandbox,
@@ -95,22 +71,14 @@ class BwrapProgram:
         init_pid: int,
         limits: Limits,
     ) -> None:
-        self.name = name
+        super().__init__(name, limits)
         self._sandbox = sandbox
         self._popen = popen
-        self._limits = limits
-        self.started = time.monotonic()
         self.init_pid = init_pid
         self._init_fd = os.pidfd_open(init_pid)
         self._main_fd: int | None = None
-        self._done = threading.Event()
-        self._lock = threading.Lock()
-        self._kill_reason: str | None = None
-        self._exit: ExitInfo | None = None
         self._oom_before = sandbox.cgroup.oom_kills()
         self._pids_before = sandbox.cgroup.pids_refusals()
-        self._stdout = _Capture(limits.output_bytes)
-        self._stderr = _Capture(limits.output_bytes)
         self._monitor = threading.Thread(target=self._watch, name=f"mon-{name}", daemon=True)
         self._monitor.start()
 
@@ -179,27 +147,16 @@ class BwrapProgram:
 
     def _exit_info(self, code: int) -> ExitInfo:
         # bwrap reports a command killed by signal N as exit status 128+N.
-        exit_code: int | None = code
-        signum: int | None = None
-        if code < 0:
-            exit_code, signum = None, -code
-        elif 128 < code <= 128 + 64:
-            exit_code, signum = None, code - 128
-        reason = self._kill_reason
+        exit_code, signum = exit_status(code)
         cgroup = self._sandbox.cgroup
-        abnormal = exit_code != 0
-        heap = b"heap out of memory" in self._stderr.data
-        if reason in (None, "wall", "cpu") and cgroup.oom_kills() > self._oom_before:
-            reason = "memory" if abnormal or reason else reason
-        elif reason is None and abnormal and heap:
-            reason = "memory"
-        elif reason in (None, "wall", "cpu") and cgroup.pids_refusals() > self._pids_before:
-            reason = "pids" if abnormal or reason else reason
+        reason = limit_reason(
+            self._kill_reason,
+            exit_code,
+            self._stderr.data,
+            oom=cgroup.oom_kills() > self._oom_before,
+            pids=cgroup.pids_refusals() > self._pids_before,
+        )
         return ExitInfo(exit_code=exit_code, signal=signum, reason=reason)
-
-    @property
-    def running(self) -> bool:
-        return not self._done.is_set()
 
     def signal(self, signum: int) -> None:
         with self._lock:
@@ -208,31 +165,10 @@ class BwrapProgram:
                 with contextlib.suppress(ProcessLookupError, OSError):
                     signal.pidfd_send_signal(main, signum)
 
-    def _kill(self, reason: str) -> None:
-        with self._lock:
-            if self._done.is_set():
-                return
-            if self._kill_reason is None:
-                self._kill_reason = reason
-            # Killing a pid namespace's init kills every process in it: daemons too.
-            with contextlib.suppress(ProcessLookupError, OSError):
-                signal.pidfd_send_signal(self._init_fd, signal.SIGKILL)
-
-    def kill(self) -> None:
-        self._kill("killed")
-
-    def wait(self, timeout: float | None = None) -> ExitInfo | None:
-        if not self._done.wait(timeout):
-            return None
-        return self._exit
-
-    def output(self) -> Output:
-        return Output(
-            stdout=bytes(self._stdout.data).decode("utf-8", errors="replace"),
-            stderr=bytes(self._stderr.data).decode("utf-8", errors="replace"),
-            stdout_truncated=self._stdout.truncated,
-            stderr_truncated=self._stderr.truncated,
-        )
+    def _send_kill(self) -> None:
+        # Killing a pid namespace's init kills every process in it: daemons too.
+        with contextlib.suppress(ProcessLookupError, OSError):
+            signal.pidfd_send_signal(self._init_fd, signal.SIGKILL)
 
 
 class BwrapSandbox:

@@ -172,17 +172,22 @@ class RunCgroup(ABC):
                 raise SandboxError(f"cgroup {self.name} does not empty")
             time.sleep(0.005)
         for path in self._dirs():
-            while True:
-                try:
-                    os.rmdir(path)
-                    break
-                except FileNotFoundError:
-                    break
-                except OSError as exc:
-                    # EBUSY for a moment while the last exiting task is released.
-                    if exc.errno != errno.EBUSY or time.monotonic() > deadline:
-                        raise SandboxError(f"cannot remove cgroup {path}: {exc}") from exc
-                    time.sleep(0.005)
+            rmdir_released(path, deadline)
+
+
+def rmdir_released(path: Path, deadline: float, step: float = 0.005) -> None:
+    """Remove an (empty) cgroup dir; gone already is fine. The kernel answers EBUSY for
+    a moment while the last exiting task is released: retried until `deadline`."""
+    while True:
+        try:
+            os.rmdir(path)
+            return
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            if exc.errno != errno.EBUSY or time.monotonic() > deadline:
+                raise SandboxError(f"cannot remove cgroup {path}: {exc}") from exc
+            time.sleep(step)
 
 
 def _pids_in(path: Path) -> list[int]:

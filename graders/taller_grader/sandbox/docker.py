@@ -45,16 +45,16 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from taller_grader.sandbox import _libc, cgroups, common, files, netns
+from taller_grader.sandbox import _libc, cgroups, common, files, netns, seccomp
 from taller_grader.sandbox.api import (
     ExitInfo,
     Limits,
-    Output,
     SandboxError,
     ServiceGrant,
     SubmissionRejected,
 )
 from taller_grader.sandbox.common import INSIDE_UID, INSIDE_WORKDIR
+from taller_grader.sandbox.program import ProgramBase, exit_status, limit_reason
 
 try:  # the SDK is only needed by this backend; bwrap-only workers may lack it
     import docker
@@ -125,32 +125,22 @@ def _owner() -> str:
 # gates nothing on CAP_SYS_ADMIN), which the bubblewrap backend refuses; the calls that
 # backend denies are denied here too, so both backends give a student the same errors.
 SECCOMP_BASE = Path(__file__).with_name("seccomp-base.json")
-_CLONE_NS_FLAGS = (
-    _libc.CLONE_NEWNS,
-    _libc.CLONE_NEWCGROUP,
-    _libc.CLONE_NEWUTS,
-    _libc.CLONE_NEWIPC,
-    _libc.CLONE_NEWUSER,
-    _libc.CLONE_NEWPID,
-    _libc.CLONE_NEWNET,
-    _libc.CLONE_NEWTIME,
-)
 
 
 @functools.cache
 def seccomp_profile() -> str:
     """The profile's JSON: the base minus `seccomp.DENIED`, clone without namespaces."""
-    from taller_grader.sandbox.seccomp import DENIED
-
     base = json.loads(SECCOMP_BASE.read_text(encoding="utf-8"))
-    removed = {*DENIED, "clone", "clone3"}
+    removed = {*seccomp.DENIED, "clone", "clone3"}
     syscalls: list[dict[str, Any]] = []
     for entry in base["syscalls"]:
         names = [name for name in entry["names"] if name not in removed]
         if names:
             syscalls.append({**entry, "names": names})
-    mask = functools.reduce(operator.or_, _CLONE_NS_FLAGS)
-    syscalls.append({"names": sorted(DENIED), "action": "SCMP_ACT_ERRNO", "errnoRet": errno.EPERM})
+    mask = functools.reduce(operator.or_, seccomp.NAMESPACE_FLAGS)
+    syscalls.append(
+        {"names": sorted(seccomp.DENIED), "action": "SCMP_ACT_ERRNO", "errnoRet": errno.EPERM}
+    )
     # clone's flags are its first argument on x86-64 and arm64 (not on s390).
     syscalls.append(
         {
@@ -166,7 +156,7 @@ def seccomp_profile() -> str:
             "errnoRet": errno.EPERM,
             "args": [{"index": 0, "value": flag, "valueTwo": flag, "op": "SCMP_CMP_MASKED_EQ"}],
         }
-        for flag in _CLONE_NS_FLAGS
+        for flag in seccomp.NAMESPACE_FLAGS
     ]
     # clone3 hides its flags from seccomp; ENOSYS makes glibc fall back to clone().
     syscalls.append({"names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": errno.ENOSYS})
@@ -259,16 +249,7 @@ def _remove_cgroup_trees(name: str, *, top: bool, timeout: float = 2.0) -> None:
         for path in found:
             if path == root and not top:
                 continue
-            while True:
-                try:
-                    os.rmdir(path)
-                    break
-                except FileNotFoundError:
-                    break
-                except OSError as exc:
-                    if exc.errno != errno.EBUSY or time.monotonic() > deadline:
-                        raise SandboxError(f"cannot remove cgroup {path}: {exc}") from exc
-                    time.sleep(0.01)
+            cgroups.rmdir_released(path, deadline, step=0.01)
 
 
 # -- cgroup evidence --------------------------------------------------------------------
@@ -355,22 +336,6 @@ def _ns_to_us(value: int | None) -> int | None:
 # -- output -----------------------------------------------------------------------------
 
 
-class _Capture:
-    """Keep the first `cap` bytes of a stream; count (and drop) the rest."""
-
-    def __init__(self, cap: int) -> None:
-        self.cap = cap
-        self.data = bytearray()
-        self.truncated = False
-
-    def add(self, chunk: bytes) -> None:
-        room = self.cap - len(self.data)
-        if room > 0:
-            self.data += chunk[:room]
-        if len(chunk) > max(room, 0):
-            self.truncated = True
-
-
 def _raw_socket(sock: Any) -> socket.socket:
     # The SDK wraps the attach socket (SocketIO, NpipeSocket...); we read frames ourselves.
     raw = getattr(sock, "_sock", sock)
@@ -395,25 +360,17 @@ def _recv_exact(sock: socket.socket, size: int, sink: bytearray | None) -> bool:
 # -- programs ---------------------------------------------------------------------------
 
 
-class DockerProgram:
+class DockerProgram(ProgramBase):
     """One program: one container in the run's network namespace."""
 
     def __init__(self, sandbox: DockerSandbox, name: str, container_id: str) -> None:
-        self.name = name
+        super().__init__(name, sandbox.limits)
         self.container_id = container_id
         self._sandbox = sandbox
         self._api = sandbox.client.api
-        self._limits = sandbox.limits
-        self.started = time.monotonic()
         self.init_pid: int | None = None
         self._cgroup: _Cgroup | None = None
         self.evidence: dict[str, float] = {}
-        self._lock = threading.Lock()
-        self._done = threading.Event()
-        self._kill_reason: str | None = None
-        self._exit: ExitInfo | None = None
-        self._stdout = _Capture(self._limits.output_bytes)
-        self._stderr = _Capture(self._limits.output_bytes)
         self._sock: socket.socket | None = None
         self._readers: list[threading.Thread] = []
         run_cgroup = sandbox.run_cgroup
@@ -539,12 +496,7 @@ class DockerProgram:
 
     def _exit_info(self, code: int, oom_flag: bool) -> ExitInfo:
         # The init reports a program killed by signal N as 128+N, as shells do.
-        exit_code: int | None = code
-        signum: int | None = None
-        if 128 < code <= 128 + 64:
-            exit_code, signum = None, code - 128
-        reason = self._kill_reason
-        abnormal = exit_code != 0
+        exit_code, signum = exit_status(code)
         evidence = self.evidence
         limit = self._limits.memory_mb * 1024 * 1024
         run_cgroup = self._sandbox.run_cgroup
@@ -554,18 +506,14 @@ class DockerProgram:
         # A SIGKILL we did not send with the peak at the limit is the OOM killer's
         # even when its counter was missed (the cgroup can vanish before a sample).
         near_limit = evidence.get("mem_peak", 0) >= 0.9 * limit
-        heap = b"heap out of memory" in self._stderr.data
-        if reason in (None, "wall", "cpu") and (oom or (signum == 9 and near_limit)):
-            reason = "memory" if abnormal or reason else reason
-        elif reason is None and abnormal and heap:
-            reason = "memory"
-        elif reason in (None, "wall", "cpu") and (run_pids or evidence.get("pids_max", 0) > 0):
-            reason = "pids" if abnormal or reason else reason
+        reason = limit_reason(
+            self._kill_reason,
+            exit_code,
+            self._stderr.data,
+            oom=oom or (signum == 9 and near_limit),
+            pids=run_pids or evidence.get("pids_max", 0) > 0,
+        )
         return ExitInfo(exit_code=exit_code, signal=signum, reason=reason)
-
-    @property
-    def running(self) -> bool:
-        return not self._done.is_set()
 
     def signal(self, signum: int) -> None:
         with self._lock:
@@ -574,31 +522,10 @@ class DockerProgram:
             with contextlib.suppress(Exception):
                 self._api.kill(self.container_id, signal=int(signum))
 
-    def _kill(self, reason: str) -> None:
-        with self._lock:
-            if self._done.is_set():
-                return
-            if self._kill_reason is None:
-                self._kill_reason = reason
-            # SIGKILL to the container's PID 1 ends its pid namespace: every process in it.
-            with contextlib.suppress(Exception):
-                self._api.kill(self.container_id, signal=int(signal_mod.SIGKILL))
-
-    def kill(self) -> None:
-        self._kill("killed")
-
-    def wait(self, timeout: float | None = None) -> ExitInfo | None:
-        if not self._done.wait(timeout):
-            return None
-        return self._exit
-
-    def output(self) -> Output:
-        return Output(
-            stdout=bytes(self._stdout.data).decode("utf-8", errors="replace"),
-            stderr=bytes(self._stderr.data).decode("utf-8", errors="replace"),
-            stdout_truncated=self._stdout.truncated,
-            stderr_truncated=self._stderr.truncated,
-        )
+    def _send_kill(self) -> None:
+        # SIGKILL to the container's PID 1 ends its pid namespace: every process in it.
+        with contextlib.suppress(Exception):
+            self._api.kill(self.container_id, signal=int(signal_mod.SIGKILL))
 
 
 # -- the run ----------------------------------------------------------------------------

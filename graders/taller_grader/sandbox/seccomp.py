@@ -71,7 +71,7 @@ DENIED = (
     "mount_setattr",
 )
 
-_NAMESPACE_FLAGS = (
+NAMESPACE_FLAGS = (
     _libc.CLONE_NEWNS,
     _libc.CLONE_NEWCGROUP,
     _libc.CLONE_NEWUTS,
@@ -94,7 +94,7 @@ def filter_bpf() -> bytes:
             rules.add_rule(deny, name)
         except (OSError, RuntimeError, ValueError):
             continue  # a call this kernel/arch does not have cannot be used either
-    for flag in _NAMESPACE_FLAGS:
+    for flag in NAMESPACE_FLAGS:
         rules.add_rule(deny, "clone", seccomp.Arg(0, seccomp.MASKED_EQ, flag, flag))
     # clone3 passes its flags in memory that seccomp cannot read; ENOSYS makes glibc fall
     # back to clone(), whose flags the rules above can see.
