@@ -95,7 +95,15 @@ WRK_SCRIPT = """
 -- One signed-in student per request, in turn; think time between requests when asked.
 local sessions, n, think_min, think_max, submit_every = {}, 0, 0, 0, 0
 local body, csrf = "", "benchcsrftoken0123456789abcdefgh"
+-- Each wrk thread has a Lua state of its own, seeded alike unless told apart: its students
+-- would then think in lockstep with the other thread's and arrive in pairs.
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("id", threads)
+end
 function init(args)
+  math.randomseed(os.time() * 100 + id)
   for line in io.lines(args[1]) do sessions[#sessions + 1] = line end
   think_min, think_max = tonumber(args[2]), tonumber(args[3])
   submit_every = tonumber(args[4])
@@ -424,17 +432,23 @@ def main() -> None:
                 [("burst", 0.0), ("steady", args.rate)],
             )
         )
-        web_log = (work / "web.log").read_text(errors="replace")
         print("wrk again, with two web processes…", flush=True)
         for name in [n for n in stack.processes if n.startswith("web")]:
             stack.kill(name)
         (work / "web.log").rename(work / "web-1.log")
         stack.start_web(processes=2, **WEB_ENV)
         loads[2] = wrk_scenarios(stack.port, sessions, work, args.wrk_seconds)
+        print("wrk once more: one web process, a thread per request…", flush=True)
+        for name in [n for n in stack.processes if n.startswith("web")]:
+            stack.kill(name)
+        (work / "web.log").rename(work / "web-2.log")
+        stack.start_web(processes=1, **WEB_ENV, TALLER_HTTP_CONCURRENCY="0")
+        threaded = wrk(stack.port, sessions, work, args.wrk_seconds, THINK_MS, 0)
     finally:
         stack.stop_all()
         redis.stop()
     load_after = os.getloadavg()
+    web_log = "".join(p.read_text(errors="replace") for p in sorted(work.glob("web*.log")))
 
     def ms(seconds: float) -> str:
         return f"{seconds * 1000:.1f}"
@@ -462,7 +476,7 @@ Measured {time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())} on this machine ({
 shared: load average {load_before[0]:.1f} before, {load_after[0]:.1f} after), `bench/scale.py
 --runs {args.runs} --clients {args.clients} --wrk-seconds {args.wrk_seconds} --rate {args.rate:g}`:
 PostgreSQL, a Redis of its own, one Daphne process with the production settings (JSON
-logs, one access line per request, a pool of at most {WEB_ENV["DATABASE_POOL_MAX_SIZE"]} database connections), Celery workers as separate processes, the bwrap
+logs, one JSON access line per request and none of Daphne's own, a pool of at most {WEB_ENV["DATABASE_POOL_MAX_SIZE"]} database connections), Celery workers as separate processes, the bwrap
 sandbox. Every figure is from this one run; none is asserted by a test.
 
 ## Throughput: one worker process vs two
@@ -493,6 +507,9 @@ worker consumes during this part, so the web process is what is measured).
 "Saturation": no think time, every connection sends its next request at once (closed
 loop: latency there is 50 / throughput, whatever the server). "2 web processes": two
 Daphne processes accepting on one socket, as two web hosts behind a load balancer.
+Each process runs one request at a time, first come first served
+(`TALLER_HTTP_CONCURRENCY=1`, the default); the last row is Django's own way under
+ASGI, a thread per request, for comparison (platform/taller/web/serving.py says why).
 
 | web processes | scenario | requests/s | p50 ms | p90 ms | p99 ms | max ms | errors |
 |---|---|---|---|---|---|---|---|
@@ -504,6 +521,7 @@ Daphne processes accepting on one socket, as two web hosts behind a load balance
 {wrk_row("2 | 50 students, think time, page loads", loads[2][1])}
 {wrk_row("2 | 50 students, think time, 10 % submissions", loads[2][2])}
 {wrk_row("2 | 50 connections, no think time (saturation)", loads[2][3])}
+{wrk_row("1, a thread per request | 50 students, think time, page loads", threaded)}
 
 Target: page p99 under 50 ms at 50 concurrent clients.
 

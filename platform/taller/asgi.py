@@ -2,6 +2,7 @@
 
 import os
 
+from django.conf import settings
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "taller.settings.local")
@@ -13,13 +14,18 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 
 from taller.live.auth import JWTAuthMiddleware  # noqa: E402
 from taller.live.routing import websocket_urlpatterns  # noqa: E402
+from taller.web.serving import HttpConcurrencyLimit  # noqa: E402
+from taller.web.warmup import warm_up  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": HttpConcurrencyLimit(django_asgi_app, settings.TALLER_HTTP_CONCURRENCY),
         "websocket": AllowedHostsOriginValidator(
             # The session first; a bearer token in the handshake, when sent, overrides it.
             AuthMiddlewareStack(JWTAuthMiddleware(URLRouter(websocket_urlpatterns)))
         ),
     }
 )
+
+# Last: what the first requests would pay for, paid now (taller/web/warmup.py).
+warm_up()

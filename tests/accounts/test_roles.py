@@ -39,8 +39,10 @@ def test_roles_carry_their_permissions() -> None:
 
 def test_changing_a_role_replaces_the_old_one() -> None:
     user = create_user(username="u", password="x", role=Role.STUDENT)
+    assert not is_instructor(user)  # asked before the change, on the same object
     set_role(user, Role.INSTRUCTOR)
     assert list(user.groups.values_list("name", flat=True)) == ["instructor"]
+    assert is_instructor(user)
 
 
 def test_who_may_see_a_submission() -> None:

@@ -63,6 +63,7 @@ def stack(
     )
     if connection.vendor != "postgresql":
         pytest.skip("the production path runs on PostgreSQL (set DATABASE_URL)")
+    redis_server.flush()
     running = Stack(env=base_env(database_url, redis_server.url, static_root), logs=tmp_path)
     yield running
     running.stop_all()

@@ -80,6 +80,13 @@ class RedisServer:
         except OSError:
             return False
 
+    def flush(self) -> None:
+        """Empty it, as a new deployment's Redis is: each test's database starts anew, and
+        the site's cache must not remember a previous test's exercises."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=2) as sock:
+            sock.sendall(b"FLUSHALL\r\n")
+            assert sock.recv(16).startswith(b"+OK")
+
     def stop(self) -> None:
         if self.process is not None:
             self.process.kill()  # no persistence: everything in it is lost, on purpose
@@ -89,6 +96,10 @@ class RedisServer:
     def restart(self) -> None:
         self.stop()
         self.start()
+
+
+# As docker-compose.yml runs it: the platform logs each request itself (JSON, with its id).
+DAPHNE_LOGS = ("--access-log", "/dev/null")
 
 
 def base_env(database_url: str, redis_url: str, static_root: Path) -> dict[str, str]:
@@ -136,7 +147,12 @@ class Stack:
         if processes == 1:
             self.spawn(
                 "web",
-                [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(self.port), ASGI_APP],
+                [
+                    str(BIN / "daphne"),
+                    *("-b", "127.0.0.1", "-p", str(self.port)),
+                    *DAPHNE_LOGS,
+                    ASGI_APP,
+                ],
                 **extra_env,
             )
         else:
@@ -147,7 +163,7 @@ class Stack:
             for n in range(processes):
                 self.spawn(
                     "web" if n == 0 else f"web{n + 1}",
-                    [str(BIN / "daphne"), "--fd", str(listener.fileno()), ASGI_APP],
+                    [str(BIN / "daphne"), "--fd", str(listener.fileno()), *DAPHNE_LOGS, ASGI_APP],
                     pass_fds=(listener.fileno(),),
                     **extra_env,
                 )

@@ -211,3 +211,16 @@ def test_an_id_too_big_for_the_database_is_not_found(client: Client, url: str) -
     admin = UserFactory(role=Role.ADMIN)
     client.force_login(admin)
     assert client.get(url).status_code == 404
+
+
+def test_a_template_that_does_not_compile_stops_the_web_process_at_start(
+    tmp_path, settings
+) -> None:
+    from django.template import TemplateSyntaxError
+
+    from taller.web.warmup import warm_up
+
+    (tmp_path / "broken.html").write_text("{% if %}")
+    settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [tmp_path]}]
+    with pytest.raises(TemplateSyntaxError):
+        warm_up()

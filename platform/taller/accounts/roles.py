@@ -72,12 +72,30 @@ ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
 }
 
 
+# A page asks about roles several times (navigation, who may watch a run): one query per
+# user object, as Django caches permissions on it (`_perm_cache`).
+_ROLES_CACHE = "_taller_roles"
+
+
+def _role_names(user: User) -> frozenset[str]:
+    names: frozenset[str] | None = getattr(user, _ROLES_CACHE, None)
+    if names is None:
+        names = frozenset(user.groups.values_list("name", flat=True))
+        setattr(user, _ROLES_CACHE, names)
+    return names
+
+
+def forget_roles(user: User) -> None:
+    """After a change of groups, so this user object answers anew."""
+    user.__dict__.pop(_ROLES_CACHE, None)
+
+
 def has_role(user: User | AnonymousUser, role: Role) -> bool:
     if not user.is_authenticated:
         return False
     if role is Role.ADMIN and user.is_superuser:
         return True
-    return user.groups.filter(name=role.value).exists()
+    return role.value in _role_names(user)
 
 
 def is_admin(user: User | AnonymousUser) -> bool:

@@ -8,7 +8,7 @@ from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 
 from taller.accounts.models import User
-from taller.accounts.roles import ROLE_PERMISSIONS, Role
+from taller.accounts.roles import ROLE_PERMISSIONS, Role, forget_roles
 
 
 @transaction.atomic
@@ -54,6 +54,7 @@ def set_role(user: User, role: Role) -> None:
     groups = ensure_role_groups()
     user.groups.remove(*groups.values())
     user.groups.add(groups[role])
+    forget_roles(user)
     user.is_staff = role is Role.ADMIN or user.is_superuser
     user.save(update_fields=["is_staff"])
 

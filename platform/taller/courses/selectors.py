@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.core.cache import cache
 from django.db.models import Max, QuerySet
 
 from taller.accounts.models import User
@@ -39,10 +40,38 @@ def published_exercises() -> QuerySet[Exercise]:
     return Exercise.objects.filter(is_published=True, current_version__isnull=False)
 
 
+# What a version holds for grading and checking, not for its page: loaded only if asked.
+GRADING_FIELDS = tuple(
+    f"current_version__{name}"
+    for name in ("solution_files", "alternative_files", "wrong_files", "suite_files", "validation")
+)
+
+
+# Every exercise page starts with this read, the dearest query of the page (measured by
+# bench/scale.py); an exercise changes rarely, and every change empties its entry
+# (courses/signals.py). The time bounds what no signal sees (a slug renamed in place).
+EXERCISE_CACHE_SECONDS = 300
+
+
+def exercise_cache_key(slug: str) -> str:
+    return f"exercise:{slug}"
+
+
 def exercise_get(slug: str) -> Exercise | None:
-    return (
-        published_exercises().select_related("current_version", "section").filter(slug=slug).first()
-    )
+    """A published exercise with its current version (the page's fields) and section."""
+    key = exercise_cache_key(slug)
+    exercise: Exercise | None = cache.get(key)
+    if exercise is None:
+        exercise = (
+            published_exercises()
+            .select_related("current_version", "section")
+            .defer(*GRADING_FIELDS)
+            .filter(slug=slug)
+            .first()
+        )
+        if exercise is not None:
+            cache.set(key, exercise, EXERCISE_CACHE_SECONDS)
+    return exercise
 
 
 def course_outline(course: Course, user: User) -> list[SectionRow]:

@@ -53,7 +53,12 @@ def viewer_for(user: User | AnonymousUser | None, submission_id: int) -> Viewer 
     if user is None or not user.is_authenticated:
         return None
     submission = Submission.objects.select_related("cohort").filter(pk=submission_id).first()
-    if submission is None or not can_view_submission(user, submission):
+    return None if submission is None else viewer_of(user, submission)
+
+
+def viewer_of(user: User | AnonymousUser, submission: Submission) -> Viewer | None:
+    """As viewer_for, for a submission already loaded."""
+    if user.pk is None or not can_view_submission(user, submission):
         return None
     return Viewer(user_id=user.pk, sees_hidden=can_see_hidden_tests(user, submission))
 
@@ -72,7 +77,11 @@ def queue_position(submission: Submission) -> int | None:
 
 def submission_snapshot(submission_id: int, viewer: Viewer) -> dict[str, Any]:
     """Everything known about a run right now, as this viewer may see it."""
-    submission = Submission.objects.get(pk=submission_id)
+    return snapshot_of(Submission.objects.get(pk=submission_id), viewer)
+
+
+def snapshot_of(submission: Submission, viewer: Viewer) -> dict[str, Any]:
+    """As submission_snapshot, for a submission just loaded."""
     snapshot: dict[str, Any] = {
         "id": submission.pk,
         "status": submission.status,
@@ -81,7 +90,10 @@ def submission_snapshot(submission_id: int, viewer: Viewer) -> dict[str, Any]:
         "test_count": submission.test_count,
         "score": submission.score,
         "max_score": submission.max_score,
-        "tests": [viewer.test(_row(t)) for t in submission.tests.order_by("position")],
+        # A waiting run has no tests: grading/services.py deletes them whenever it queues one.
+        "tests": []
+        if submission.status == Submission.Status.QUEUED
+        else [viewer.test(_row(t)) for t in submission.tests.order_by("position")],
         "results": viewer.results(submission.results) if submission.results else None,
     }
     return snapshot

@@ -244,6 +244,34 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+
+def redis_cache(url: str) -> dict[str, object]:
+    return {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": url,
+        "KEY_PREFIX": "taller",
+        "OPTIONS": {
+            # A Redis restart must not take pages down: the cache then misses, and what
+            # it holds (sessions, exercise pages) comes from PostgreSQL as before.
+            "IGNORE_EXCEPTIONS": True,
+            "SOCKET_CONNECT_TIMEOUT": 1,
+            "SOCKET_TIMEOUT": 1,
+        },
+    }
+
+
+# One cache for every web process when Redis is configured (so an exercise changed in
+# one is fresh in all), else each process's memory; the embedded site is one process.
+CACHES = {
+    "default": redis_cache(env.str("CACHE_URL", default=REDIS_URL))
+    if REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
+DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+# Read through the cache on every request; written to the database as well, so signing
+# in survives a cache flush.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+
 # Celery (used when TALLER_GRADING is "celery"; the embedded default grades in process).
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
 CELERY_RESULT_BACKEND = None
@@ -253,6 +281,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "grading"
 
 TALLER_GRADING = env.str("TALLER_GRADING", default="inprocess")  # "inprocess" | "celery"
+# HTTP requests a web process runs at once (0: Django's thread per request); why one:
+# taller/web/serving.py. More throughput comes from more web processes.
+TALLER_HTTP_CONCURRENCY = env.int("TALLER_HTTP_CONCURRENCY", default=1)
 TALLER_EXERCISES_DIR = Path(env.str("TALLER_EXERCISES_DIR", default=str(BASE_DIR / "exercises")))
 TALLER_GRADERS_DIR = Path(env.str("TALLER_GRADERS_DIR", default=str(BASE_DIR / "graders")))
 TALLER_RUNTIME_DIR = Path(env.str("TALLER_RUNTIME_DIR", default=str(BASE_DIR / "runtime")))

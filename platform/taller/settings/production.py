@@ -35,6 +35,7 @@ else:
 
 REDIS_URL = env.str("REDIS_URL")
 CHANNEL_LAYERS = {"default": redis_channel_layer(REDIS_URL)}
+CACHES = {"default": redis_cache(env.str("CACHE_URL", default=REDIS_URL))}
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
 TALLER_GRADING = env.str("TALLER_GRADING", default="celery")
 

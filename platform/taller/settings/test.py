@@ -20,6 +20,9 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+# Each test starts with an empty cache (tests/conftest.py); a shared Redis one would
+# outlive the test's rolled-back database.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # Tasks run where they are queued, so a test follows a submission to its verdict
 # deterministically; the production-path tests use real workers instead.
 TALLER_GRADING = "celery"

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from taller.accounts.models import User
 from taller.courses import selectors as course_selectors
-from taller.grading.selectors import submission_snapshot, viewer_for
+from taller.grading.selectors import snapshot_of, submission_snapshot, viewer_for, viewer_of
 from taller.submissions import selectors as submission_selectors
 from taller.submissions.models import Submission
 from taller.submissions.services import InvalidSubmission, RateLimited, submission_create
@@ -92,14 +92,18 @@ def _exercise_page(
     status: int = 200,
 ) -> HttpResponse:
     version = exercise.current_version
-    attempts = submission_selectors.student_attempts(student=request.user, exercise=exercise)
-    latest = attempts.first()
+    attempts = list(
+        submission_selectors.student_attempts(
+            student=request.user, exercise=exercise
+        ).select_related("cohort")[:20]
+    )
+    latest = attempts[0] if attempts else None
     # Reopen the editor on what was just posted, else the latest code, else the starter.
     files = posted or (dict(latest.files) if latest else dict(version.starter_files))
     snapshot = None
     if latest is not None:
-        viewer = viewer_for(request.user, latest.pk)
-        snapshot = submission_snapshot(latest.pk, viewer) if viewer else None
+        viewer = viewer_of(request.user, latest)
+        snapshot = snapshot_of(latest, viewer) if viewer else None
     return render(
         request,
         "web/exercise.html",
@@ -107,7 +111,7 @@ def _exercise_page(
             "exercise": exercise,
             "statement_html": render_markdown(without_title(version.statement)),
             "files": sorted(files.items(), key=lambda kv: _file_order(kv[0], version.entry_files)),
-            "attempts": attempts[:20],
+            "attempts": attempts,
             "latest": latest,
             "snapshot": snapshot,
             "live_strings": _live_strings(),
