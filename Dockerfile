@@ -1,7 +1,9 @@
 # The platform's image: web (Daphne), Celery workers and beat.
 # Student code never runs in this image: it runs in the runtime image (runtime/Dockerfile),
 # one container per run, or under bubblewrap on a single host.
-FROM python:3.11-slim-bookworm
+# Where no registry is reachable, scripts/base-images.sh makes a local stand-in to pass.
+ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+FROM ${PYTHON_IMAGE}
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
     DJANGO_SETTINGS_MODULE=taller.settings.production TALLER_HOME=/app
@@ -19,7 +21,7 @@ RUN pip install --require-hashes -r requirements/base.txt
 COPY frontend/package.json frontend/package-lock.json frontend/
 RUN cd frontend && npm ci --no-audit --no-fund
 COPY . .
-RUN cd frontend && npm run build \
+RUN npm --prefix frontend run build \
  && pip install --no-deps . \
  && SECRET_KEY=build-only-not-a-secret-but-long-enough-for-the-check-0123456789 \
     ALLOWED_HOSTS=localhost DATABASE_URL=sqlite:////tmp/build.sqlite3 REDIS_URL=redis://localhost \

@@ -16,6 +16,8 @@ import logging
 from pathlib import Path
 
 from django.conf import settings
+from django.core.cache import cache
+from django.db import DatabaseError, connection
 from django.template import engines
 from django.template.loader import get_template
 from django.urls import reverse
@@ -35,6 +37,21 @@ def site_templates() -> list[str]:
     return names
 
 
+def open_connections() -> None:
+    """The database pool and the cache's connections, opened now, where the web process
+    has a pool (production): a second web process's first requests waited 100+ ms for
+    them. A database that is not there yet is no reason not to start; requests retry."""
+    if not connection.settings_dict.get("OPTIONS", {}).get("pool"):
+        return
+    try:
+        connection.ensure_connection()
+    except DatabaseError as exc:
+        logger.warning("database not reachable at start: %s", exc)
+    finally:
+        connection.close()  # back to the pool
+    cache.get("warm-up")  # a cache that is down is a miss (settings: IGNORE_EXCEPTIONS)
+
+
 def warm_up() -> None:
     for code, _name in settings.LANGUAGES:
         with translation.override(code):
@@ -43,6 +60,7 @@ def warm_up() -> None:
     for name in site_templates():
         get_template(name)
     logger.debug("warmed up %d templates in %d engines", len(site_templates()), len(engines.all()))
+    open_connections()
     # What is garbage now goes; what is left lives as long as the process.
     gc.collect()
     gc.freeze()
