@@ -84,7 +84,7 @@ rows = []
 for user, sub in zip(users, subs):
     session = SessionStore()
     session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[BACKEND_SESSION_KEY] = "taller.accounts.backends.RolesModelBackend"
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session.create()
     rows.append({"user": user.username, "session": session.session_key, "submission": sub.pk})

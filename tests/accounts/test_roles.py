@@ -81,3 +81,14 @@ def test_staff_cohorts_and_what_staff_may_do_with_them() -> None:
     own = SubmissionFactory(student=student, cohort=mine)
     assert can_regrade(teacher, own) and can_regrade(admin, own)
     assert not can_regrade(student, own)
+
+
+def test_the_signed_in_user_arrives_with_their_roles_and_a_change_is_seen() -> None:
+    from taller.accounts.backends import RolesModelBackend
+
+    teacher = create_user(username="t2", password="x", role=Role.INSTRUCTOR)
+    loaded = RolesModelBackend().get_user(teacher.pk)
+    assert loaded is not None
+    assert is_instructor(loaded) and not is_admin(loaded)
+    set_role(loaded, Role.ADMIN)
+    assert is_admin(loaded) and not is_instructor(loaded)

@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from taller.accounts.roles import Role
 from taller.courses.models import Exercise
@@ -224,3 +225,22 @@ def test_a_template_that_does_not_compile_stops_the_web_process_at_start(
     settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [tmp_path]}]
     with pytest.raises(TemplateSyntaxError):
         warm_up()
+
+
+def test_the_exercise_page_keeps_to_its_query_budget(
+    client: Client, course: None, django_assert_max_num_queries
+) -> None:
+    """What bench/scale.py measured the page at: the signed-in user with their roles, their
+    attempts and their place in the queue; the session and the exercise from the cache."""
+    student = UserFactory()
+    client.force_login(student)
+    exercise = Exercise.objects.get(slug="rest-api")
+    for _ in range(3):
+        SubmissionFactory(
+            student=student, exercise=exercise, status="queued", queued_at=timezone.now()
+        )
+    client.get("/ejercicios/rest-api/")  # fills the cache, as any earlier visit does
+    with django_assert_max_num_queries(3):
+        page = client.get("/ejercicios/rest-api/")
+    assert page.status_code == 200
+    assert "posición <strong>3</strong>" in page.content.decode()

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest, HttpResponse
 
 ViewFunc = Callable[..., HttpResponse]
@@ -72,15 +72,35 @@ ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
 }
 
 
-# A page asks about roles several times (navigation, who may watch a run): one query per
-# user object, as Django caches permissions on it (`_perm_cache`).
+# A page asks about roles several times (navigation, who may watch a run): asked once per
+# user object, as Django caches permissions on it (`_perm_cache`), and answered by the
+# query that loads the signed-in user (accounts/backends.py) when it can be.
 _ROLES_CACHE = "_taller_roles"
+
+
+def _has_role_column(role: Role) -> str:
+    return f"_taller_has_role_{role.value}"
+
+
+def with_roles(users: QuerySet[User]) -> QuerySet[User]:
+    """Users with their roles, in the same query."""
+    from django.contrib.auth.models import Group
+
+    return users.annotate(
+        **{
+            _has_role_column(role): Exists(Group.objects.filter(user=OuterRef("pk"), name=role))
+            for role in Role
+        }
+    )
 
 
 def _role_names(user: User) -> frozenset[str]:
     names: frozenset[str] | None = getattr(user, _ROLES_CACHE, None)
     if names is None:
-        names = frozenset(user.groups.values_list("name", flat=True))
+        if hasattr(user, _has_role_column(Role.STUDENT)):
+            names = frozenset(role.value for role in Role if getattr(user, _has_role_column(role)))
+        else:
+            names = frozenset(user.groups.values_list("name", flat=True))
         setattr(user, _ROLES_CACHE, names)
     return names
 
@@ -88,6 +108,8 @@ def _role_names(user: User) -> frozenset[str]:
 def forget_roles(user: User) -> None:
     """After a change of groups, so this user object answers anew."""
     user.__dict__.pop(_ROLES_CACHE, None)
+    for role in Role:
+        user.__dict__.pop(_has_role_column(role), None)
 
 
 def has_role(user: User | AnonymousUser, role: Role) -> bool:

@@ -31,6 +31,6 @@ def join_view(request: HttpRequest, code: str) -> HttpResponse:
         except EnrollmentError as exc:
             form.add_error(None, str(exc))
         else:
-            login(request, enrollment.student, backend="django.contrib.auth.backends.ModelBackend")
+            login(request, enrollment.student, backend="taller.accounts.backends.RolesModelBackend")
             return redirect("course")
     return render(request, "registration/join.html", {"form": form, "cohort": cohort})
