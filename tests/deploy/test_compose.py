@@ -342,16 +342,16 @@ def base_image_args(path: Path) -> dict[str, str]:
     return args
 
 
-def smoke_command(image: str) -> list[str]:
-    """What proves the built image works: the compose file's own check for an image it
-    runs as a one-shot needing no other service, else Django's deployment checks with the
-    production settings."""
+def smoke_run(image: str) -> tuple[list[str], list[str]]:
+    """What proves the built image works, as (podman run options, command): the compose
+    file's own check for an image it runs as a one-shot needing no other service, else
+    Django's deployment checks with the production settings."""
     for service in services().values():
         alone = service.get("restart") == "no" and not service.get("depends_on")
         if alone and service.get("image") == image and "command" in service:
-            return list(service["command"])
+            return [], list(service["command"])
     env = [f"--env={name}={value}" for name, value in CHECK_ENV.items()]
-    return [*env, "python", "manage.py", "check", "--deploy", "--fail-level", "WARNING"]
+    return env, ["python", "manage.py", "check", "--deploy", "--fail-level", "WARNING"]
 
 
 def test_the_images_build_and_run() -> None:
@@ -380,8 +380,6 @@ def test_the_images_build_and_run() -> None:
             timeout=1200,
         )  # fmt: skip
         assert built.returncode == 0, built.stderr[-3000:]
-        command = smoke_command(image)
-        options = [c for c in command if c.startswith("--env=")]
-        argv = [c for c in command if not c.startswith("--env=")]
+        options, argv = smoke_run(image)
         ran = podman("run", "--rm", "--network=none", *options, tag, *argv, timeout=120)
         assert ran.returncode == 0, f"{image}: {argv}\n{ran.stdout[-2000:]}{ran.stderr[-2000:]}"
