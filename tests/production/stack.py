@@ -141,8 +141,8 @@ class Stack:
         return process
 
     def start_web(self, processes: int = 1, **extra_env: str) -> None:
-        """Daphne; with several processes, all accept on one listening socket (`--fd`), as
-        several web hosts would behind a load balancer."""
+        """Daphne; with several processes, each accepts on a socket of its own on one port,
+        as several web hosts would behind a load balancer."""
         self.port = free_port()
         if processes == 1:
             self.spawn(
@@ -156,18 +156,22 @@ class Stack:
                 **extra_env,
             )
         else:
-            listener = socket.socket()
-            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            listener.bind(("127.0.0.1", self.port))
-            listener.listen(1024)
+            # A listening socket each, on one port (SO_REUSEPORT): the kernel spreads the
+            # connections over them as a balancer spreads them over hosts. One socket shared
+            # by all (`--fd` of the same one) let whichever process woke first accept most.
             for n in range(processes):
+                listener = socket.socket()
+                listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+                listener.bind(("127.0.0.1", self.port))
+                listener.listen(1024)
                 self.spawn(
                     "web" if n == 0 else f"web{n + 1}",
                     [str(BIN / "daphne"), "--fd", str(listener.fileno()), *DAPHNE_LOGS, ASGI_APP],
                     pass_fds=(listener.fileno(),),
                     **extra_env,
                 )
-            listener.close()  # the children hold it
+                listener.close()  # the child holds it
         wait_until(lambda: self._get_status("/healthz") == 200, 30, "daphne")
 
     def start_worker(
