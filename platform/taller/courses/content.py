@@ -37,15 +37,24 @@ Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", m
 Text = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
 
 
-def _relative_path(value: str) -> str:
+# The characters a file name in an exercise may use (manifests, bundles, the site's editor).
+PATH_CHARS = r"^[\w./-]+$"
+
+
+def is_relative_path(value: str) -> bool:
+    """Relative, written the canonical way, and never climbing out (`..`)."""
     path = PurePosixPath(value)
-    if path.is_absolute() or ".." in path.parts or value != path.as_posix():
+    return not (path.is_absolute() or ".." in path.parts or value != path.as_posix())
+
+
+def _relative_path(value: str) -> str:
+    if not is_relative_path(value):
         raise ValueError(f"'{value}' must be a relative path inside the submission")
     return value
 
 
 RelPath = Annotated[
-    str, StringConstraints(pattern=r"^[\w./-]+$", max_length=200), AfterValidator(_relative_path)
+    str, StringConstraints(pattern=PATH_CHARS, max_length=200), AfterValidator(_relative_path)
 ]
 
 # Files never taken into a version: editor and OS litter, caches.

@@ -26,10 +26,8 @@ from taller.accounts.roles import (
     can_set_deadlines,
     is_staff_member,
     role_required,
-    staff_cohorts,
 )
 from taller.accounts.services import activation_path
-from taller.cohorts.models import Cohort
 from taller.cohorts.selectors import cohort_course_locked, cohort_deadline_rows
 from taller.cohorts.services import (
     EnrollmentError,
@@ -40,14 +38,7 @@ from taller.cohorts.services import (
     enrollment_remove,
 )
 from taller.teaching.cohort_forms import CohortForm, DeadlinesForm, EnrolForm
-
-
-def _cohort_for(request: HttpRequest, cohort_id: int) -> Cohort:
-    """The cohort if this person may read it at all; 404 otherwise, like the cohort page."""
-    cohort = staff_cohorts(request.user).select_related("course").filter(pk=cohort_id).first()
-    if cohort is None:
-        raise Http404
-    return cohort
+from taller.teaching.selectors import cohort_or_404
 
 
 def _details(form: CohortForm) -> dict[str, Any]:
@@ -86,7 +77,7 @@ def cohort_create_view(request: HttpRequest) -> HttpResponse:
 @role_required(is_staff_member)
 @require_http_methods(["GET", "POST"])
 def cohort_edit_view(request: HttpRequest, cohort_id: int) -> HttpResponse:
-    cohort = _cohort_for(request, cohort_id)
+    cohort = cohort_or_404(request.user, cohort_id)
     if not can_edit_cohort(request.user, cohort):
         raise PermissionDenied
     form = CohortForm(
@@ -111,7 +102,7 @@ def cohort_edit_view(request: HttpRequest, cohort_id: int) -> HttpResponse:
 @role_required(is_staff_member)
 @require_http_methods(["GET", "POST"])
 def cohort_deadlines_view(request: HttpRequest, cohort_id: int) -> HttpResponse:
-    cohort = _cohort_for(request, cohort_id)
+    cohort = cohort_or_404(request.user, cohort_id)
     editable = can_set_deadlines(request.user, cohort)
     if request.method == "POST" and not editable:
         raise PermissionDenied
@@ -146,7 +137,7 @@ def cohort_deadlines_view(request: HttpRequest, cohort_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def cohort_enrol_view(request: HttpRequest, cohort_id: int) -> HttpResponse:
     """Enrol one student. The cohort page posts here; errors are shown on this page."""
-    cohort = _cohort_for(request, cohort_id)
+    cohort = cohort_or_404(request.user, cohort_id)
     if not can_enroll(request.user, cohort):
         raise PermissionDenied
     form = EnrolForm(request.POST or None)
@@ -186,7 +177,7 @@ def cohort_enrol_view(request: HttpRequest, cohort_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def cohort_unenrol_view(request: HttpRequest, cohort_id: int, student_id: int) -> HttpResponse:
     """Asks first (GET), then takes the student out (POST); their submissions stay."""
-    cohort = _cohort_for(request, cohort_id)
+    cohort = cohort_or_404(request.user, cohort_id)
     if not can_enroll(request.user, cohort):
         raise PermissionDenied
     student = User.objects.filter(pk=student_id, enrollments__cohort=cohort).first()

@@ -22,14 +22,19 @@ from django.views.decorators.http import require_http_methods
 
 from taller.accounts.roles import is_staff_member, role_required
 from taller.courses.bundles import MAX_FILES, MAX_TOTAL_BYTES
-from taller.courses.content import MAX_CONTENT_FILE_BYTES, ContentError
+from taller.courses.content import (
+    MAX_CONTENT_FILE_BYTES,
+    PATH_CHARS,
+    ContentError,
+    is_relative_path,
+)
 from taller.courses.models import GraderVersion
 from taller.courses.services import VersionError, grader_version_upload, version_content_edited
 from taller.grading.services import grader_version_enqueue_validation
 from taller.teaching import selectors
 from taller.web.markdown import render_markdown
 
-_PATH_CHARS = re.compile(r"^[\w./-]+$")
+_PATH_CHARS = re.compile(PATH_CHARS)
 
 
 def _text(value: str) -> str:
@@ -97,15 +102,9 @@ class FileForm(forms.Form):
 
     def clean_path(self) -> str:
         name = self.cleaned_data["path"]
-        path = PurePosixPath(name)
-        if ".." in path.parts:
+        if ".." in PurePosixPath(name).parts:
             raise forms.ValidationError(_("«..» no está permitido en un nombre de archivo."))
-        if (
-            not _PATH_CHARS.match(name)
-            or path.is_absolute()
-            or name != path.as_posix()
-            or "." in path.parts
-        ):
+        if not _PATH_CHARS.match(name) or not is_relative_path(name):
             raise forms.ValidationError(
                 _(
                     "%(name)s: usa una ruta relativa con letras, números, «_», «-», «.» y «/» "

@@ -17,8 +17,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from taller.accounts.models import User
-from taller.accounts.roles import can_regrade, is_staff_member, role_required, staff_cohorts
-from taller.cohorts.models import Cohort
+from taller.accounts.roles import can_regrade, is_staff_member, role_required
 from taller.courses.models import GraderVersion
 from taller.submissions.models import RegradeBatch, Submission
 from taller.submissions.selectors import (
@@ -34,6 +33,7 @@ from taller.submissions.services import (
     regrade_batch_create,
     submission_regrade,
 )
+from taller.teaching.selectors import cohort_or_404
 
 
 def _version_choices() -> list[tuple[Any, Any]]:
@@ -84,15 +84,8 @@ class RegradeBatchForm(forms.Form):
         return version
 
 
-def _cohort_or_404(request: HttpRequest, cohort_id: int) -> Cohort:
-    cohort = staff_cohorts(request.user).filter(pk=cohort_id).first()
-    if cohort is None:
-        raise Http404
-    return cohort
-
-
 def _batch_or_404(request: HttpRequest, cohort_id: int, batch_id: int) -> RegradeBatch:
-    cohort = _cohort_or_404(request, cohort_id)
+    cohort = cohort_or_404(request.user, cohort_id)
     batch = (
         RegradeBatch.objects.filter(pk=batch_id, cohort=cohort)
         .select_related("cohort", "exercise", "grader_version", "requested_by")
@@ -106,7 +99,7 @@ def _batch_or_404(request: HttpRequest, cohort_id: int, batch_id: int) -> Regrad
 @role_required(is_staff_member)
 @require_http_methods(["GET", "POST"])
 def cohort_regrades_view(request: HttpRequest, cohort_id: int) -> HttpResponse:
-    cohort = _cohort_or_404(request, cohort_id)
+    cohort = cohort_or_404(request.user, cohort_id)
     form = RegradeBatchForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         version = form.cleaned_data["version"]

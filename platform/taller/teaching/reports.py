@@ -16,8 +16,7 @@ from django.utils.http import content_disposition_header
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from taller.accounts.roles import is_staff_member, role_required, staff_cohorts
-from taller.cohorts.models import Cohort
+from taller.accounts.roles import is_staff_member, role_required
 from taller.cohorts.selectors import (
     ExerciseStats,
     cohort_dashboard,
@@ -25,18 +24,12 @@ from taller.cohorts.selectors import (
     cohort_student,
     cohort_student_attempts,
 )
-
-
-def _cohort_or_404(request: HttpRequest, cohort_id: int) -> Cohort:
-    cohort = staff_cohorts(request.user).filter(pk=cohort_id).select_related("course").first()
-    if cohort is None:
-        raise Http404
-    return cohort
+from taller.teaching.selectors import cohort_or_404
 
 
 @role_required(is_staff_member)
 def gradebook_view(request: HttpRequest, cohort_id: int) -> HttpResponse:
-    cohort = _cohort_or_404(request, cohort_id)
+    cohort = cohort_or_404(request.user, cohort_id)
     return render(request, "teaching/gradebook.html", {"gradebook": cohort_gradebook(cohort)})
 
 
@@ -58,7 +51,7 @@ def _number(value: float | None) -> str:
 
 @role_required(is_staff_member)
 def gradebook_csv_view(request: HttpRequest, cohort_id: int) -> HttpResponse:
-    cohort = _cohort_or_404(request, cohort_id)
+    cohort = cohort_or_404(request.user, cohort_id)
     gradebook = cohort_gradebook(cohort)
     filename = f"calificaciones-{slugify(cohort.name) or cohort.pk}.csv"
     response = HttpResponse(
@@ -147,7 +140,7 @@ def _histogram(stats: ExerciseStats) -> Histogram:
 
 @role_required(is_staff_member)
 def dashboard_view(request: HttpRequest, cohort_id: int) -> HttpResponse:
-    cohort = _cohort_or_404(request, cohort_id)
+    cohort = cohort_or_404(request.user, cohort_id)
     dashboard = cohort_dashboard(cohort)
     return render(
         request,
@@ -162,7 +155,7 @@ def dashboard_view(request: HttpRequest, cohort_id: int) -> HttpResponse:
 
 @role_required(is_staff_member)
 def student_view(request: HttpRequest, cohort_id: int, user_id: int) -> HttpResponse:
-    cohort = _cohort_or_404(request, cohort_id)
+    cohort = cohort_or_404(request.user, cohort_id)
     student = cohort_student(cohort, user_id)
     if student is None:
         raise Http404

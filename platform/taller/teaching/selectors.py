@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
 
+from taller.accounts.models import User
+from taller.accounts.roles import staff_cohorts
+from taller.cohorts.models import Cohort
 from taller.courses.models import Exercise, GraderVersion
+
+
+def cohort_or_404(user: User | AnonymousUser, cohort_id: int) -> Cohort:
+    """A cohort this person may read at all; 404 otherwise (its existence is not told)."""
+    return get_object_or_404(staff_cohorts(user).select_related("course"), pk=cohort_id)
 
 
 def exercises_for_staff() -> QuerySet[Exercise]:

@@ -118,9 +118,7 @@ def cohorts_view(request: HttpRequest) -> HttpResponse:
 @role_required(is_staff_member)
 @require_http_methods(["GET", "POST"])
 def cohort_view(request: HttpRequest, cohort_id: int) -> HttpResponse:
-    cohort = staff_cohorts(request.user).filter(pk=cohort_id).first()
-    if cohort is None:
-        raise Http404
+    cohort = selectors.cohort_or_404(request.user, cohort_id)
     admin = can_enroll(request.user, cohort)
     form = EnrollmentImportForm(request.POST or None, request.FILES or None)
     report, links = None, {}
