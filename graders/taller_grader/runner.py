@@ -233,7 +233,7 @@ class _Run:
             and warm.fits(self.config.python, self._suite_cpu)
         ):
             self.suite = warm
-        elif warm is not None and hasattr(warm, "discard"):
+        elif warm is not None:
             warm.discard()
         self.io_dir = self.suite.io_dir if self.suite is not None else new_io_dir()
         for name in self.spec.services:

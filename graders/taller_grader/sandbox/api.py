@@ -73,6 +73,12 @@ class ExitInfo:
         return self.exit_code == 0 and self.reason is None
 
 
+class Warm(Protocol):
+    """Something a run will want in its network namespace, made before the run comes."""
+
+    def discard(self) -> None: ...
+
+
 @runtime_checkable
 class Program(Protocol):
     """One process tree started in a run's sandbox."""
@@ -115,7 +121,7 @@ class Sandbox(Protocol):
     def add_grant(self, grant: ServiceGrant) -> None:
         """Add a per-run service's env and binds for programs started from now on."""
 
-    def take_warm(self) -> object | None:
+    def take_warm(self) -> Warm | None:
         """What was made ahead in this run's network namespace (a warm grader suite), once.
 
         None when the backend prepares nothing ahead or nothing is ready.

@@ -33,6 +33,7 @@ from taller_grader.sandbox.api import (
     SandboxError,
     ServiceGrant,
     SubmissionRejected,
+    Warm,
 )
 from taller_grader.sandbox.common import INSIDE_TMP, INSIDE_UID, INSIDE_WORKDIR
 from taller_grader.sandbox.program import ProgramBase, exit_status, limit_reason
@@ -41,7 +42,6 @@ from taller_grader.sandbox.shell import (
     PREFIX,
     SUITE_IO_SUFFIX,
     RunShell,
-    Warm,
     etc_files,
     remove_run_dir,
 )

@@ -52,6 +52,7 @@ from taller_grader.sandbox.api import (
     SandboxError,
     ServiceGrant,
     SubmissionRejected,
+    Warm,
 )
 from taller_grader.sandbox.common import INSIDE_UID, INSIDE_WORKDIR
 from taller_grader.sandbox.program import ProgramBase, exit_status, limit_reason
@@ -811,7 +812,7 @@ class DockerSandbox:
 
     # -- cleanup ----------------------------------------------------------------------
 
-    def take_warm(self) -> object | None:
+    def take_warm(self) -> Warm | None:
         # Nothing is made ahead: each run's netns is a holder container made for it.
         return None
 

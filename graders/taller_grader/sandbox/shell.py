@@ -28,10 +28,9 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Protocol
 
 from taller_grader.sandbox import _libc, cgroups, netns, seccomp
-from taller_grader.sandbox.api import Limits, SandboxError
+from taller_grader.sandbox.api import Limits, SandboxError, Warm
 from taller_grader.sandbox.common import INSIDE_UID, INSIDE_WORKDIR
 
 PREFIX = "taller-"
@@ -69,12 +68,6 @@ def _preexec(procs_files: list[str], uid: int) -> Callable[[], None]:
         os.setresuid(uid, uid, uid)
 
     return run
-
-
-class Warm(Protocol):
-    """Something a run will want in its network namespace, made before the run comes."""
-
-    def discard(self) -> None: ...
 
 
 # Builds a Warm for a network namespace (the runner's warm grader suite).
