@@ -25,6 +25,20 @@ def student_attempts(*, student: User, exercise: Exercise) -> QuerySet[Submissio
     )
 
 
+def latest_attempts(cohort: Cohort, exercise: Exercise) -> list[Submission]:
+    """Each of the cohort's students' latest own attempt at the exercise (no regrades)."""
+    latest: dict[int, Submission] = {}
+    # Picked in Python, not with DISTINCT ON: the embedded default runs on SQLite.
+    for submission in Submission.objects.filter(
+        cohort=cohort,
+        exercise=exercise,
+        regrade_of__isnull=True,
+        student__enrollments__cohort=cohort,
+    ).order_by("student_id", "-submitted_at", "-id"):
+        latest.setdefault(submission.student_id, submission)
+    return list(latest.values())
+
+
 def submissions_filter(
     queryset: QuerySet[Submission],
     *,

@@ -17,7 +17,7 @@ from taller.cohorts.models import Cohort, Enrollment
 from taller.courses.models import Exercise, GraderVersion
 from taller.grading.services import submission_enqueue
 from taller.submissions.models import RegradeBatch, Submission
-from taller.submissions.selectors import REGRADE_STATES
+from taller.submissions.selectors import REGRADE_STATES, latest_attempts
 
 
 class InvalidSubmission(ValueError):
@@ -220,20 +220,6 @@ def submission_regrade(
             f"Este intento ya se está recalificando con la versión {version.number}."
         )
     return _regrade_create(original, version)
-
-
-def latest_attempts(cohort: Cohort, exercise: Exercise) -> list[Submission]:
-    """Each of the cohort's students' latest own attempt at the exercise (no regrades)."""
-    latest: dict[int, Submission] = {}
-    # Picked in Python, not with DISTINCT ON: the embedded default runs on SQLite.
-    for submission in Submission.objects.filter(
-        cohort=cohort,
-        exercise=exercise,
-        regrade_of__isnull=True,
-        student__enrollments__cohort=cohort,
-    ).order_by("student_id", "-submitted_at", "-id"):
-        latest.setdefault(submission.student_id, submission)
-    return list(latest.values())
 
 
 @transaction.atomic
