@@ -92,3 +92,36 @@ def test_the_signed_in_user_arrives_with_their_roles_and_a_change_is_seen() -> N
     assert is_instructor(loaded) and not is_admin(loaded)
     set_role(loaded, Role.ADMIN)
     assert is_admin(loaded) and not is_instructor(loaded)
+
+
+def test_the_signed_in_user_is_loaded_with_their_roles_in_one_query(
+    django_assert_num_queries,
+) -> None:
+    from taller.accounts.backends import RolesModelBackend
+
+    admin = create_user(username="a2", password="x", role=Role.ADMIN)
+    with django_assert_num_queries(1):
+        loaded = RolesModelBackend().get_user(admin.pk)
+        assert loaded is not None and loaded.username == "a2"
+        assert is_admin(loaded) and not is_instructor(loaded)
+    assert RolesModelBackend().get_user(admin.pk + 1000) is None
+    admin.is_active = False
+    admin.save()
+    assert RolesModelBackend().get_user(admin.pk) is None
+
+
+def test_an_instructor_whose_role_is_taken_away_no_longer_sees_their_cohorts_runs() -> None:
+    from taller.accounts.roles import can_manage_cohort, staff_cohorts
+
+    teacher = UserFactory(role=Role.INSTRUCTOR)
+    cohort = CohortFactory()
+    cohort.instructors.add(teacher)
+    run = SubmissionFactory(cohort=cohort)
+    assert can_view_submission(teacher, run) and can_see_hidden_tests(teacher, run)
+    assert can_manage_cohort(teacher, cohort)
+
+    set_role(teacher, Role.STUDENT)
+    assert not can_view_submission(teacher, run)
+    assert not can_see_hidden_tests(teacher, run)
+    assert not can_manage_cohort(teacher, cohort)
+    assert not staff_cohorts(teacher).exists()

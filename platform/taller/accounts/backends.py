@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib.auth.backends import ModelBackend
 
 from taller.accounts.models import User
-from taller.accounts.roles import with_roles
+from taller.accounts.roles import user_with_roles
 
 
 class RolesModelBackend(ModelBackend):
@@ -18,5 +18,5 @@ class RolesModelBackend(ModelBackend):
     """
 
     def get_user(self, user_id: Any) -> User | None:  # type: ignore[override]
-        user = with_roles(User._default_manager.filter(pk=user_id)).first()
+        user = user_with_roles(user_id)
         return user if user is not None and self.user_can_authenticate(user) else None

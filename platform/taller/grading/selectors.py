@@ -52,7 +52,7 @@ def viewer_for(user: User | AnonymousUser | None, submission_id: int) -> Viewer 
     """The viewer, or None when this user may not watch this submission."""
     if user is None or not user.is_authenticated:
         return None
-    submission = Submission.objects.select_related("cohort").filter(pk=submission_id).first()
+    submission = Submission.objects.filter(pk=submission_id).first()
     return None if submission is None else viewer_of(user, submission)
 
 

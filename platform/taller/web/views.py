@@ -93,9 +93,7 @@ def _exercise_page(
 ) -> HttpResponse:
     version = exercise.current_version
     attempts = list(
-        submission_selectors.student_attempts(
-            student=request.user, exercise=exercise
-        ).select_related("cohort")[:20]
+        submission_selectors.student_attempts(student=request.user, exercise=exercise)[:20]
     )
     latest = attempts[0] if attempts else None
     # Reopen the editor on what was just posted, else the latest code, else the starter.
