@@ -1,50 +1,119 @@
-"""A web process runs its HTTP requests one at a time, in the order they came."""
+"""A web process runs its HTTP requests in a few long-lived threads, one request per
+thread, in the order they came (taller/web/serving.py)."""
 
 from __future__ import annotations
 
 import asyncio
+import threading
 from typing import Any
 
-from taller.web.serving import HttpConcurrencyLimit
+import pytest
+from django.core.signals import request_started
+
+from taller.web.serving import RequestThreadsASGIHandler
+from tests.web import serving_urls
 
 
-class SlowApp:
-    """Stands in for Django: each request takes a while and says when it ran."""
-
-    def __init__(self) -> None:
-        self.log: list[str] = []
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        self.log.append(f"start {scope['path']}")
-        await asyncio.sleep(0.05)
-        self.log.append(f"end {scope['path']}")
+@pytest.fixture(autouse=True)
+def slow_pages(settings: Any) -> None:
+    settings.ROOT_URLCONF = "tests.web.serving_urls"
+    serving_urls.log.clear()
 
 
-def run_together(limit: int, *scopes: dict[str, Any]) -> list[str]:
-    app = SlowApp()
-    limited = HttpConcurrencyLimit(app, limit)
+async def get(app: Any, path: str) -> tuple[int, bytes]:
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"testserver")],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
+    requested = False
+    sent: list[dict[str, Any]] = []
 
-    async def main() -> None:
-        await asyncio.gather(*(limited(scope, None, None) for scope in scopes))
+    async def receive() -> dict[str, Any]:
+        nonlocal requested
+        if not requested:
+            requested = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await asyncio.sleep(3600)  # the client stays connected
+        raise AssertionError
 
-    asyncio.run(main())
-    return app.log
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
 
-
-def http(path: str) -> dict[str, Any]:
-    return {"type": "http", "path": path}
-
-
-def test_with_a_limit_of_one_requests_run_one_after_another_first_come_first_served() -> None:
-    log = run_together(1, http("/a"), http("/b"), http("/c"))
-    assert log == ["start /a", "end /a", "start /b", "end /b", "start /c", "end /c"]
-
-
-def test_without_a_limit_requests_overlap() -> None:
-    log = run_together(0, http("/a"), http("/b"))
-    assert log[:2] == ["start /a", "start /b"]
+    await app(scope, receive, send)
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return sent[0]["status"], body
 
 
-def test_websockets_are_not_held_back_by_a_busy_http_request() -> None:
-    log = run_together(1, http("/a"), {"type": "websocket", "path": "/ws"})
-    assert log[:2] == ["start /a", "start /ws"]
+def run_together(app: Any, *names: str) -> list[tuple[int, bytes]]:
+    async def main() -> list[tuple[int, bytes]]:
+        tasks = []
+        for name in names:
+            tasks.append(asyncio.create_task(get(app, f"/slow/{name}/")))
+            await asyncio.sleep(0.005)  # they arrive in this order
+        return list(await asyncio.gather(*tasks))
+
+    return asyncio.run(main())
+
+
+def order() -> list[str]:
+    return [f"{event} {name}" for event, name, _ in serving_urls.log]
+
+
+def threads() -> set[int]:
+    return {thread for _, _, thread in serving_urls.log}
+
+
+def test_with_one_thread_requests_run_one_after_another_first_come_first_served() -> None:
+    app = RequestThreadsASGIHandler(1)
+    answers = run_together(app, "a", "b", "c")
+    assert answers == [(200, b"a"), (200, b"b"), (200, b"c")]
+    assert order() == ["start a", "end a", "start b", "end b", "start c", "end c"]
+    # The same thread each time: none is started (and joined) per request.
+    assert len(threads()) == 1
+    run_together(app, "d")
+    assert len(threads()) == 1 and threading.get_ident() not in threads()
+
+
+def test_with_two_threads_two_requests_run_at_once_and_a_third_waits() -> None:
+    answers = run_together(RequestThreadsASGIHandler(2), "a", "b", "c")
+    assert [status for status, _ in answers] == [200, 200, 200]
+    assert order()[:2] == ["start a", "start b"]
+    assert order().index("start c") > min(order().index("end a"), order().index("end b"))
+    assert len(threads()) == 2
+
+
+def test_without_a_limit_each_request_gets_a_thread_of_its_own_as_django_does() -> None:
+    answers = run_together(RequestThreadsASGIHandler(0), "a", "b", "c")
+    assert [status for status, _ in answers] == [200, 200, 200]
+    assert order()[:3] == ["start a", "start b", "start c"]
+
+
+def test_a_request_runs_its_signals_middleware_and_view_in_its_one_thread() -> None:
+    """What Django expects of a request: the database connection that request_started
+    closes when stale, and that the view uses, is the same thread's."""
+    seen: list[int] = []
+
+    def on_started(**kwargs: Any) -> None:
+        seen.append(threading.get_ident())
+
+    request_started.connect(on_started)
+    try:
+        run_together(RequestThreadsASGIHandler(1), "a")
+    finally:
+        request_started.disconnect(on_started)
+    assert seen == [serving_urls.log[0][2]]
+
+
+def test_an_unknown_page_is_still_django_s_404() -> None:
+    status, _ = asyncio.run(get(RequestThreadsASGIHandler(1), "/nowhere/"))
+    assert status == 404

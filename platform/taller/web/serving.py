@@ -1,42 +1,75 @@
-"""How a web process takes its HTTP requests: one at a time, first come, first served.
+"""How a web process runs its HTTP requests: in a few long-lived threads, one request per
+thread at a time, first come, first served.
 
-Django runs each request's synchronous view in a thread of its own under ASGI, so a
-process serving several requests at once shares its CPU between them and a burst makes
-every one of them late. Measured by bench/scale.py (50 students, think time, one Daphne
-process): page p99 55 to 68 ms with a thread per request, 33 to 44 ms with this limit, and the
-view itself stays at its 10 or 11 ms instead of stretching to 50. It is the sync-worker
-model of WSGI servers; parallelism comes from more processes (docker-compose.yml, N
-web hosts), not from threads within one. WebSockets are not limited: they wait on Redis,
-not on the CPU.
+Django's ASGI handler, as it comes, costs a page here about a third of its time on top of
+the view (bench/scale.py, the exercise page, CPU per request in the Daphne process):
+
+- it starts a new thread for every request (a ThreadSensitiveContext of its own) and
+  joins it afterwards;
+- it builds the middleware chain in async mode, so each synchronous middleware (WhiteNoise,
+  ours) between async-capable ones, and the synchronous view, is a switch between the
+  event loop and that thread: seven per page;
+- it lets every request in at once, so a process serving several shares its CPU between
+  them and a burst makes every one of them late (page p99 55 to 68 ms with a thread per
+  request, 33 to 44 ms one at a time, 50 students with think time, one process).
+
+Here a request borrows one of `threads` threads for its whole life, waits its turn for one
+when all are busy, and runs the chain as under WSGI, entering the thread once. It is the
+sync-worker model of WSGI servers inside an ASGI one: parallelism comes from more
+processes (docker-compose.yml, N web hosts), not from threads within one. WebSockets do
+not come here (taller/asgi.py routes them to Channels): they wait on Redis, not the CPU.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-Scope = dict[str, Any]
-ASGIApp = Callable[[Scope, Any, Any], Awaitable[None]]
+from asgiref.sync import ThreadSensitiveContext, sync_to_async
+from django.core.handlers.asgi import ASGIHandler
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 
 
-class HttpConcurrencyLimit:
-    """ASGI middleware: at most `limit` HTTP requests in the app at once (0: no limit).
+class RequestThreadsASGIHandler(ASGIHandler):
+    """Django's ASGI handler with a fixed set of request threads (0: Django's own way, a
+    new thread per request and no limit)."""
 
-    Daphne hands a request over with its body already received, so a slow client does not
-    hold a turn while it uploads.
-    """
-
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app = app
-        self.limit = limit
+    def __init__(self, threads: int) -> None:
+        self.threads = threads  # before Django's __init__, which loads the middleware
+        super().__init__()
+        self._idle = [
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"http-{n}")
+            for n in range(threads)
+        ]
+        # Created on first use, in the server's event loop.
         self._turns: asyncio.Semaphore | None = None
 
-    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or self.limit <= 0:
-            await self.app(scope, receive, send)
+    def load_middleware(self, is_async: bool = False) -> None:
+        if self.threads <= 0:
+            super().load_middleware(is_async=is_async)
+        else:
+            super().load_middleware(is_async=False)
+
+    async def get_response_async(self, request: HttpRequest) -> HttpResponseBase:
+        if self.threads <= 0:
+            return await super().get_response_async(request)
+        return await sync_to_async(self.get_response, thread_sensitive=True)(request)
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if self.threads <= 0 or scope["type"] != "http":
+            await super().__call__(scope, receive, send)
             return
         if self._turns is None:
-            self._turns = asyncio.Semaphore(self.limit)
-        async with self._turns:
-            await self.app(scope, receive, send)
+            self._turns = asyncio.Semaphore(self.threads)
+        async with self._turns:  # first come, first served
+            thread = self._idle.pop()
+            try:
+                # Everything the request runs synchronously (signals, middleware, view,
+                # closing the response) runs in this thread, as Django expects of a
+                # request: its database connection is this thread's.
+                async with ThreadSensitiveContext(executor=thread):
+                    await self.handle(scope, receive, send)
+            finally:
+                self._idle.append(thread)
