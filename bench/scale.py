@@ -56,6 +56,7 @@ WEB_ENV = {"DATABASE_POOL_MAX_SIZE": "10"}
 # (what a browser holds after signing in) and one queued submission each.
 SETUP = """
 import json, sys
+from datetime import timedelta
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.auth.hashers import make_password
 from django.contrib.sessions.backends.db import SessionStore
@@ -63,6 +64,7 @@ from django.utils import timezone
 from taller.accounts.models import User
 from taller.accounts.roles import Role
 from taller.accounts.services import ensure_role_groups
+from taller.cohorts.models import Cohort, Enrollment
 from taller.courses.models import Exercise
 from taller.submissions.models import Submission
 
@@ -74,9 +76,14 @@ users = User.objects.bulk_create(
 )
 group.user_set.add(*users)
 exercise = Exercise.objects.get(slug="rest-api")
+# As in a class: every student in the cohort, their attempts marked with it.
+today = timezone.localdate()
+cohort = Cohort.objects.create(name="Bench", course=exercise.section.course,
+                               starts_on=today - timedelta(days=7), ends_on=today + timedelta(days=60))
+Enrollment.objects.bulk_create(Enrollment(cohort=cohort, student=u) for u in users)
 files = {"server.js": "console.log('hola')\\n"}
 subs = Submission.objects.bulk_create(
-    Submission(student=u, exercise=exercise, grader_version=exercise.current_version,
+    Submission(student=u, exercise=exercise, cohort=cohort, grader_version=exercise.current_version,
                files=files, attempt=1, queued_at=timezone.now())
     for u in users
 )
@@ -501,15 +508,17 @@ workers on two hosts each bring their own cores (README, "N workers on N hosts")
 ## The site under load (wrk, one signed-in student per request)
 
 `GET {PAGE}` (the exercise page with the editor) as signed-in students, rotating over 50
-student sessions. "Think time": each connection waits {THINK_MS[0] / 1000:g}–{THINK_MS[1] / 1000:g} s between requests, as a
+student sessions; each student is enrolled in a cohort and has one queued attempt (so the
+page shows the attempt and its place in the queue). "Think time": each connection waits {THINK_MS[0] / 1000:g}–{THINK_MS[1] / 1000:g} s between requests, as a
 person does (≈ {50 / (sum(THINK_MS) / 2000):.0f} requests/s offered by the 50); "submit mix": one request in ten is a submission (HTTP 202, queued: no
 worker consumes during this part, so the web process is what is measured).
 "Saturation": no think time, every connection sends its next request at once (closed
 loop: latency there is 50 / throughput, whatever the server). "2 web processes": two
 Daphne processes accepting on one socket, as two web hosts behind a load balancer.
-Each process runs one request at a time, first come first served
+Each process runs one request at a time in one long-lived thread, first come first served
 (`TALLER_HTTP_CONCURRENCY=1`, the default); the last row is Django's own way under
-ASGI, a thread per request, for comparison (platform/taller/web/serving.py says why).
+ASGI, a new thread per request, all at once, for comparison (platform/taller/web/serving.py
+says why).
 
 | web processes | scenario | requests/s | p50 ms | p90 ms | p99 ms | max ms | errors |
 |---|---|---|---|---|---|---|---|
