@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import re
+from datetime import timedelta
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -81,6 +84,25 @@ def test_submitting_stores_an_attempt_and_shows_it(student_client: Client, cours
     assert "Entrega #1 recibida" in page
     # The editor reopens on the latest code, not the starter.
     assert "require(&#x27;express&#x27;)().listen(3000)" in page
+
+
+def test_the_attempts_table_lists_every_attempt_and_the_editor_holds_the_latest(
+    student_client: Client, course: None
+) -> None:
+    exercise = Exercise.objects.get(slug="rest-api")
+    for n, score in ((1, 2), (2, 5), (3, 7)):
+        SubmissionFactory(
+            student=student_client.user, exercise=exercise, attempt=n, status="failed",
+            score=score, max_score=10, files={"server.js": f"// intento {n}"},
+            submitted_at=timezone.now() - timedelta(minutes=10 - n),
+        )  # fmt: skip
+    page = student_client.get("/ejercicios/rest-api/").content.decode()
+    rows = page.split("<tbody data-attempts>")[1].split("</tbody>")[0]
+    numbers = re.findall(r"<tr data-submission=\"\d+\">\s*<td>(\d+)</td>", rows)
+    assert numbers == ["3", "2", "1"]
+    assert "7 / 10" in rows and "5 / 10" in rows and "2 / 10" in rows
+    assert "// intento 3" in page
+    assert "// intento 2" not in page and "// intento 1" not in page
 
 
 def test_a_bad_file_name_is_refused_with_a_message(student_client: Client, course: None) -> None:
@@ -231,7 +253,8 @@ def test_the_exercise_page_keeps_to_its_query_budget(
     client: Client, course: None, django_assert_max_num_queries
 ) -> None:
     """What bench/scale.py measured the page at: the signed-in user with their roles, their
-    attempts and their place in the queue; the session and the exercise from the cache."""
+    attempts (a row each, without their code and results), the latest one whole and its
+    place in the queue; the session and the exercise from the cache."""
     student = UserFactory()
     client.force_login(student)
     exercise = Exercise.objects.get(slug="rest-api")
@@ -240,7 +263,7 @@ def test_the_exercise_page_keeps_to_its_query_budget(
             student=student, exercise=exercise, status="queued", queued_at=timezone.now()
         )
     client.get("/ejercicios/rest-api/")  # fills the cache, as any earlier visit does
-    with django_assert_max_num_queries(3):
+    with django_assert_max_num_queries(4):
         page = client.get("/ejercicios/rest-api/")
     assert page.status_code == 200
     assert "posición <strong>3</strong>" in page.content.decode()

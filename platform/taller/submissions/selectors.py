@@ -25,6 +25,22 @@ def student_attempts(*, student: User, exercise: Exercise) -> QuerySet[Submissio
     )
 
 
+def attempt_rows(*, student: User, exercise: Exercise, limit: int = 20) -> list[Submission]:
+    """The newest of a student's attempts as a table shows them: without their code and
+    results, which run to 100 KB and more an attempt (a chatty program's output): with 20
+    such attempts the exercise page took 40 ms, 15 ms without them (measured in process)."""
+    return list(
+        student_attempts(student=student, exercise=exercise).only(
+            "id", "student_id", "exercise_id", "attempt", "status", "score", "max_score",
+            "submitted_at",
+        )[:limit]
+    )  # fmt: skip
+
+
+def submission_get(submission_id: int) -> Submission:
+    return Submission.objects.get(pk=submission_id)
+
+
 def latest_attempts(cohort: Cohort, exercise: Exercise) -> list[Submission]:
     """Each of the cohort's students' latest own attempt at the exercise (no regrades)."""
     latest: dict[int, Submission] = {}

@@ -92,10 +92,9 @@ def _exercise_page(
     status: int = 200,
 ) -> HttpResponse:
     version = exercise.current_version
-    attempts = list(
-        submission_selectors.student_attempts(student=request.user, exercise=exercise)[:20]
-    )
-    latest = attempts[0] if attempts else None
+    attempts = submission_selectors.attempt_rows(student=request.user, exercise=exercise)
+    # Only the latest whole: its code reopens in the editor, its results show below.
+    latest = submission_selectors.submission_get(attempts[0].pk) if attempts else None
     # Reopen the editor on what was just posted, else the latest code, else the starter.
     files = posted or (dict(latest.files) if latest else dict(version.starter_files))
     snapshot = None
