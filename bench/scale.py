@@ -157,6 +157,24 @@ def raise_nofile(wanted: int) -> int:
     return target
 
 
+def cpu_steadiness(rounds: int = 400) -> tuple[float, float]:
+    """(p50, p99) ms of one fixed piece of pure-Python work, repeated on an otherwise idle
+    machine: how much this machine's CPU speed varies by itself, whatever the site does."""
+
+    def work() -> int:
+        total = 0
+        for n in range(100_000):
+            total += n * n
+        return total
+
+    times = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times) * 1000, percentile(times, 0.99) * 1000
+
+
 def cpu_jiffies() -> tuple[int, int]:
     """(busy, total) over all cores since boot, from /proc/stat."""
     fields = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
@@ -412,6 +430,7 @@ def main() -> None:
     )  # fmt: skip
     students: list[dict[str, Any]] = json.loads((work / "students.json").read_text())
     load_before = os.getloadavg()
+    steady = cpu_steadiness()
 
     stack = Stack(env=env, logs=work)
     try:
@@ -485,6 +504,10 @@ shared: load average {load_before[0]:.1f} before, {load_after[0]:.1f} after), `b
 PostgreSQL, a Redis of its own, one Daphne process with the production settings (JSON
 logs, one JSON access line per request and none of Daphne's own, a pool of at most {WEB_ENV["DATABASE_POOL_MAX_SIZE"]} database connections), Celery workers as separate processes, the bwrap
 sandbox. Every figure is from this one run; none is asserted by a test.
+
+This machine's own steadiness, measured first: one fixed piece of pure-Python work took
+p50 {steady[0]:.1f} ms and p99 {steady[1]:.1f} ms over 400 repetitions, nothing else running.
+A page's tail latency here cannot be better than that ratio allows.
 
 ## Throughput: one worker process vs two
 

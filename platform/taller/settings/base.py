@@ -282,8 +282,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "grading"
 
 TALLER_GRADING = env.str("TALLER_GRADING", default="inprocess")  # "inprocess" | "celery"
-# HTTP requests a web process runs at once (0: Django's thread per request); why one:
-# taller/web/serving.py. More throughput comes from more web processes.
+# HTTP requests a web process runs at once, each in a long-lived thread (0: Django's own
+# handler, a new thread per request); why one: taller/web/serving.py. More throughput
+# comes from more web processes.
 TALLER_HTTP_CONCURRENCY = env.int("TALLER_HTTP_CONCURRENCY", default=1)
 TALLER_EXERCISES_DIR = Path(env.str("TALLER_EXERCISES_DIR", default=str(BASE_DIR / "exercises")))
 TALLER_GRADERS_DIR = Path(env.str("TALLER_GRADERS_DIR", default=str(BASE_DIR / "graders")))

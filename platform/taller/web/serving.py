@@ -1,8 +1,8 @@
 """How a web process runs its HTTP requests: in a few long-lived threads, one request per
 thread at a time, first come, first served.
 
-Django's ASGI handler, as it comes, costs a page here about a third of its time on top of
-the view (bench/scale.py, the exercise page, CPU per request in the Daphne process):
+Django's ASGI handler, as it comes, made the exercise page 14.2 ms instead of 11.1 (in
+process, through the ASGI interface, medians of eight blocks), and slow under load:
 
 - it starts a new thread for every request (a ThreadSensitiveContext of its own) and
   joins it afterwards;
@@ -10,8 +10,9 @@ the view (bench/scale.py, the exercise page, CPU per request in the Daphne proce
   ours) between async-capable ones, and the synchronous view, is a switch between the
   event loop and that thread: seven per page;
 - it lets every request in at once, so a process serving several shares its CPU between
-  them and a burst makes every one of them late (page p99 55 to 68 ms with a thread per
-  request, 33 to 44 ms one at a time, 50 students with think time, one process).
+  them and a burst makes every one of them late (bench/scale.py, 50 students with think
+  time, one process: page p99 55 to 85 ms against 33 to 74 ms one at a time on a quiet
+  day, 155 to 427 ms against 86 to 106 ms on a busy one).
 
 Here a request borrows one of `threads` threads for its whole life, waits its turn for one
 when all are busy, and runs the chain as under WSGI, entering the thread once. It is the
