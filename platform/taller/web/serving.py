@@ -11,8 +11,8 @@ process, through the ASGI interface, medians of eight blocks), and slow under lo
   event loop and that thread: seven per page;
 - it lets every request in at once, so a process serving several shares its CPU between
   them and a burst makes every one of them late (bench/scale.py, 50 students with think
-  time, one process: page p99 55 to 85 ms against 33 to 74 ms one at a time on a quiet
-  day, 155 to 427 ms against 86 to 106 ms on a busy one).
+  time, one process: page p99 55 to 85 ms against 33 to 74 ms one at a time in a quiet
+  hour, 155 to 427 ms against 86 to 106 ms in a busy one).
 
 Here a request borrows one of `threads` threads for its whole life, waits its turn for one
 when all are busy, and runs the chain as under WSGI, entering the thread once. It is the
