@@ -8,9 +8,9 @@ from django.conf import settings
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "taller.settings.local")
 django.setup(set_prefix=False)
 
-from taller.web.serving import RequestThreadsASGIHandler  # noqa: E402
+from taller.web.serving import http_application  # noqa: E402
 
-django_asgi_app = RequestThreadsASGIHandler(settings.TALLER_HTTP_CONCURRENCY)
+django_asgi_app = http_application(settings.TALLER_HTTP_CONCURRENCY)
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402

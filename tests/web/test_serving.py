@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from django.core.signals import request_started
 
-from taller.web.serving import RequestThreadsASGIHandler
+from taller.web.serving import RequestThreadsASGIHandler, http_application
 from tests.web import serving_urls
 
 
@@ -93,7 +93,7 @@ def test_with_two_threads_two_requests_run_at_once_and_a_third_waits() -> None:
 
 
 def test_without_a_limit_each_request_gets_a_thread_of_its_own_as_django_does() -> None:
-    answers = run_together(RequestThreadsASGIHandler(0), "a", "b", "c")
+    answers = run_together(http_application(0), "a", "b", "c")
     assert [status for status, _ in answers] == [200, 200, 200]
     assert order()[:3] == ["start a", "start b", "start c"]
 

@@ -33,12 +33,18 @@ from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 
 
+def http_application(threads: int) -> ASGIHandler:
+    """The HTTP application of a web process: `threads` request threads, or with 0 Django's
+    own handler (a new thread per request, no limit), kept to compare against."""
+    return RequestThreadsASGIHandler(threads) if threads > 0 else ASGIHandler()
+
+
 class RequestThreadsASGIHandler(ASGIHandler):
-    """Django's ASGI handler with a fixed set of request threads (0: Django's own way, a
-    new thread per request and no limit)."""
+    """Django's ASGI handler with a fixed set of request threads (at least one)."""
 
     def __init__(self, threads: int) -> None:
-        self.threads = threads  # before Django's __init__, which loads the middleware
+        if threads < 1:
+            raise ValueError("a web process needs at least one request thread")
         super().__init__()
         self._idle = [
             ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"http-{n}")
@@ -46,24 +52,20 @@ class RequestThreadsASGIHandler(ASGIHandler):
         ]
         # Created on first use, in the server's event loop.
         self._turns: asyncio.Semaphore | None = None
+        self._threads = threads
 
     def load_middleware(self, is_async: bool = False) -> None:
-        if self.threads <= 0:
-            super().load_middleware(is_async=is_async)
-        else:
-            super().load_middleware(is_async=False)
+        super().load_middleware(is_async=False)  # the chain as under WSGI
 
     async def get_response_async(self, request: HttpRequest) -> HttpResponseBase:
-        if self.threads <= 0:
-            return await super().get_response_async(request)
         return await sync_to_async(self.get_response, thread_sensitive=True)(request)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if self.threads <= 0 or scope["type"] != "http":
-            await super().__call__(scope, receive, send)
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)  # Django's own refusal
             return
         if self._turns is None:
-            self._turns = asyncio.Semaphore(self.threads)
+            self._turns = asyncio.Semaphore(self._threads)
         async with self._turns:  # first come, first served
             thread = self._idle.pop()
             try:
