@@ -14,7 +14,7 @@ if SECRET_KEY == DEV_SECRET_KEY or len(SECRET_KEY) < 40:
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
-DATABASES = {"default": env.db("DATABASE_URL")}
+DATABASES = {"default": database_from_env()}
 # Daphne runs every request and every WebSocket consumer's database calls in a thread of
 # their own: persistent connections (CONN_MAX_AGE > 0) stay open one per consumer and ran
 # PostgreSQL out of connection slots with 1,000 WebSockets (bench/scale.py). So either a
