@@ -259,8 +259,17 @@ def throughput(
 # --- The site under load: wrk ---
 
 
+def process_cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU time these processes have used, from /proc."""
+    ticks = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def wrk(
-    port: int,
+    stack: Stack,
     sessions: list[str],
     work: Path,
     seconds: int,
@@ -275,7 +284,10 @@ def wrk(
     result = work / "wrk-result.json"
     result.unlink(missing_ok=True)
     script = work / "bench.lua"
+    port = stack.port
     script.write_text(WRK_SCRIPT % {"page": PAGE, "port": port, "result": result})
+    web = [process.pid for name, process in stack.processes.items() if name.startswith("web")]
+    cpu_before = process_cpu_seconds(web)
     subprocess.run(
         [shutil.which("wrk") or "wrk", "-t", str(min(2, connections)), "-c", str(connections), "-d", f"{seconds}s",
          "--timeout", "10s", "-s", str(script), f"http://127.0.0.1:{port}", "--",
@@ -285,18 +297,23 @@ def wrk(
     )  # fmt: skip
     measured: dict[str, Any] = json.loads(result.read_text())
     measured["rate"] = measured["requests"] / measured["seconds"]
+    # The web processes' CPU time per request: steadier than latency on shared cores, and
+    # what the latency grows from once requests queue.
+    measured["cpu"] = (process_cpu_seconds(web) - cpu_before) / max(1, measured["requests"])
     return measured
 
 
 THINK_MS = (1000, 3000)
 
 
-def wrk_scenarios(port: int, sessions: list[str], work: Path, seconds: int) -> list[dict[str, Any]]:
+def wrk_scenarios(
+    stack: Stack, sessions: list[str], work: Path, seconds: int
+) -> list[dict[str, Any]]:
     return [
-        wrk(port, sessions, work, seconds, (0, 0), 0, connections=1),
-        wrk(port, sessions, work, seconds, THINK_MS, 0),
-        wrk(port, sessions, work, seconds, THINK_MS, 10),
-        wrk(port, sessions, work, seconds, (0, 0), 0),
+        wrk(stack, sessions, work, seconds, (0, 0), 0, connections=1),
+        wrk(stack, sessions, work, seconds, THINK_MS, 0),
+        wrk(stack, sessions, work, seconds, THINK_MS, 10),
+        wrk(stack, sessions, work, seconds, (0, 0), 0),
     ]
 
 
@@ -446,7 +463,7 @@ def main() -> None:
         print("wrk: 50 students with think time, then a submit mix, then saturation…", flush=True)
         sessions = [s["session"] for s in students[:50]]
         loads: dict[int, list[dict[str, Any]]] = {}
-        loads[1] = wrk_scenarios(stack.port, sessions, work, args.wrk_seconds)
+        loads[1] = wrk_scenarios(stack, sessions, work, args.wrk_seconds)
 
         print(f"fan-out: {args.clients} WebSocket clients…", flush=True)
         fan = asyncio.run(
@@ -463,13 +480,13 @@ def main() -> None:
             stack.kill(name)
         (work / "web.log").rename(work / "web-1.log")
         stack.start_web(processes=2, **WEB_ENV)
-        loads[2] = wrk_scenarios(stack.port, sessions, work, args.wrk_seconds)
+        loads[2] = wrk_scenarios(stack, sessions, work, args.wrk_seconds)
         print("wrk once more: one web process, a thread per request…", flush=True)
         for name in [n for n in stack.processes if n.startswith("web")]:
             stack.kill(name)
         (work / "web.log").rename(work / "web-2.log")
         stack.start_web(processes=1, **WEB_ENV, TALLER_HTTP_CONCURRENCY="0")
-        threaded = wrk(stack.port, sessions, work, args.wrk_seconds, THINK_MS, 0)
+        threaded = wrk(stack, sessions, work, args.wrk_seconds, THINK_MS, 0)
     finally:
         stack.stop_all()
         redis.stop()
@@ -485,7 +502,7 @@ def main() -> None:
     def wrk_row(label: str, m: dict[str, Any]) -> str:
         return (
             f"| {label} | {m['rate']:.0f} | {us(m['p50'])} | {us(m['p90'])} | {us(m['p99'])} "
-            f"| {us(m['max'])} | {m['errors']} |"
+            f"| {us(m['max'])} | {ms(m['cpu'])} | {m['errors']} |"
         )
 
     def fan_row(label: str, values: list[float]) -> str:
@@ -502,7 +519,7 @@ Measured {time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())} on this machine ({
 shared: load average {load_before[0]:.1f} before, {load_after[0]:.1f} after), `bench/scale.py
 --runs {args.runs} --clients {args.clients} --wrk-seconds {args.wrk_seconds} --rate {args.rate:g}`:
 PostgreSQL, a Redis of its own, one Daphne process with the production settings (JSON
-logs, one JSON access line per request and none of Daphne's own, a pool of at most {WEB_ENV["DATABASE_POOL_MAX_SIZE"]} database connections), Celery workers as separate processes, the bwrap
+logs, one JSON access line per request and none of Daphne's own, a pool of at most {WEB_ENV["DATABASE_POOL_MAX_SIZE"]} database connections, query parameters bound by PostgreSQL), Celery workers as separate processes, the bwrap
 sandbox. Every figure is from this one run; none is asserted by a test.
 
 This machine's own steadiness, measured first: one fixed piece of pure-Python work took
@@ -541,10 +558,12 @@ Daphne processes accepting on one socket, as two web hosts behind a load balance
 Each process runs one request at a time in one long-lived thread, first come first served
 (`TALLER_HTTP_CONCURRENCY=1`, the default); the last row is Django's own way under
 ASGI, a new thread per request, all at once, for comparison (platform/taller/web/serving.py
-says why).
+says why). "Web CPU": the web processes' CPU time over the scenario, divided by its
+requests; the latency grows from it once requests queue, and it varies less from run to
+run here than the latency does.
 
-| web processes | scenario | requests/s | p50 ms | p90 ms | p99 ms | max ms | errors |
-|---|---|---|---|---|---|---|---|
+| web processes | scenario | requests/s | p50 ms | p90 ms | p99 ms | max ms | web CPU ms a request | errors |
+|---|---|---|---|---|---|---|---|---|
 {wrk_row("1 | one connection, one request at a time (no load)", loads[1][0])}
 {wrk_row("1 | 50 students, think time, page loads", loads[1][1])}
 {wrk_row("1 | 50 students, think time, 10 % submissions", loads[1][2])}
