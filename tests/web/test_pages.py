@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -137,9 +139,7 @@ def test_switching_language_to_english_and_back(student_client: Client, course: 
     assert "Tus intentos" in student_client.get("/ejercicios/rest-api/").content.decode()
 
 
-def live_strings(page: str) -> dict[str, object]:
-    import json
-
+def live_strings(page: str) -> dict[str, Any]:
     found = re.search(r'<script id="live-strings" type="application/json">(.*?)</script>', page)
     assert found, "the page carries no strings for live.js"
     return json.loads(found.group(1))
