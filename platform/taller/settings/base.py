@@ -97,10 +97,10 @@ TEMPLATES = [
 def database_from_env(**default: str) -> dict[str, Any]:
     """DATABASE_URL's database. On PostgreSQL, with parameters bound by the server rather
     than written into the SQL by psycopg, so a connection that runs a query again and
-    again (the web pool's do) has it prepared once. Under load (bench/scale.py's students,
-    web and database on this machine's two cores; 20 s blocks alternating with and
-    without) the exercise page took 9 % less of the web process's CPU (18.5 → 16.8 ms)
-    and its p99 fell from 100 to 76 ms. Django's documented option;
+    again (the web pool's do) has it prepared once. Under load (bench/compare.py: 20 s
+    blocks alternating with and without, web and database on this machine's two cores)
+    the exercise page took 9 % less of the web process's CPU (18.5 → 16.8 ms a request).
+    Django's documented option;
     DATABASE_SERVER_SIDE_BINDING=False turns it off, for a pooler in front of PostgreSQL
     that cannot keep prepared statements."""
     database: dict[str, Any] = env.db("DATABASE_URL", **default)
