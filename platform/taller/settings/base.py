@@ -97,8 +97,8 @@ TEMPLATES = [
 def database_from_env(**default: str) -> dict[str, Any]:
     """DATABASE_URL's database. On PostgreSQL, with parameters bound by the server rather
     than written into the SQL by psycopg, so a connection that runs a query again and
-    again (the web pool's do) has it prepared once. Under load (bench/compare.py: 20 s
-    blocks alternating with and without, web and database on this machine's two cores)
+    again (the web pool's do) has it prepared once. Under load (20 s blocks alternating
+    with and without, as bench/compare.py runs them; web and database on two cores)
     the exercise page took 9 % less of the web process's CPU (18.5 → 16.8 ms a request).
     Django's documented option;
     DATABASE_SERVER_SIDE_BINDING=False turns it off, for a pooler in front of PostgreSQL
