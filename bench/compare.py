@@ -61,7 +61,16 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="taller-compare-"))
     tree = work / "base"
     git("worktree", "add", "--detach", str(tree), base_commit)
+    try:
+        blocks, labels, steady = measure(args, work, tree, base_commit, head)
+    finally:
+        git("worktree", "remove", "--force", str(tree))
+    report(args, blocks, labels, steady)
 
+
+def measure(
+    args: argparse.Namespace, work: Path, tree: Path, base_commit: str, head: str
+) -> tuple[dict[str, list[dict[str, Any]]], dict[str, str], tuple[float, float]]:
     admin_url = os.environ.get("DATABASE_URL", "postgres://taller:taller@127.0.0.1:5432/taller")
     database_url = prepare_database(admin_url, "taller_compare")
     redis = RedisServer(work)
@@ -108,8 +117,15 @@ def main() -> None:
         for stack in stacks.values():
             stack.stop_all()
         redis.stop()
-        git("worktree", "remove", "--force", str(tree))
+    return blocks, {side: label for side, (label, _) in sides.items()}, steady
 
+
+def report(
+    args: argparse.Namespace,
+    blocks: dict[str, list[dict[str, Any]]],
+    labels: dict[str, str],
+    steady: tuple[float, float],
+) -> None:
     def median(side: str, key: str, scale: float) -> float:
         return statistics.median(b[key] * scale for b in blocks[side])
 
@@ -118,10 +134,10 @@ def main() -> None:
         f"| {median(side, 'p99', 1e-3):.1f} | "
         + ", ".join(f"{b['cpu'] * 1000:.1f} / {b['p99'] / 1000:.0f}" for b in blocks[side])
         + " |"
-        for side, (label, _) in sides.items()
+        for side, label in labels.items()
     )
     cpu_a, cpu_b = median("A", "cpu", 1000), median("B", "cpu", 1000)
-    report = f"""# The exercise page at two revisions
+    text = f"""# The exercise page at two revisions
 
 Measured {time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())} on this machine ({os.cpu_count()} cores), `bench/compare.py
 {args.base} --blocks {args.blocks} --seconds {args.seconds} --processes {args.processes}`. Each side:
@@ -138,8 +154,8 @@ fixed piece of pure-Python work took p50 {steady[0]:.1f} ms, p99 {steady[1]:.1f}
 The working tree's page costs **{(cpu_b / cpu_a - 1) * 100:+.0f} %** of the web process's CPU
 against {args.base}'s.
 """
-    Path(args.report).write_text(report)
-    print(report)
+    Path(args.report).write_text(text)
+    print(text)
 
 
 if __name__ == "__main__":
