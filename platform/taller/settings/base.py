@@ -100,9 +100,8 @@ def database_from_env(**default: str) -> dict[str, Any]:
     again (the web pool's do) has it prepared once. Under load (20 s blocks alternating
     with and without, as bench/compare.py runs them; web and database on two cores)
     the exercise page took 9 % less of the web process's CPU (18.5 → 16.8 ms a request).
-    Django's documented option;
-    DATABASE_SERVER_SIDE_BINDING=False turns it off, for a pooler in front of PostgreSQL
-    that cannot keep prepared statements."""
+    Django's documented option; DATABASE_SERVER_SIDE_BINDING=False turns it off, for a
+    pooler in front of PostgreSQL that cannot keep prepared statements."""
     database: dict[str, Any] = env.db("DATABASE_URL", **default)
     if database["ENGINE"] == "django.db.backends.postgresql":
         database.setdefault("OPTIONS", {}).setdefault(
