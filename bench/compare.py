@@ -18,7 +18,6 @@ schema. Writes bench/reports/compare.md. Nothing here asserts timings.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -32,8 +31,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-from pipeline import django, prepare_database  # noqa: E402
-from scale import SETUP, THINK_MS, WEB_ENV, cpu_steadiness, wrk  # noqa: E402
+from pipeline import prepare_database  # noqa: E402
+from scale import THINK_MS, WEB_ENV, cpu_steadiness, prepare_site, wrk  # noqa: E402
 
 from tests.production.stack import RedisServer, Stack, base_env  # noqa: E402
 
@@ -77,17 +76,7 @@ def measure(
     redis.start()
     env = base_env(database_url, redis.url, work / "static")
     print("preparing the database, static files and students…", flush=True)
-    django(env, "migrate", "--noinput", "-v0")
-    django(env, "collectstatic", "--noinput", "-v0")
-    django(env, "sync_exercises", "-v0")
-    (work / "setup.py").write_text(SETUP)
-    subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c",
-         f"import sys; sys.argv = ['', '50', '{work / 'students.json'}']; "
-         f"exec(open('{work / 'setup.py'}').read())"],
-        cwd=REPO, env={**os.environ, **env}, check=True, stdout=subprocess.DEVNULL,
-    )  # fmt: skip
-    sessions = [s["session"] for s in json.loads((work / "students.json").read_text())]
+    sessions = [s["session"] for s in prepare_site(env, work, 50)]
     steady = cpu_steadiness()
 
     # The base's code and templates come first on its process's path: the package is

@@ -150,6 +150,23 @@ end
 """
 
 
+def prepare_site(env: dict[str, str], work: Path, students: int) -> list[dict[str, Any]]:
+    """The database migrated, the static files collected, the course synced, and this many
+    students made (SETUP): each one's username, session key and queued submission."""
+    django(env, "migrate", "--noinput", "-v0")
+    django(env, "collectstatic", "--noinput", "-v0")
+    django(env, "sync_exercises", "-v0")
+    (work / "setup.py").write_text(SETUP)
+    subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c",
+         f"import sys; sys.argv = ['', '{students}', '{work / 'students.json'}']; "
+         f"exec(open('{work / 'setup.py'}').read())"],
+        cwd=REPO, env={**os.environ, **env}, check=True, stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    made: list[dict[str, Any]] = json.loads((work / "students.json").read_text())
+    return made
+
+
 def raise_nofile(wanted: int) -> int:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     target = min(max(soft, wanted), hard)
@@ -434,18 +451,7 @@ def main() -> None:
     # throttle, which is not what is measured.
     env.update(TALLER_SUBMISSIONS_PER_MINUTE="100000", TALLER_MAX_IN_FLIGHT="100000")
     print("preparing the database, static files and students…", flush=True)
-    django(env, "migrate", "--noinput", "-v0")
-    django(env, "collectstatic", "--noinput", "-v0")
-    django(env, "sync_exercises", "-v0")
-    population = max(args.clients, 2 * args.runs + 50)
-    (work / "setup.py").write_text(SETUP)
-    subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c",
-         f"import sys; sys.argv = ['', '{population}', '{work / 'students.json'}']; "
-         f"exec(open('{work / 'setup.py'}').read())"],
-        cwd=REPO, env={**os.environ, **env}, check=True,
-    )  # fmt: skip
-    students: list[dict[str, Any]] = json.loads((work / "students.json").read_text())
+    students = prepare_site(env, work, max(args.clients, 2 * args.runs + 50))
     load_before = os.getloadavg()
     steady = cpu_steadiness()
 
