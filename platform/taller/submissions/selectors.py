@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
+from django.db import connection
 from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
 
 from taller.accounts.models import User
 from taller.cohorts.models import Cohort
@@ -39,15 +42,41 @@ class AttemptRow:
 
 
 def attempt_rows(*, student: User, exercise: Exercise, limit: int = 20) -> list[AttemptRow]:
-    """The newest of a student's attempts as a table shows them. Plain rows, not model
-    objects: without their code and results, which run to 100 KB and more an attempt (a
-    chatty program's output; with 20 such attempts the page took 40 ms, 15 ms without),
-    and without building a model object per row (20 rows: 3.0 ms, 1.9 ms as plain rows;
-    measured in process)."""
-    rows = student_attempts(student=student, exercise=exercise).values_list(
-        "pk", "attempt", "status", "score", "max_score", "submitted_at"
-    )[:limit]
-    return [AttemptRow(*row) for row in rows]
+    """The newest of a student's attempts (student_attempts' order) as a table shows them.
+
+    Plain rows, not model objects: without their code and results, which run to 100 KB and
+    more an attempt (a chatty program's output; with 20 such attempts the page took 40 ms,
+    15 ms without), and without building a model object per row (20 rows: 3.0 ms, 1.9 ms
+    as plain rows). Written out in SQL because every exercise page runs it: Django took
+    0.55 ms to compile the query, the whole of it 0.96 ms, 0.24 ms written out (measured in
+    process on PostgreSQL)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_attempt_rows_sql(), [student.pk, exercise.pk, limit])
+        rows = cursor.fetchall()
+    # SQLite (the embedded default) hands back naive UTC datetimes; the ORM would make them
+    # aware, and the template shows them in the site's time zone.
+    return [AttemptRow(*row[:5], _aware(row[5])) for row in rows]
+
+
+@cache
+def _attempt_rows_sql() -> str:
+    meta, quote = Submission._meta, connection.ops.quote_name
+
+    def column(name: str) -> str:
+        return quote(meta.get_field(name).column)
+
+    shown = ", ".join(
+        column(name) for name in ("id", "attempt", "status", "score", "max_score", "submitted_at")
+    )
+    # Only the model's own table and column names go in; the values are parameters.
+    return f"""SELECT {shown} FROM {quote(meta.db_table)}
+        WHERE {column("student")} = %s AND {column("exercise")} = %s
+        ORDER BY {column("submitted_at")} DESC, {column("id")} DESC
+        LIMIT %s"""  # noqa: S608
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if timezone.is_aware(moment) else timezone.make_aware(moment, UTC)
 
 
 def submission_get(submission_id: int) -> Submission:
