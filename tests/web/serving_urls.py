@@ -1,11 +1,12 @@
-"""A slow page that says which thread ran it, for tests/web/test_serving.py."""
+"""Pages that say which thread ran them, for tests/web/test_serving.py."""
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.urls import path
 
 log: list[tuple[str, str, int]] = []
@@ -18,4 +19,13 @@ def slow(request: HttpRequest, name: str) -> HttpResponse:
     return HttpResponse(name)
 
 
-urlpatterns = [path("slow/<str:name>/", slow)]
+def streamed(request: HttpRequest) -> StreamingHttpResponse:
+    def parts() -> Iterator[bytes]:
+        for n in range(3):
+            log.append(("part", str(n), threading.get_ident()))
+            yield f"part {n};".encode()
+
+    return StreamingHttpResponse(parts())
+
+
+urlpatterns = [path("slow/<str:name>/", slow), path("streamed/", streamed)]

@@ -8,7 +8,7 @@ import threading
 from typing import Any
 
 import pytest
-from django.core.signals import request_started
+from django.core.signals import request_finished, request_started
 
 from taller.web.serving import RequestThreadsASGIHandler, http_application
 from tests.web import serving_urls
@@ -112,6 +112,28 @@ def test_a_request_runs_its_signals_middleware_and_view_in_its_one_thread() -> N
     finally:
         request_started.disconnect(on_started)
     assert seen == [serving_urls.log[0][2]]
+
+
+# Django warns that it reads a synchronous stream in a thread: as it should here.
+@pytest.mark.filterwarnings("ignore:StreamingHttpResponse must consume synchronous iterators")
+def test_a_request_is_finished_in_its_thread_once_whatever_its_response() -> None:
+    """request_finished hands the thread's database connection back: in the request's
+    thread, once, and for a streamed response only after its last part was made."""
+    finished: list[int] = []
+
+    def on_finished(**kwargs: Any) -> None:
+        finished.append(threading.get_ident())
+        serving_urls.log.append(("finished", "", threading.get_ident()))
+
+    request_finished.connect(on_finished)
+    try:
+        app = RequestThreadsASGIHandler(1)
+        assert run_together(app, "a") == [(200, b"a")]
+        assert asyncio.run(get(app, "/streamed/")) == (200, b"part 0;part 1;part 2;")
+    finally:
+        request_finished.disconnect(on_finished)
+    assert order() == ["start a", "end a", "finished ", "part 0", "part 1", "part 2", "finished "]
+    assert set(finished) == threads() and len(threads()) == 1
 
 
 def test_an_unknown_page_is_still_django_s_404() -> None:

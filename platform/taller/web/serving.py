@@ -15,10 +15,15 @@ process, through the ASGI interface, medians of eight blocks), and slow under lo
   hour, 155 to 427 ms against 86 to 106 ms in a busy one).
 
 Here a request borrows one of `threads` threads for its whole life, waits its turn for one
-when all are busy, and runs the chain as under WSGI, entering the thread once. It is the
-sync-worker model of WSGI servers inside an ASGI one: parallelism comes from more
-processes (docker-compose.yml, N web hosts), not from threads within one. WebSockets do
-not come here (taller/asgi.py routes them to Channels): they wait on Redis, not the CPU.
+when all are busy, and runs the chain as under WSGI. It enters the thread once for the
+request_started signal, the middleware and view, and closing the response (which sends
+request_finished; a streamed response is closed after it is sent), where Django's handler enters it three times and starts a task per
+request to watch for the client leaving, which only an async view could act on: each
+entry cost 0.25 ms of CPU here, and doing without them took the exercise page's web CPU
+from 11.2 to 9.7 ms (bench/compare.py, in turns). It is the sync-worker model of WSGI
+servers inside an ASGI one: parallelism comes from more processes (docker-compose.yml, N
+web hosts), not from threads within one. WebSockets do not come here (taller/asgi.py
+routes them to Channels): they wait on Redis, not the CPU.
 """
 
 from __future__ import annotations
@@ -28,9 +33,12 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from asgiref.sync import ThreadSensitiveContext, sync_to_async
-from django.core.handlers.asgi import ASGIHandler
-from django.http import HttpRequest
+from django.core import signals
+from django.core.exceptions import RequestAborted
+from django.core.handlers.asgi import ASGIHandler, get_script_prefix
+from django.http import FileResponse, HttpRequest
 from django.http.response import HttpResponseBase
+from django.urls import set_script_prefix
 
 
 def http_application(threads: int) -> ASGIHandler:
@@ -76,3 +84,32 @@ class RequestThreadsASGIHandler(ASGIHandler):
                     await self.handle(scope, receive, send)
             finally:
                 self._idle.append(thread)
+
+    async def handle(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        try:
+            body_file = await self.read_body(receive)
+        except RequestAborted:
+            return  # the client left before it finished sending
+        set_script_prefix(get_script_prefix(scope))
+        try:
+            response = await sync_to_async(self._respond, thread_sensitive=True)(scope, body_file)
+            await self.send_response(response, send)
+            if response.streaming:  # its content was read only now, so closed only now
+                await sync_to_async(response.close, thread_sensitive=True)()
+        finally:
+            body_file.close()
+
+    def _respond(self, scope: dict[str, Any], body_file: Any) -> HttpResponseBase:
+        """In the request's thread: everything of the request that is not sending it."""
+        signals.request_started.send(sender=self.__class__, scope=scope)
+        request, error_response = self.create_request(scope, body_file)
+        response = self.get_response(request) if request is not None else error_response
+        assert response is not None  # create_request gives a request or a response
+        response._handler_class = self.__class__  # type: ignore[attr-defined]
+        if isinstance(response, FileResponse):
+            response.block_size = self.chunk_size
+        if not response.streaming:
+            # Its content is in memory: closing it now (request_finished: the database
+            # connection goes back to the pool) leaves it to send.
+            response.close()
+        return response
