@@ -61,7 +61,7 @@ lint:
 	$(BIN)/ruff format --check platform graders tests manage.py
 
 typecheck:
-	$(BIN)/mypy platform/taller graders/taller_grader
+	$(BIN)/mypy platform/taller graders/taller_grader bench
 
 ## schema: regenerate the committed OpenAPI schema of the REST API on PostgreSQL (tests check for drift)
 schema:

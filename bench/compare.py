@@ -91,7 +91,7 @@ def measure(
         for side, (_, extra) in sides.items():
             (work / side).mkdir()
             stacks[side] = Stack(env={**env, **extra}, logs=work / side)
-            stacks[side].start_web(processes=args.processes, **WEB_ENV)
+            stacks[side].start_web(processes=args.processes, extra_env=WEB_ENV)
             wrk(stacks[side], sessions, work, 5, (0, 0), 0, connections=1)  # warm
         order = ["A", "B", "B", "A"] * (args.blocks // 2 + 1)
         for n, side in enumerate(order[: 2 * args.blocks]):

@@ -212,11 +212,11 @@ def main() -> None:
                 "SELECT status, count(*), sum(takeovers), sum(retries) FROM submissions_submission "
                 "GROUP BY status"
             ).fetchall()
-            tests_per = conn.execute(
+            [(tests_per,)] = conn.execute(
                 "SELECT count(*) FROM (SELECT s.id FROM submissions_submission s LEFT JOIN "
                 "submissions_testresult t ON t.submission_id = s.id GROUP BY s.id "
                 "HAVING count(t.id) <> 21) AS odd"
-            ).fetchone()[0]
+            ).fetchall()
         log = (work / "bench.log").read_text(errors="replace")
         starts = log.count("grading started")
     finally:

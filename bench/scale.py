@@ -457,7 +457,7 @@ def main() -> None:
 
     stack = Stack(env=env, logs=work)
     try:
-        stack.start_web(**WEB_ENV)
+        stack.start_web(extra_env=WEB_ENV)
         print("throughput: one worker process, then two…", flush=True)
         one = throughput(stack, database_url, students[: args.runs], workers=1)
         two = throughput(stack, database_url, students[args.runs : 2 * args.runs], workers=2)
@@ -485,13 +485,13 @@ def main() -> None:
         for name in [n for n in stack.processes if n.startswith("web")]:
             stack.kill(name)
         (work / "web.log").rename(work / "web-1.log")
-        stack.start_web(processes=2, **WEB_ENV)
+        stack.start_web(processes=2, extra_env=WEB_ENV)
         loads[2] = wrk_scenarios(stack, sessions, work, args.wrk_seconds)
         print("wrk once more: one web process, a thread per request…", flush=True)
         for name in [n for n in stack.processes if n.startswith("web")]:
             stack.kill(name)
         (work / "web.log").rename(work / "web-2.log")
-        stack.start_web(processes=1, **WEB_ENV, TALLER_HTTP_CONCURRENCY="0")
+        stack.start_web(processes=1, extra_env={**WEB_ENV, "TALLER_HTTP_CONCURRENCY": "0"})
         threaded = wrk(stack, sessions, work, args.wrk_seconds, THINK_MS, 0)
     finally:
         stack.stop_all()

@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from pathlib import Path
@@ -125,13 +126,17 @@ class Stack:
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     def spawn(
-        self, name: str, argv: list[str], pass_fds: tuple[int, ...] = (), **extra_env: str
+        self,
+        name: str,
+        argv: list[str],
+        pass_fds: tuple[int, ...] = (),
+        extra_env: Mapping[str, str] | None = None,
     ) -> subprocess.Popen[bytes]:
         log = (self.logs / f"{name}.log").open("ab")
         process = subprocess.Popen(
             argv,
             cwd=REPO,
-            env={**os.environ, **self.env, **extra_env},
+            env={**os.environ, **self.env, **(extra_env or {})},
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: kill -9 takes the children too
@@ -140,7 +145,7 @@ class Stack:
         self.processes[name] = process
         return process
 
-    def start_web(self, processes: int = 1, **extra_env: str) -> None:
+    def start_web(self, processes: int = 1, extra_env: Mapping[str, str] | None = None) -> None:
         """Daphne; with several processes, each accepts on a socket of its own on one port,
         as several web hosts would behind a load balancer."""
         self.port = free_port()
@@ -153,7 +158,7 @@ class Stack:
                     *DAPHNE_LOGS,
                     ASGI_APP,
                 ],
-                **extra_env,
+                extra_env=extra_env,
             )
         else:
             # A listening socket each, on one port (SO_REUSEPORT): the kernel spreads the
@@ -169,7 +174,7 @@ class Stack:
                     "web" if n == 0 else f"web{n + 1}",
                     [str(BIN / "daphne"), "--fd", str(listener.fileno()), *DAPHNE_LOGS, ASGI_APP],
                     pass_fds=(listener.fileno(),),
-                    **extra_env,
+                    extra_env=extra_env,
                 )
                 listener.close()  # the child holds it
         wait_until(lambda: self._get_status("/healthz") == 200, 30, "daphne")
@@ -212,7 +217,7 @@ class Stack:
                 "-s",
                 str(self.logs / "beat-schedule"),
             ],
-            TALLER_REAPER_INTERVAL=str(interval),
+            extra_env={"TALLER_REAPER_INTERVAL": str(interval)},
         )
 
     def kill(self, name: str) -> None:
@@ -306,10 +311,11 @@ class Browser:
 
     def websocket(self, path: str) -> Any:
         from websockets.sync.client import connect
+        from websockets.typing import Origin
 
         return connect(
             f"ws://127.0.0.1:{self.port}{path}",
             additional_headers={"Cookie": self.cookie_header()},
-            origin=f"http://127.0.0.1:{self.port}",  # type: ignore[arg-type]
+            origin=Origin(f"http://127.0.0.1:{self.port}"),
             open_timeout=10,
         )

@@ -51,7 +51,7 @@ def json_lines(log: Path) -> list[dict[str, Any]]:
 def test_two_workers_share_the_queue_and_grade_each_submission_exactly_once(
     stack: Stack, course_synced: None, exits: ExitStack
 ) -> None:
-    stack.start_web(DATABASE_POOL_MAX_SIZE="4")  # as docker-compose.yml runs it
+    stack.start_web(extra_env={"DATABASE_POOL_MAX_SIZE": "4"})  # as docker-compose.yml runs it
     expected: dict[int, str] = {}
     request_ids: dict[int, str] = {}
     watched: Any = None

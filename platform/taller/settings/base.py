@@ -241,7 +241,7 @@ SPECTACULAR_SETTINGS = {
 REDIS_URL = env.str("REDIS_URL", default="")
 
 
-def redis_channel_layer(url: str) -> dict[str, object]:
+def redis_channel_layer(url: str) -> dict[str, Any]:
     return {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {
