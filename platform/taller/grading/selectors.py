@@ -14,6 +14,7 @@ from taller.accounts.models import User
 from taller.accounts.roles import can_see_hidden_tests, can_view_submission
 from taller.courses.content import load_exercise
 from taller.courses.models import Exercise
+from taller.submissions import sql
 from taller.submissions.models import Submission
 from taller_grader.results import Results
 from taller_grader.results import TestResult as TestOutcome
@@ -88,15 +89,10 @@ def queue_position(submission: Submission) -> int | None:
 
 @cache
 def _queued_ahead_sql() -> str:
-    meta, quote = Submission._meta, connection.ops.quote_name
-
-    def column(name: str) -> str:
-        return quote(meta.get_field(name).column)
-
     # Only the model's own table and column names go in; the values are parameters.
-    return f"""SELECT COUNT(*) FROM {quote(meta.db_table)}
-        WHERE {column("status")} = %s AND {column("queue")} = %s
-        AND {column("queued_at")} < %s"""  # noqa: S608
+    return f"""SELECT COUNT(*) FROM {sql.table()}
+        WHERE {sql.column("status")} = %s AND {sql.column("queue")} = %s
+        AND {sql.column("queued_at")} < %s"""  # noqa: S608
 
 
 def submission_snapshot(submission_id: int, viewer: Viewer) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from django.utils import timezone
 from taller.accounts.models import User
 from taller.cohorts.models import Cohort
 from taller.courses.models import Exercise, GraderVersion
+from taller.submissions import sql
 from taller.submissions.models import RegradeBatch, Submission
 
 # Versions worth grading with: the ones that grade (or graded) students, and validated
@@ -55,23 +56,22 @@ def attempt_rows(*, student: User, exercise: Exercise, limit: int = 20) -> list[
         rows = cursor.fetchall()
     # SQLite (the embedded default) hands back naive UTC datetimes; the ORM would make them
     # aware, and the template shows them in the site's time zone.
-    return [AttemptRow(*row[:5], _aware(row[5])) for row in rows]
+    return [
+        AttemptRow(pk, attempt, status, score, max_score, _aware(submitted_at))
+        for pk, attempt, status, score, max_score, submitted_at in rows
+    ]
 
 
 @cache
 def _attempt_rows_sql() -> str:
-    meta, quote = Submission._meta, connection.ops.quote_name
-
-    def column(name: str) -> str:
-        return quote(meta.get_field(name).column)
-
     shown = ", ".join(
-        column(name) for name in ("id", "attempt", "status", "score", "max_score", "submitted_at")
+        sql.column(name)
+        for name in ("id", "attempt", "status", "score", "max_score", "submitted_at")
     )
     # Only the model's own table and column names go in; the values are parameters.
-    return f"""SELECT {shown} FROM {quote(meta.db_table)}
-        WHERE {column("student")} = %s AND {column("exercise")} = %s
-        ORDER BY {column("submitted_at")} DESC, {column("id")} DESC
+    return f"""SELECT {shown} FROM {sql.table()}
+        WHERE {sql.column("student")} = %s AND {sql.column("exercise")} = %s
+        ORDER BY {sql.column("submitted_at")} DESC, {sql.column("id")} DESC
         LIMIT %s"""  # noqa: S608
 
 

@@ -17,13 +17,14 @@ process, through the ASGI interface, medians of eight blocks), and slow under lo
 Here a request borrows one of `threads` threads for its whole life, waits its turn for one
 when all are busy, and runs the chain as under WSGI. It enters the thread once for the
 request_started signal, the middleware and view, and closing the response (which sends
-request_finished; a streamed response is closed after it is sent), where Django's handler enters it three times and starts a task per
-request to watch for the client leaving, which only an async view could act on: each
-entry cost 0.25 ms of CPU here, and doing without them took the exercise page's web CPU
-from 11.2 to 9.7 ms (bench/compare.py, in turns). It is the sync-worker model of WSGI
-servers inside an ASGI one: parallelism comes from more processes (docker-compose.yml, N
-web hosts), not from threads within one. WebSockets do not come here (taller/asgi.py
-routes them to Channels): they wait on Redis, not the CPU.
+request_finished; a streamed response is closed after it is sent), where Django's handler
+enters it three times and starts a task per request to watch for the client leaving,
+which only an async view could act on: each entry cost 0.25 ms of CPU here, and doing
+without them took the exercise page's web CPU from 11.2 to 9.7 ms (bench/compare.py, in
+turns). It is the sync-worker model of WSGI servers inside an ASGI one: parallelism comes
+from more processes (docker-compose.yml, N web hosts), not from threads within one.
+WebSockets do not come here (taller/asgi.py routes them to Channels): they wait on Redis,
+not the CPU.
 """
 
 from __future__ import annotations
