@@ -413,6 +413,8 @@ def test_an_existing_user_is_enrolled_by_username_or_email(world: World) -> None
         ("alumna", "alumna ya está inscrito en esta cohorte."),
         ("ALUMNA@ejemplo.com", "alumna ya está inscrito en esta cohorte."),
         ("fantasma", "No hay ningún usuario «fantasma». Para crear una cuenta nueva"),
+        # An instructor would show among the cohort's students, in its gradebook.
+        ("otro-profe", "otro-profe no es estudiante: en una cohorte solo se inscriben"),
         ("a@b@c", "«a@b@c» no es un email válido."),
         ("", "Este campo es requerido."),
     ],

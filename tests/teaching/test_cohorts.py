@@ -42,6 +42,19 @@ def test_a_csv_with_any_bad_line_imports_nothing_and_says_which_lines() -> None:
     assert not User.objects.filter(email="ana@ejemplo.com").exists()
 
 
+def test_a_csv_line_of_an_account_that_is_not_a_students_imports_nothing() -> None:
+    cohort = CohortFactory()
+    UserFactory(email="Profe@Ejemplo.com", role=Role.INSTRUCTOR)
+    report = enrollments_import(
+        cohort=cohort, csv_text="Ana,ana@ejemplo.com\nPepa,profe@ejemplo.com\n"
+    )
+    assert [(line.line, line.problem) for line in report.lines] == [
+        (1, ""),
+        (2, "ese email es de una cuenta sin el rol de estudiante"),
+    ]
+    assert cohort.enrollments.count() == 0
+
+
 def test_a_good_csv_enrols_everyone_and_makes_accounts_to_activate(client: Client) -> None:
     cohort = CohortFactory()
     existing = UserFactory(email="beto@ejemplo.com")

@@ -13,12 +13,13 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from taller.accounts.models import User
-from taller.accounts.roles import Role
+from taller.accounts.roles import Role, has_role
 from taller.accounts.services import create_user
 from taller.cohorts.models import Cohort, CohortExercise, Enrollment
 from taller.cohorts.selectors import cohort_course_locked
@@ -186,7 +187,8 @@ def enrollment_add(*, cohort: Cohort, identifier: str, first_name: str = "") -> 
 
     An email nobody uses becomes a new student account without a password (like the CSV
     import). Raises EnrollmentError, with a message for the admin, for an unknown username,
-    an email shared by several accounts, or someone already enrolled.
+    an email shared by several accounts, an account that is not a student's (an
+    instructor enrolled would show in the cohort's gradebook), or someone already enrolled.
     """
     identifier = identifier.strip()
     if not identifier:
@@ -221,6 +223,11 @@ def enrollment_add(*, cohort: Cohort, identifier: str, first_name: str = "") -> 
         raise EnrollmentError(
             _("No hay ningún usuario «%(name)s». Para crear una cuenta nueva escribe su email.")
             % {"name": identifier}
+        )
+    if not has_role(student, Role.STUDENT):
+        raise EnrollmentError(
+            _("%(who)s no es estudiante: en una cohorte solo se inscriben estudiantes.")
+            % {"who": _person(student)}
         )
     enrollment, new = Enrollment.objects.get_or_create(cohort=cohort, student=student)
     if not new:
@@ -303,6 +310,7 @@ def enrollments_import(*, cohort: Cohort, csv_text: str) -> ImportReport:
     checked: list[ImportLine] = []
     seen: dict[str, int] = {}
     enrolled = {e.lower() for e in cohort.enrollments.values_list("student__email", flat=True) if e}
+    not_students = _emails_of_non_students(rows)
     for number, row in enumerate(rows, start=1):
         cells = [c.strip() for c in row]
         if not any(cells):
@@ -328,6 +336,8 @@ def enrollments_import(*, cohort: Cohort, csv_text: str) -> ImportReport:
             problem = f"email repetido (ya está en la línea {seen[key]})"
         if not problem and key in enrolled:
             problem = "ya está inscrito en esta cohorte"
+        if not problem and key in not_students:
+            problem = "ese email es de una cuenta sin el rol de estudiante"
         seen.setdefault(key, number)
         checked.append(ImportLine(line=number, name=name, email=email, problem=problem))
     report = ImportReport(tuple(checked))
@@ -351,6 +361,18 @@ def enrollments_import(*, cohort: Cohort, csv_text: str) -> ImportReport:
                 ImportLine(line.line, line.name, line.email, created=created, user_id=student.pk)
             )
     return ImportReport(tuple(done))
+
+
+def _emails_of_non_students(rows: list[list[str]]) -> set[str]:
+    """Of the emails in these CSV rows, those of accounts that are not a student's."""
+    emails = {row[1].strip().lower() for row in rows if len(row) >= 2 and row[1].strip()}
+    return {
+        email.lower()
+        for email in User.objects.annotate(email_lower=Lower("email"))
+        .filter(email_lower__in=emails)
+        .exclude(groups__name=Role.STUDENT.value)
+        .values_list("email", flat=True)
+    }
 
 
 def _free_username(email: str) -> str:
