@@ -20,7 +20,7 @@ from taller.api import serializers as s
 from taller.api.permissions import IsStaffMember
 from taller.cohorts import selectors as cohort_selectors
 from taller.cohorts.models import Cohort
-from taller.cohorts.services import enrollment_create
+from taller.cohorts.services import EnrollmentError, enrollment_create
 from taller.courses import selectors as course_selectors
 from taller.courses.models import Exercise
 from taller.grading.selectors import submission_snapshot, viewer_for
@@ -328,7 +328,10 @@ class CohortEnrollmentsView(generics.ListAPIView[Any]):
         student = User.objects.filter(username=payload.validated_data["username"]).first()
         if student is None:
             return Response({"detail": "No existe ese usuario."}, status=400)
-        enrollment = enrollment_create(cohort=cohort, student=student)
+        try:
+            enrollment = enrollment_create(cohort=cohort, student=student)
+        except EnrollmentError as exc:
+            return Response({"detail": str(exc)}, status=400)
         return Response(s.EnrollmentSerializer(enrollment).data, status=201)
 
 

@@ -171,6 +171,9 @@ def deadline_outside_message(cohort: Cohort) -> str:
 
 
 def enrollment_create(*, cohort: Cohort, student: User) -> Enrollment:
+    """Enrol a student (enrolled already: that enrollment). EnrollmentError for an account
+    that is not a student's."""
+    _require_student(student)
     enrollment, _created = Enrollment.objects.get_or_create(cohort=cohort, student=student)
     return enrollment
 
@@ -187,8 +190,8 @@ def enrollment_add(*, cohort: Cohort, identifier: str, first_name: str = "") -> 
 
     An email nobody uses becomes a new student account without a password (like the CSV
     import). Raises EnrollmentError, with a message for the admin, for an unknown username,
-    an email shared by several accounts, an account that is not a student's (an
-    instructor enrolled would show in the cohort's gradebook), or someone already enrolled.
+    an email shared by several accounts, an account that is not a student's, or someone
+    already enrolled.
     """
     identifier = identifier.strip()
     if not identifier:
@@ -224,11 +227,7 @@ def enrollment_add(*, cohort: Cohort, identifier: str, first_name: str = "") -> 
             _("No hay ningún usuario «%(name)s». Para crear una cuenta nueva escribe su email.")
             % {"name": identifier}
         )
-    if not has_role(student, Role.STUDENT):
-        raise EnrollmentError(
-            _("%(who)s no es estudiante: en una cohorte solo se inscriben estudiantes.")
-            % {"who": _person(student)}
-        )
+    _require_student(student)
     enrollment, new = Enrollment.objects.get_or_create(cohort=cohort, student=student)
     if not new:
         raise EnrollmentError(
@@ -244,6 +243,16 @@ def enrollment_remove(*, cohort: Cohort, student: User) -> None:
     if not deleted:
         raise EnrollmentError(
             _("%(who)s no está inscrito en esta cohorte.") % {"who": _person(student)}
+        )
+
+
+def _require_student(user: User) -> None:
+    # An instructor or admin enrolled would show among the cohort's students, in its
+    # gradebook and reports.
+    if not has_role(user, Role.STUDENT):
+        raise EnrollmentError(
+            _("%(who)s no es estudiante: en una cohorte solo se inscriben estudiantes.")
+            % {"who": _person(user)}
         )
 
 
