@@ -136,6 +136,42 @@ def test_a_request_is_finished_in_its_thread_once_whatever_its_response() -> Non
     assert set(finished) == threads() and len(threads()) == 1
 
 
+@pytest.mark.filterwarnings("ignore:StreamingHttpResponse must consume synchronous iterators")
+def test_a_streamed_response_is_finished_even_when_sending_it_fails() -> None:
+    finished: list[int] = []
+
+    def on_finished(**kwargs: Any) -> None:
+        finished.append(threading.get_ident())
+
+    async def main() -> None:
+        scope = {
+            "type": "http",
+            "method": "GET",
+            "path": "/streamed/",
+            "raw_path": b"/streamed/",
+            "query_string": b"",
+            "root_path": "",
+            "headers": [(b"host", b"testserver")],
+        }
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.body":
+                raise OSError("the connection is gone")
+
+        with pytest.raises(OSError):
+            await RequestThreadsASGIHandler(1)(scope, receive, send)
+
+    request_finished.connect(on_finished)
+    try:
+        asyncio.run(main())
+    finally:
+        request_finished.disconnect(on_finished)
+    assert len(finished) == 1
+
+
 def test_an_unknown_page_is_still_django_s_404() -> None:
     status, _ = asyncio.run(get(RequestThreadsASGIHandler(1), "/nowhere/"))
     assert status == 404
