@@ -28,4 +28,4 @@ RUN npm --prefix frontend run build \
     python manage.py collectstatic --noinput -v0
 
 EXPOSE 8000
-CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "taller.asgi:application"]
+CMD ["taller-web", "--port", "8000"]

@@ -386,3 +386,7 @@ def test_the_images_build_and_run() -> None:
         options, argv = smoke_run(image)
         ran = podman("run", "--rm", "--network=none", *options, tag, *argv, timeout=120)
         assert ran.returncode == 0, f"{image}: {argv}\n{ran.stdout[-2000:]}{ran.stderr[-2000:]}"
+        web = services()["web"]
+        if web.get("image") == image:  # the web service's launcher is in its image
+            ran = podman("run", "--rm", "--network=none", tag, web["command"][0], "--help")
+            assert ran.returncode == 0, f"{image}: {ran.stdout[-2000:]}{ran.stderr[-2000:]}"
