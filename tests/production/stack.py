@@ -235,12 +235,20 @@ class Stack:
                 os.killpg(process.pid, signal.SIGKILL)
 
     def _get_status(self, path: str) -> int:
+        return get_status(self.port, path)
+
+
+def get_status(port: int, path: str, timeout: float = 1) -> int:
+    """The status of a GET on a fresh connection; 0 when nothing answers."""
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
         try:
-            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=1)
             conn.request("GET", path)
             return conn.getresponse().status
-        except OSError:
-            return 0
+        finally:
+            conn.close()
+    except OSError:
+        return 0
 
 
 class Browser:

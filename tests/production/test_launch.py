@@ -14,7 +14,7 @@ import pytest
 
 from taller.web.launch import STARTUP_SECONDS
 
-from .stack import REPO, Stack, free_port, wait_until
+from .stack import REPO, Stack, free_port, get_status, wait_until
 
 
 def _children(launcher: subprocess.Popen[bytes]) -> set[int]:
@@ -23,14 +23,8 @@ def _children(launcher: subprocess.Popen[bytes]) -> set[int]:
 
 
 def _healthz(port: int) -> int:
-    import http.client
-
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    try:
-        connection.request("GET", "/healthz")
-        return connection.getresponse().status
-    finally:
-        connection.close()
+    # A connection the kernel hands to a process being started again waits for it.
+    return get_status(port, "/healthz", timeout=30)
 
 
 @pytest.fixture
