@@ -51,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     listeners = [_listener(args.host, args.port) for _ in range(args.processes)]
     daphne = [str(Path(sys.executable).parent / "daphne"), *args.daphne_options]
     running: dict[int, WebProcess] = {}
+    stopping = False
 
     def start(number: int, listener: socket.socket) -> None:
         fd = listener.fileno()
@@ -58,8 +59,8 @@ def main(argv: list[str] | None = None) -> int:
         argv = [*daphne, "--fd", str(fd), ASGI_APP]
         process = subprocess.Popen(argv, pass_fds=(fd,))  # noqa: S603
         running[process.pid] = WebProcess(number, listener, process, time.monotonic())
-
-    stopping = False
+        if stopping:  # told to stop while it was being started
+            process.terminate()
 
     def stop(signum: int, _frame: FrameType | None) -> None:
         nonlocal stopping
@@ -76,10 +77,12 @@ def main(argv: list[str] | None = None) -> int:
     while running:
         pid, wait_status = os.wait()
         web = running.pop(pid, None)
-        if web is None or stopping:
+        if web is None:
             continue
         code = os.waitstatus_to_exitcode(wait_status)
         web.process.returncode = code  # reaped here, not by Popen
+        if stopping:
+            continue
         if time.monotonic() - web.started < STARTUP_SECONDS:
             logger.error("web process %d exited (%d) as it started: stopping", web.number, code)
             status = 1
