@@ -10,11 +10,17 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.urls import path
 
 log: list[tuple[str, str, int]] = []
+# Pages that must run at the same time wait for each other here, rather than on timing: a
+# busy machine may start a thread later than any sleep allows for.
+meeting: dict[str, threading.Barrier] = {}
 
 
 def slow(request: HttpRequest, name: str) -> HttpResponse:
     log.append(("start", name, threading.get_ident()))
-    time.sleep(0.05)
+    if name in meeting:
+        meeting[name].wait(timeout=10)  # broken (an error) if the others never come
+    else:
+        time.sleep(0.05)
     log.append(("end", name, threading.get_ident()))
     return HttpResponse(name)
 
