@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from taller.web.launch import reuseport_listener
+
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 ASGI_APP = "taller.asgi:application"
@@ -165,11 +167,7 @@ class Stack:
             # connections over them as a balancer spreads them over hosts. One socket shared
             # by all (`--fd` of the same one) let whichever process woke first accept most.
             for n in range(processes):
-                listener = socket.socket()
-                listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-                listener.bind(("127.0.0.1", self.port))
-                listener.listen(1024)
+                listener = reuseport_listener("127.0.0.1", self.port)
                 self.spawn(
                     "web" if n == 0 else f"web{n + 1}",
                     [str(BIN / "daphne"), "--fd", str(listener.fileno()), *DAPHNE_LOGS, ASGI_APP],

@@ -6,7 +6,7 @@ import csv
 import io
 import secrets
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -174,6 +174,10 @@ def enrollment_create(*, cohort: Cohort, student: User) -> Enrollment:
     """Enrol a student (enrolled already: that enrollment). EnrollmentError for an account
     that is not a student's."""
     _require_student(student)
+    return _enrol(cohort, student)
+
+
+def _enrol(cohort: Cohort, student: User) -> Enrollment:
     enrollment, _created = Enrollment.objects.get_or_create(cohort=cohort, student=student)
     return enrollment
 
@@ -312,14 +316,14 @@ def enrollments_import(*, cohort: Cohort, csv_text: str) -> ImportReport:
     """Enrol students from a CSV of `nombre,email` lines (a header line is allowed).
 
     Every line is checked first; any problem (a malformed line, a bad email, a duplicate
-    in the file, someone already enrolled) is reported by line and nothing is imported.
+    in the file, someone already enrolled, an account that is not a student's) is reported
+    by line and nothing is imported.
     Unknown emails become new student accounts without a password.
     """
     rows = list(csv.reader(io.StringIO(csv_text.lstrip("\ufeff"))))
     checked: list[ImportLine] = []
     seen: dict[str, int] = {}
     enrolled = {e.lower() for e in cohort.enrollments.values_list("student__email", flat=True) if e}
-    not_students = _emails_of_non_students(rows)
     for number, row in enumerate(rows, start=1):
         cells = [c.strip() for c in row]
         if not any(cells):
@@ -345,10 +349,15 @@ def enrollments_import(*, cohort: Cohort, csv_text: str) -> ImportReport:
             problem = f"email repetido (ya está en la línea {seen[key]})"
         if not problem and key in enrolled:
             problem = "ya está inscrito en esta cohorte"
-        if not problem and key in not_students:
-            problem = "ese email es de una cuenta sin el rol de estudiante"
         seen.setdefault(key, number)
         checked.append(ImportLine(line=number, name=name, email=email, problem=problem))
+    not_students = _emails_of_non_students({line.email for line in checked if not line.problem})
+    checked = [
+        replace(line, problem="ese email es de una cuenta sin el rol de estudiante")
+        if not line.problem and line.email.lower() in not_students
+        else line
+        for line in checked
+    ]
     report = ImportReport(tuple(checked))
     if not report.ok or not checked:
         return report
@@ -365,20 +374,19 @@ def enrollments_import(*, cohort: Cohort, csv_text: str) -> ImportReport:
                     email=line.email,
                     first_name=line.name,
                 )
-            enrollment_create(cohort=cohort, student=student)
+            _enrol(cohort, student)  # every account here is a student's: checked above
             done.append(
                 ImportLine(line.line, line.name, line.email, created=created, user_id=student.pk)
             )
     return ImportReport(tuple(done))
 
 
-def _emails_of_non_students(rows: list[list[str]]) -> set[str]:
-    """Of the emails in these CSV rows, those of accounts that are not a student's."""
-    emails = {row[1].strip().lower() for row in rows if len(row) >= 2 and row[1].strip()}
+def _emails_of_non_students(emails: set[str]) -> set[str]:
+    """Of these emails, in any case, those of accounts that are not a student's (lower case)."""
     return {
         email.lower()
         for email in User.objects.annotate(email_lower=Lower("email"))
-        .filter(email_lower__in=emails)
+        .filter(email_lower__in={email.lower() for email in emails})
         .exclude(groups__name=Role.STUDENT.value)
         .values_list("email", flat=True)
     }

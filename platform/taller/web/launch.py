@@ -48,7 +48,7 @@ class WebProcess:
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     _log_to_stderr()
-    listeners = [_listener(args.host, args.port) for _ in range(args.processes)]
+    listeners = [reuseport_listener(args.host, args.port) for _ in range(args.processes)]
     daphne = [str(Path(sys.executable).parent / "daphne"), *args.daphne_options]
     running: dict[int, WebProcess] = {}
     stopping = False
@@ -113,18 +113,19 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 
 def _log_to_stderr() -> None:
     """As the web processes log (LOG_FORMAT, settings.base), so one stream reads alike."""
+    from taller.observability import JsonFormatter, PlainFormatter
+
     handler = logging.StreamHandler()
     if os.environ.get("LOG_FORMAT", "plain") == "json":
-        from taller.observability import JsonFormatter
-
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        handler.setFormatter(PlainFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
 
 
-def _listener(host: str, port: int) -> socket.socket:
+def reuseport_listener(host: str, port: int) -> socket.socket:
+    """A listening socket of one web process's own, sharing host:port with the others'."""
     listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
