@@ -48,7 +48,7 @@ const v = (name, fallback) => `var(--${name}, ${fallback})`;
 const highlightStyle = HighlightStyle.define([
   {
     tag: [t.keyword, t.controlKeyword, t.moduleKeyword, t.operatorKeyword, t.definitionKeyword, t.modifier, t.self],
-    color: v("tok-keyword", "#8250df"),
+    color: v("tok-keyword", "#7440cf"),
   },
   { tag: [t.string, t.special(t.string), t.character], color: v("tok-string", "#0a3069") },
   { tag: [t.regexp, t.escape], color: v("tok-regexp", "#116329") },
@@ -61,7 +61,7 @@ const highlightStyle = HighlightStyle.define([
   { tag: [t.operator, t.punctuation, t.separator], color: v("tok-operator", "#24292f") },
   { tag: [t.invalid], color: v("tok-error", "#cf222e"), textDecoration: "underline wavy" },
   // Markdown
-  { tag: t.heading, fontWeight: "700", color: v("tok-keyword", "#8250df") },
+  { tag: t.heading, fontWeight: "700", color: v("tok-keyword", "#7440cf") },
   { tag: t.strong, fontWeight: "700" },
   { tag: t.emphasis, fontStyle: "italic" },
   { tag: t.strikethrough, textDecoration: "line-through" },
@@ -219,6 +219,9 @@ function createView({ panel, textarea, path, lang, form, strings, hintId, onDirt
         EditorView.contentAttributes.of({
           "aria-label": strings.editorLabel(path),
           "aria-describedby": hintId,
+          // A contenteditable is in the tab order already; saying so lets checkers (axe)
+          // see that the scroller around it is keyboard-reachable.
+          tabindex: "0",
           spellcheck: "false",
           autocapitalize: "off",
           autocorrect: "off",
