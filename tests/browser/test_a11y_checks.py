@@ -21,6 +21,14 @@ GOOD = """<!doctype html><html lang="es"><head><title>Bien</title></head>
 </main></body></html>"""
 
 
+def html(body: str, head: str = "") -> str:
+    """A page that is otherwise clean: language, title, a main landmark, white background."""
+    return (
+        f'<!doctype html><html lang="es"><head><title>t</title>{head}</head>'
+        f'<body style="background:#fff"><main>{body}</main></body></html>'
+    )
+
+
 @pytest.fixture
 def page(playwright_browser: Any) -> Any:
     context = playwright_browser.new_context()
@@ -35,33 +43,23 @@ def test_a_clean_page_passes(page: Any) -> None:
 
 
 def test_an_input_without_a_label_is_caught(page: Any) -> None:
-    page.set_content(
-        '<html lang="es"><head><title>t</title></head><body><main><label>Suelto</label><input id="x"><select></select>'
-        "</main></body></html>"
-    )
+    page.set_content(html('<label>Suelto</label><input id="x"><select></select>'))
     with pytest.raises(AssertionError, match="label"):
         a11y.assert_basics(page)
 
 
 def test_faint_text_is_caught_but_large_text_needs_less(page: Any) -> None:
-    page.set_content(
-        '<html lang="es"><head><title>t</title></head><body style="background:#fff"><main>'
-        '<p style="color:#949494">gris</p></main></body></html>'
-    )
+    page.set_content(html('<p style="color:#949494">gris</p>'))
     with pytest.raises(AssertionError, match="color-contrast"):
         a11y.assert_basics(page)
     # #949494 on white is 3.03:1: too little for body text, enough for large text.
-    page.set_content(
-        '<html lang="es"><head><title>t</title></head><body style="background:#fff"><main>'
-        '<h1 style="color:#949494;font-size:32px">x</h1></main></body></html>'
-    )
+    page.set_content(html('<h1 style="color:#949494;font-size:32px">x</h1>'))
     a11y.assert_basics(page)
 
 
 def test_text_on_a_dark_panel_is_judged_against_the_panel(page: Any) -> None:
     page.set_content(
-        '<html lang="es"><head><title>t</title></head><body style="background:#fff"><main><div style="background:#1f2328">'
-        '<p style="color:#30363d">casi invisible</p></div></main></body></html>'
+        html('<div style="background:#1f2328"><p style="color:#30363d">casi invisible</p></div>')
     )
     with pytest.raises(AssertionError, match="color-contrast"):
         a11y.assert_basics(page)
@@ -69,19 +67,14 @@ def test_text_on_a_dark_panel_is_judged_against_the_panel(page: Any) -> None:
 
 def test_a_page_under_a_content_security_policy_is_still_checked(page: Any) -> None:
     """The site allows only its own scripts; the check must not be switched off by that."""
-    page.set_content(
-        '<html lang="es"><head><title>t</title><meta http-equiv="Content-Security-Policy" '
-        "content=\"script-src 'self'\"></head><body><main><input></main></body></html>"
-    )
+    csp = '<meta http-equiv="Content-Security-Policy" content="script-src \'self\'">'
+    page.set_content(html("<input>", head=csp))
     with pytest.raises(AssertionError, match="label"):
         a11y.assert_basics(page)
 
 
 def test_an_excluded_third_party_region_is_not_judged(page: Any) -> None:
-    page.set_content(
-        '<html lang="es"><head><title>t</title></head><body><main><p>Propio</p>'
-        '<div id="ajeno"><input></div></main></body></html>'
-    )
+    page.set_content(html('<p>Propio</p><div id="ajeno"><input></div>'))
     with pytest.raises(AssertionError, match="label"):
         a11y.assert_basics(page)
     a11y.assert_basics(page, exclude=("#ajeno",))
