@@ -58,6 +58,7 @@ check-graders:
 
 lint:
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/ruff format --check platform graders tests manage.py
 
 typecheck:

@@ -15,6 +15,8 @@ from functools import lru_cache
 
 from django.db import close_old_connections
 
+from taller.grading.services import INPROCESS_PREFIX, run_grading
+
 logger = logging.getLogger(__name__)
 
 
@@ -40,8 +42,6 @@ class InProcessExecutor:
 
     @staticmethod
     def _run(submission_id: int) -> None:
-        from taller.grading.services import INPROCESS_PREFIX, run_grading
-
         close_old_connections()
         try:
             run_grading(

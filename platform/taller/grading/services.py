@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from taller import observability
 from taller.courses.models import GraderVersion
-from taller.grading import push
+from taller.grading import dispatch, push
 from taller.grading.runner import grade_files, runner_config, spec_for
 from taller.submissions.models import Submission, TestResult
 from taller_grader.checks import CheckRow, check_solutions
@@ -67,14 +67,7 @@ def submission_enqueue(submission: Submission) -> None:
 
 
 def _dispatch(submission_id: int, queue: str) -> None:
-    if settings.TALLER_GRADING == "celery":
-        from taller.grading.tasks import grade_submission
-
-        grade_submission.apply_async(args=(submission_id,), queue=queue)
-    else:
-        from taller.grading.inprocess import executor
-
-        executor().submit(submission_id)
+    dispatch.send(dispatch.GRADE_SUBMISSION, submission_id, queue=queue)
 
 
 def grading_start(submission_id: int, worker: str = "") -> StartResult:
@@ -392,16 +385,9 @@ def grader_version_validate(version_id: int) -> GraderVersion | None:
 
 def grader_version_enqueue_validation(version: GraderVersion) -> None:
     version_id = version.pk
-    if settings.TALLER_GRADING == "celery":
-        from taller.grading.tasks import validate_grader_version
-
-        transaction.on_commit(
-            lambda: validate_grader_version.apply_async(args=(version_id,), queue="heavy")
-        )
-    else:
-        from taller.grading.inprocess import executor
-
-        transaction.on_commit(lambda: executor().submit_call(grader_version_validate, version_id))
+    transaction.on_commit(
+        lambda: dispatch.send(dispatch.VALIDATE_GRADER_VERSION, version_id, queue="heavy")
+    )
 
 
 def sweep_leftovers() -> list[str]:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from taller.grading import services
+from taller.grading import dispatch, services
 
 
 @shared_task(
     bind=True,
-    name="taller.grade_submission",
+    name=dispatch.GRADE_SUBMISSION,
     acks_late=True,
     reject_on_worker_lost=True,
     max_retries=None,
@@ -33,7 +33,7 @@ def requeue_stuck(self) -> list[int]:  # type: ignore[no-untyped-def]
     return services.requeue_stuck(alive or None)
 
 
-@shared_task(name="taller.validate_grader_version", acks_late=True)
+@shared_task(name=dispatch.VALIDATE_GRADER_VERSION, acks_late=True)
 def validate_grader_version(version_id: int) -> str | None:
     version = services.grader_version_validate(version_id)
     return version.state if version else None
