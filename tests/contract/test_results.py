@@ -75,7 +75,7 @@ def test_students_never_see_a_hidden_tests_inputs_or_output() -> None:
         "rest-api", [_test("1", 1), _test("2", 0, 1, hidden=True)], execution_time=0.1
     )
     hidden = results.for_student().tests[1]
-    assert hidden.name == "hidden test 2"
+    assert (hidden.name, hidden.name_en) == ("prueba oculta 2", "hidden test 2")
     assert hidden.output == ""
     assert hidden.score == 0 and hidden.max_score == 1
     # The staff's copy keeps everything.
