@@ -296,8 +296,7 @@ class Printer:
             self.test(test)
         failing = [t for t in results.get("tests", []) if t["status"] != "passed"]
         for test in failing:
-            if test.get("output"):
-                print(f"\n--- {test['number']} {test['name']}\n{test['output'].rstrip()}")
+            print(failure_text(test))
         if results.get("output"):
             print(f"\n{results['output'].rstrip()}")
         print(
@@ -308,6 +307,44 @@ class Printer:
         )
         passed = results["status"] == "passed" and not failing and bool(results.get("tests"))
         return OK if passed else FAILED
+
+
+def failure_text(test: dict[str, Any]) -> str:
+    """A failed test for the terminal: its check, its first exchange with the curl that
+    repeats it, and what the program wrote meanwhile (a hidden test has none of these)."""
+    lines = [f"\n--- {test['number']} {test['name']}"]
+    if test.get("output"):
+        lines.append(test["output"].rstrip())
+    exchanges = test.get("exchanges") or []
+    if exchanges:
+        exchange = exchanges[0]
+        request, response = exchange.get("request") or {}, exchange.get("response")
+        if request:
+            lines.append(f"  → {request.get('method', '')} {request.get('path', '')}")
+            if request.get("body"):
+                lines.append(f"    {_one_line(request['body'])}")
+        if response is not None:
+            kind = (response.get("headers") or {}).get("content-type", "")
+            lines.append(f"  ← {response.get('status')}" + (f" ({kind})" if kind else ""))
+            if response.get("body"):
+                lines.append(f"    {_one_line(response['body'])}")
+        elif request:
+            lines.append("  ← sin respuesta")
+        if exchange.get("curl"):
+            lines.append("  Para repetirla con tu servidor en marcha:")
+            lines.append(f"    {exchange['curl']}")
+        if len(exchanges) > 1:
+            lines.append(f"  (y {len(exchanges) - 1} peticiones más: míralas en la página)")
+    for label, key in (("salida", "stdout"), ("errores", "stderr")):
+        if test.get(key):
+            lines.append(f"  Tu programa escribió durante esta prueba ({label}):")
+            lines.extend(f"    {line}" for line in test[key].rstrip().splitlines()[-20:])
+    return "\n".join(lines)
+
+
+def _one_line(text: str, limit: int = 200) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[:limit] + "…"
 
 
 def _num(value: float) -> str:

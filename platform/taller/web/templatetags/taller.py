@@ -97,3 +97,34 @@ def results_summary(results: dict[str, Any] | None) -> str:
             return summary_failed(failed, len(tests))
         return gettext("Todas las pruebas pasaron.")
     return str(results.get("output") or "")
+
+
+# A failed test's feedback (web/feedback.py): the same words live.js uses.
+
+
+@register.filter
+def check_message(check: dict[str, Any] | None) -> str:
+    from taller.web.feedback import check_message as message
+
+    return message(check)
+
+
+@register.filter
+def test_name(test: dict[str, Any], language: str) -> str:
+    from taller.web.feedback import test_name as name
+
+    return name(test, language)
+
+
+@register.filter
+def exchange_view(exchange: dict[str, Any]) -> dict[str, Any]:
+    from taller.web.feedback import exchange_view as view
+
+    return view(exchange)
+
+
+@register.filter
+def start_there(tests: list[dict[str, Any]] | None) -> str:
+    from taller.web.feedback import start_there as summary
+
+    return summary(tests or [])
