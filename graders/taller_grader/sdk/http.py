@@ -72,7 +72,7 @@ class Recorder:
                 status=response.status,
                 headers={k: self._hide(v) for k, v in response.headers.items()},
                 body=self._hide(_excerpt(response.body)),
-                time=response.elapsed,
+                time=round(response.elapsed, 4),
             ),
             curl=curl_command(request, base, self.secrets),
         )
@@ -122,10 +122,11 @@ def _sh(text: str, secrets: Mapping[str, str]) -> str:
 def curl_command(request: Request, base: str, secrets: Mapping[str, str] | None = None) -> str:
     """A curl command that sends `request` to `base` again, quoted for a POSIX shell."""
     secrets = secrets or {}
-    words = ["curl", "-i"]
     body = request.body or b""
-    # curl sends GET, or POST with a body, by itself; anything else needs -X.
-    implied = "POST" if body else "GET"
+    # curl sends GET, or POST with a body, by itself; HEAD is -I (with -X HEAD curl would
+    # wait for a body that never comes); anything else needs -X.
+    words = ["curl", "-I" if request.method == "HEAD" and not body else "-i"]
+    implied = "POST" if body else ("HEAD" if request.method == "HEAD" else "GET")
     if request.method != implied:
         words += ["-X", shlex.quote(request.method)]
     words.append(_sh(base + request.path, secrets))

@@ -177,7 +177,7 @@ class TestResultSerializer(serializers.Serializer[Any]):
 
 
 class ResultsSerializer(serializers.Serializer[Any]):
-    """The results document of shared/spec/results.md, as the viewer may see it."""
+    """The results document of docs/results.md, as the viewer may see it."""
 
     exercise = serializers.CharField()
     status = serializers.CharField()
