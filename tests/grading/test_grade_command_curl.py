@@ -45,7 +45,7 @@ def test_a_failed_tests_curl_sends_the_same_request_to_the_students_server(
     # The student's server, run as they would run it (port 3000 may be taken here: the
     # same command against another port).
     port = free_port()
-    server = subprocess.Popen(  # noqa: S603
+    server = subprocess.Popen(
         ["node", "server.js"],
         cwd=WRONG,
         env={**os.environ, "PORT": str(port), "NODE_PATH": str(REPO / "runtime" / "node_modules")},
@@ -55,7 +55,7 @@ def test_a_failed_tests_curl_sends_the_same_request_to_the_students_server(
     try:
         wait_until(lambda: _listening(port), 15, "the student's server")
         curl = exchange["curl"].replace("http://127.0.0.1:3000", f"http://127.0.0.1:{port}")
-        replay = subprocess.run(  # noqa: S603
+        replay = subprocess.run(
             ["sh", "-c", curl + " --silent --show-error --max-time 5"],
             capture_output=True,
             text=True,
