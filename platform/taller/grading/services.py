@@ -246,11 +246,11 @@ def _test_fields(test: TestOutcome) -> dict[str, object]:
         "status": test.status.value,
         "output": test.output,
         "visibility": test.visibility.value,
-        "detail": test_detail(test),
+        "detail": detail_of(test),
     }
 
 
-def test_detail(test: TestOutcome) -> dict[str, object]:
+def detail_of(test: TestOutcome) -> dict[str, object]:
     """What a test's row keeps beyond its columns (selectors._row puts it back)."""
     data = test.to_dict()
     return {key: data[key] for key in DETAIL_KEYS if key in data}

@@ -53,7 +53,6 @@ def strings() -> dict[str, Any]:
         "start_there_one": ngettext(*START_THERE, 1),
         "start_there_many": ngettext(*START_THERE, 2),
         "phrases": {str(s.value): s.phrase for s in HTTPStatus},
-        "check": gettext("Comprobación"),
         "request": gettext("Petición"),
         "response": gettext("Respuesta"),
         "no_response": gettext("Sin respuesta"),
@@ -94,7 +93,7 @@ def _placeholders(template: str) -> list[str]:
     return re.findall(r"%\((\w+)\)s", template)
 
 
-def test_name(test: Mapping[str, Any], language: str) -> str:
+def display_name(test: Mapping[str, Any], language: str) -> str:
     return str((language == "en" and test.get("name_en")) or test.get("name", ""))
 
 

@@ -111,7 +111,7 @@ def check_message(check: dict[str, Any] | None) -> str:
 
 @register.filter
 def test_name(test: dict[str, Any], language: str) -> str:
-    from taller.web.feedback import test_name as name
+    from taller.web.feedback import display_name as name
 
     return name(test, language)
 
