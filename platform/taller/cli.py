@@ -2,7 +2,7 @@
 
     taller login [--url URL] [--username NAME] [--password-stdin]
     taller exercises [--lang es|en]
-    taller submit SLUG PATH [--no-follow] [--timeout SECONDS]
+    taller submit SLUG PATH [--no-follow] [--timeout SECONDS] [--lang es|en]
     taller whoami | taller logout
 
 A client of the REST API and of the live WebSocket; it never imports Django. Tokens are
@@ -261,7 +261,7 @@ def cmd_submit(args: argparse.Namespace) -> int:
     print(f"Entrega #{submission['attempt']} de {args.slug} recibida (id {submission['id']}).")
     if args.no_follow:
         return OK
-    printer = Printer()
+    printer = Printer(args.lang or "es")
     try:
         results = follow_websocket(client, submission, printer, args.timeout)
     except (OSError, ImportError, CliError) as exc:
@@ -274,9 +274,13 @@ def cmd_submit(args: argparse.Namespace) -> int:
 class Printer:
     """Prints each test once, as it finishes, then the verdict."""
 
-    def __init__(self) -> None:
+    def __init__(self, lang: str = "es") -> None:
         self.seen: set[str] = set()
         self.queue_position: int | None = None
+        self.lang = lang
+
+    def name(self, test: dict[str, Any]) -> str:
+        return str((self.lang == "en" and test.get("name_en")) or test["name"])
 
     def test(self, test: dict[str, Any]) -> None:
         if test["number"] in self.seen:
@@ -284,7 +288,7 @@ class Printer:
         self.seen.add(test["number"])
         mark = "✓" if test["status"] == "passed" else "✗"
         score = f"{_num(test['score'])}/{_num(test['max_score'])}"
-        print(f"  {mark} {test['number']:>3} {test['name']}  ({score})", flush=True)
+        print(f"  {mark} {test['number']:>3} {self.name(test)}  ({score})", flush=True)
 
     def queue(self, position: int | None) -> None:
         if position and position != self.queue_position:
@@ -296,7 +300,7 @@ class Printer:
             self.test(test)
         failing = [t for t in results.get("tests", []) if t["status"] != "passed"]
         for test in failing:
-            print(failure_text(test))
+            print(failure_text(test, self.name(test)))
         if results.get("output"):
             print(f"\n{results['output'].rstrip()}")
         print(
@@ -309,10 +313,10 @@ class Printer:
         return OK if passed else FAILED
 
 
-def failure_text(test: dict[str, Any]) -> str:
+def failure_text(test: dict[str, Any], name: str | None = None) -> str:
     """A failed test for the terminal: its check, its first exchange with the curl that
     repeats it, and what the program wrote meanwhile (a hidden test has none of these)."""
-    lines = [f"\n--- {test['number']} {test['name']}"]
+    lines = [f"\n--- {test['number']} {name or test['name']}"]
     if test.get("output"):
         lines.append(test["output"].rstrip())
     exchanges = test.get("exchanges") or []
@@ -334,7 +338,10 @@ def failure_text(test: dict[str, Any]) -> str:
             lines.append("  Para repetirla con tu servidor en marcha:")
             lines.append(f"    {exchange['curl']}")
         if len(exchanges) > 1:
-            lines.append(f"  (y {len(exchanges) - 1} peticiones más: míralas en la página)")
+            more = len(exchanges) - 1
+            lines.append(
+                f"  (y {more} {'petición' if more == 1 else 'peticiones'} más: en la página)"
+            )
     for label, key in (("salida", "stdout"), ("errores", "stderr")):
         if test.get(key):
             lines.append(f"  Tu programa escribió durante esta prueba ({label}):")
@@ -456,6 +463,7 @@ def parser() -> argparse.ArgumentParser:
     submit.add_argument("path", metavar="PATH", help="una carpeta o un archivo")
     submit.add_argument("--no-follow", action="store_true", help="no esperar el resultado")
     submit.add_argument("--timeout", type=float, default=600, help="segundos (600)")
+    submit.add_argument("--lang", choices=["es", "en"], help="idioma de los nombres de las pruebas")
     submit.set_defaults(run=cmd_submit)
     return root
 

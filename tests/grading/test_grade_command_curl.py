@@ -41,6 +41,7 @@ def test_a_failed_tests_curl_sends_the_same_request_to_the_students_server(
     assert response["status"] == 404
     assert exchange["curl"].startswith("curl -i ") and "http://127.0.0.1:3000/" in exchange["curl"]
     assert failed[0]["check"]["code"] == "content-type"
+    assert all(t["name_en"] for t in results["tests"])  # the suite names its tests in English
 
     # The student's server, run as they would run it (port 3000 may be taken here: the
     # same command against another port).
