@@ -551,7 +551,8 @@ class _Run:
         self, start: dict[int, tuple[int, int]] | None, end: dict[int, tuple[int, int]] | None
     ) -> tuple[str, str]:
         """What every program wrote between two marks (None: the beginning, the end)."""
-        outs, errs = [], []
+        outs: list[str] = []
+        errs: list[str] = []
         several = len({p.name for p in self._started_programs}) > 1
         for program in self._started_programs:
             captured = program.captured()
