@@ -37,6 +37,12 @@
     if (text !== undefined && text !== null) node.textContent = String(text);
     return node;
   }
+  // A block that may scroll: focusable, so a keyboard can scroll it too.
+  function scroller(cls, text) {
+    var node = el("pre", cls, text);
+    node.tabIndex = 0;
+    return node;
+  }
   function isFinal(status) {
     return FINAL.indexOf(status) !== -1;
   }
@@ -119,7 +125,7 @@
     req.appendChild(el("pre", "exchange-line", ((request.method || "") + " " + (request.path || "")).trim()));
     var rh = headerBlock(request.headers);
     if (rh) req.appendChild(rh);
-    if (request.body) req.appendChild(el("pre", "exchange-body", pretty(request.body, request.headers)));
+    if (request.body) req.appendChild(scroller("exchange-body", pretty(request.body, request.headers)));
     box.appendChild(req);
     var res = el("div", "exchange-response");
     res.appendChild(el("h4", null, S.response));
@@ -135,14 +141,14 @@
       );
       var sh = headerBlock(response.headers);
       if (sh) res.appendChild(sh);
-      if (response.body) res.appendChild(el("pre", "exchange-body", pretty(response.body, response.headers)));
+      if (response.body) res.appendChild(scroller("exchange-body", pretty(response.body, response.headers)));
     } else {
       res.appendChild(el("p", "exchange-line status-bad", S.no_response));
     }
     box.appendChild(res);
     if (x.curl) {
       var curl = el("div", "exchange-curl");
-      var pre = el("pre", "curl");
+      var pre = scroller("curl");
       pre.appendChild(el("code", null, x.curl));
       curl.appendChild(pre);
       var button = el("button", "btn btn-sm copy-curl", S.copy_curl);
@@ -173,8 +179,8 @@
       if (t.stdout || t.stderr) {
         var own = el("div", "test-own-output");
         own.appendChild(el("h4", null, S.test_output));
-        if (t.stdout) own.appendChild(el("pre", null, t.stdout));
-        if (t.stderr) own.appendChild(el("pre", "stderr", t.stderr));
+        if (t.stdout) own.appendChild(scroller(null, t.stdout));
+        if (t.stderr) own.appendChild(scroller("stderr", t.stderr));
         details.appendChild(own);
       }
       item.appendChild(details);
