@@ -10,6 +10,8 @@ from django.utils.html import format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext, ngettext
 
+from taller.web import feedback
+
 if TYPE_CHECKING:
     from taller.submissions.selectors import AttemptRow
 
@@ -100,31 +102,11 @@ def results_summary(results: dict[str, Any] | None) -> str:
 
 
 # A failed test's feedback (web/feedback.py): the same words live.js uses.
-
-
-@register.filter
-def check_message(check: dict[str, Any] | None) -> str:
-    from taller.web.feedback import check_message as message
-
-    return message(check)
-
-
-@register.filter
-def test_name(test: dict[str, Any], language: str) -> str:
-    from taller.web.feedback import display_name as name
-
-    return name(test, language)
-
-
-@register.filter
-def exchange_view(exchange: dict[str, Any]) -> dict[str, Any]:
-    from taller.web.feedback import exchange_view as view
-
-    return view(exchange)
+register.filter("check_message", feedback.check_message)
+register.filter("test_name", feedback.display_name)
+register.filter("exchange_view", feedback.exchange_view)
 
 
 @register.filter
 def start_there(tests: list[dict[str, Any]] | None) -> str:
-    from taller.web.feedback import start_there as summary
-
-    return summary(tests or [])
+    return feedback.start_there(tests or [])
