@@ -121,14 +121,14 @@
     var box = el("div", "exchange");
     var request = x.request || {};
     var req = el("div", "exchange-request");
-    req.appendChild(el("h4", null, S.request));
+    req.appendChild(el("h3", null, S.request));
     req.appendChild(el("pre", "exchange-line", ((request.method || "") + " " + (request.path || "")).trim()));
     var rh = headerBlock(request.headers);
     if (rh) req.appendChild(rh);
     if (request.body) req.appendChild(scroller("exchange-body", pretty(request.body, request.headers)));
     box.appendChild(req);
     var res = el("div", "exchange-response");
-    res.appendChild(el("h4", null, S.response));
+    res.appendChild(el("h3", null, S.response));
     var response = x.response;
     if (response) {
       var phrase = (S.phrases || {})[String(response.status)] || "";
@@ -178,7 +178,7 @@
       });
       if (t.stdout || t.stderr) {
         var own = el("div", "test-own-output");
-        own.appendChild(el("h4", null, S.test_output));
+        own.appendChild(el("h3", null, S.test_output));
         if (t.stdout) own.appendChild(scroller(null, t.stdout));
         if (t.stderr) own.appendChild(scroller("stderr", t.stderr));
         details.appendChild(own);
