@@ -323,6 +323,8 @@ def failure_text(test: dict[str, Any], name: str | None = None) -> str:
     if exchanges:
         exchange = exchanges[0]
         request, response = exchange.get("request") or {}, exchange.get("response")
+        if not request and exchange.get("description"):
+            lines.append(f"  {exchange['description']}")
         if request:
             lines.append(f"  → {request.get('method', '')} {request.get('path', '')}")
             if request.get("body"):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import re
+from dataclasses import replace
 
 import pytest
 from django.conf import settings
@@ -76,7 +77,13 @@ def student(course) -> Client:
     tests = [
         _failed("1", "POST /api/tareas crea una tarea", "POST /api/tareas creates a task"),
         _failed("2", "GET /api/tareas lista", "GET /api/tareas lists"),
-        _failed("3", "PUT /api/tareas/:id reemplaza", "PUT /api/tareas/:id replaces"),
+        replace(
+            _failed("3", "PUT /api/tareas/:id reemplaza", "PUT /api/tareas/:id replaces"),
+            exchanges=(
+                *_failed("3", "", "").exchanges,
+                Exchange(description="AMQP: ningún mensaje llegó a la cola tareas en 5 s"),
+            ),
+        ),
         TestResult(
             number="4",
             name="oculta: título de solo espacios",
@@ -140,6 +147,8 @@ def test_a_failed_test_in_spanish(student: Client) -> None:
     assert "prueba oculta 4" in page
     assert SECRET_LINE not in page and "hidden-input-xyz" not in page
     assert "escuchando" in page  # outside any test: the run's own output
+    # Another protocol than HTTP: a plain description, no request/response panel.
+    assert '<p class="exchange-description">AMQP: ningún mensaje llegó a la cola tareas' in page
 
 
 def test_a_failed_test_in_english(student: Client) -> None:

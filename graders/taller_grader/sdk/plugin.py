@@ -33,7 +33,7 @@ from typing import Any
 
 import pytest
 
-from taller_grader.results import Check, TestResult, TestStatus, Visibility
+from taller_grader.results import Check, Exchange, TestResult, TestStatus, Visibility
 from taller_grader.sdk.control import ENV_CONTROL, ControlClient, ControlError
 from taller_grader.sdk.http import CheckFailed, HttpClient, recorder
 
@@ -371,8 +371,12 @@ class AmqpQueue:
         while True:
             message = self._channel.basic_get(queue, no_ack=True)
             if message is not None:
+                raw = message.body
+                text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+                _note(f"AMQP: la cola {queue} entregó un mensaje: {text[:500]}")
                 return json.loads(message.body)
             if time.monotonic() >= deadline:
+                _note(f"AMQP: ningún mensaje llegó a la cola {queue} en {timeout:g} s")
                 return None
             time.sleep(0.05)
 
@@ -408,6 +412,11 @@ class AmqpQueue:
 
     def close(self) -> None:
         self._conn.close()
+
+
+def _note(description: str) -> None:
+    """An exchange over another protocol than HTTP, recorded as a plain description."""
+    recorder.exchanges.append(Exchange(description=description))
 
 
 @pytest.fixture

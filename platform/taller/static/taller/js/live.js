@@ -118,6 +118,7 @@
     return details;
   }
   function renderExchange(x) {
+    if (!x.request && x.description) return el("p", "exchange-description", x.description);
     var box = el("div", "exchange");
     var request = x.request || {};
     var req = el("div", "exchange-request");
@@ -156,8 +157,6 @@
       button.dataset.curl = x.curl;
       curl.appendChild(button);
       box.appendChild(curl);
-    } else if (x.description) {
-      box.appendChild(el("p", "exchange-description", x.description));
     }
     return box;
   }
