@@ -8,6 +8,7 @@ command -v bwrap >/dev/null || need+=(bubblewrap)      # the sandbox
 command -v ip >/dev/null || need+=(iproute2)           # per-run network namespaces
 command -v node >/dev/null || need+=(nodejs)
 command -v npm >/dev/null || need+=(npm)
+command -v curl >/dev/null || need+=(curl)            # tests run the curl commands feedback shows
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

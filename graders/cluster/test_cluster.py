@@ -120,13 +120,17 @@ def caer_y_esperar(http: HttpClient, program: Any, esperados: int) -> dict[str, 
 
 @pytest.mark.points(1)
 def test_get_raiz_responde_pid(http: HttpClient) -> None:
-    """GET / responde 200 con {"pid": ...} en JSON"""
+    """GET / responde 200 con {"pid": ...} en JSON
+    en: GET / answers 200 with {"pid": ...} in JSON
+    """
     pid_de(http.get("/"))
 
 
 @pytest.mark.points(2)
 def test_arranca_workers_segun_workers(program: Any, esperados: int) -> None:
-    """El primario arranca tantos workers como dice WORKERS (3)"""
+    """El primario arranca tantos workers como dice WORKERS (3)
+    en: The primary starts as many workers as WORKERS says (3)
+    """
     workers = workers_estables(program, objetivo=esperados)
     assert len(workers) == esperados, (
         f"WORKERS={esperados}: además del primario debería haber {esperados} procesos vivos "
@@ -137,7 +141,9 @@ def test_arranca_workers_segun_workers(program: Any, esperados: int) -> None:
 
 @pytest.mark.points(3)
 def test_reparte_entre_workers(http: HttpClient) -> None:
-    """40 peticiones en conexiones nuevas llegan a al menos dos workers distintos"""
+    """40 peticiones en conexiones nuevas llegan a al menos dos workers distintos
+    en: 40 requests on new connections reach at least two different workers
+    """
     pids = pids_servidos(http)
     distintos = sorted(set(pids))
     assert len(distintos) >= 2, (
@@ -149,7 +155,9 @@ def test_reparte_entre_workers(http: HttpClient) -> None:
 
 @pytest.mark.points(3)
 def test_el_primario_no_atiende(http: HttpClient, program: Any) -> None:
-    """Ninguna petición la atiende el primario: solo workers vivos"""
+    """Ninguna petición la atiende el primario: solo workers vivos
+    en: The primary answers no request: only live workers do
+    """
     pids = pids_servidos(http)
     primario, workers = primario_y_workers(program)
     assert primario not in pids, (
@@ -166,7 +174,9 @@ def test_el_primario_no_atiende(http: HttpClient, program: Any) -> None:
 
 @pytest.mark.points(1)
 def test_lento_tarda_un_segundo(http: HttpClient) -> None:
-    """GET /lento responde 200 después de un segundo"""
+    """GET /lento responde 200 después de un segundo
+    en: GET /lento answers 200 after one second
+    """
     respuesta = http.get("/lento", timeout=5.0)
     assert respuesta.status == 200, f"{describir(respuesta)}: se esperaba 200"
     assert 0.9 <= respuesta.elapsed <= 3.0, (
@@ -180,7 +190,9 @@ def test_lento_tarda_un_segundo(http: HttpClient) -> None:
 
 @pytest.mark.points(2)
 def test_caer_responde_y_el_worker_termina(http: HttpClient, program: Any, esperados: int) -> None:
-    """GET /caer responde 200 y después ese worker termina"""
+    """GET /caer responde 200 y después ese worker termina
+    en: GET /caer answers 200 and then that worker exits
+    """
     visto = caer_y_esperar(http, program, esperados)
     respuesta: Response = visto["respuesta"]
     assert respuesta.status == 200, (
@@ -197,7 +209,9 @@ def test_caer_responde_y_el_worker_termina(http: HttpClient, program: Any, esper
 
 @pytest.mark.points(3)
 def test_caer_el_primario_repone_el_worker(http: HttpClient, program: Any, esperados: int) -> None:
-    """Tras GET /caer, en 3 s hay otra vez WORKERS workers (el primario hace fork de nuevo)"""
+    """Tras GET /caer, en 3 s hay otra vez WORKERS workers (el primario hace fork de nuevo)
+    en: After GET /caer, within 3 s there are WORKERS workers again (the primary forks anew)
+    """
     workers_estables(program, 3.0)
     visto = caer_y_esperar(http, program, esperados)
     if "repuesto_en" in visto:
@@ -277,7 +291,9 @@ def cierre(program: Any) -> Cierre:
 
 @pytest.mark.points(3)
 def test_sigterm_la_peticion_en_curso_termina(cierre: Cierre) -> None:
-    """SIGTERM: la petición que estaba en curso termina con 200"""
+    """SIGTERM: la petición que estaba en curso termina con 200
+    en: SIGTERM: the request in progress finishes with 200
+    """
     if cierre.lento is None:
         raise AssertionError(
             "Se pidió GET /lento y, 0,4 s después, se envió SIGTERM al primario: la petición "
@@ -292,7 +308,9 @@ def test_sigterm_la_peticion_en_curso_termina(cierre: Cierre) -> None:
 
 @pytest.mark.points(2)
 def test_sigterm_rechaza_conexiones_nuevas(cierre: Cierre) -> None:
-    """SIGTERM: las conexiones nuevas se rechazan mientras termina lo que estaba en curso"""
+    """SIGTERM: las conexiones nuevas se rechazan mientras termina lo que estaba en curso
+    en: SIGTERM: new connections are refused while what was in progress finishes
+    """
     if cierre.rechazo is not None:
         return
     if cierre.lento is None and (cierre.lento_fin or 0) <= 0:
@@ -310,7 +328,9 @@ def test_sigterm_rechaza_conexiones_nuevas(cierre: Cierre) -> None:
 
 @pytest.mark.points(2)
 def test_sigterm_todo_termina_en_5s(cierre: Cierre) -> None:
-    """SIGTERM: el primario y todos los workers terminan en menos de 5 s"""
+    """SIGTERM: el primario y todos los workers terminan en menos de 5 s
+    en: SIGTERM: the primary and every worker exit within 5 s
+    """
     assert cierre.salida is not None, (
         "Se envió SIGTERM al primario y 5 s después seguían vivos los procesos "
         f"{cierre.vivos_tras_5s}. Tras cerrar los servidores, los workers deben salir y el "
@@ -325,7 +345,9 @@ def test_sigterm_todo_termina_en_5s(cierre: Cierre) -> None:
 @pytest.mark.hidden
 @pytest.mark.points(2)
 def test_oculto_con_workers_1(programs: dict[str, Any], cierre: Cierre) -> None:
-    """Con WORKERS=1, el mismo código arranca un solo worker, que atiende"""
+    """Con WORKERS=1, el mismo código arranca un solo worker, que atiende
+    en: With WORKERS=1, the same code starts a single worker, which answers
+    """
     del cierre  # the first server must be gone: both listen on port 3000
     segundo = programs["un-worker"]
     segundo.start()

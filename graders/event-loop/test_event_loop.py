@@ -110,7 +110,9 @@ def exigir_origen(ejecucion: Ejecucion, linea: str, origen: str, como: str) -> N
 
 @pytest.mark.points(1)
 def test_main_termina(ejecucion: Ejecucion) -> None:
-    """main.js termina solo y sin errores"""
+    """main.js termina solo y sin errores
+    en: main.js exits by itself, without errors
+    """
     assert ejecucion.exit is not None, (
         "`node main.js` seguía en marcha a los 10 s y se detuvo: al terminar su trabajo el "
         "programa debe salir solo (¿queda un setInterval o un servidor abierto?)."
@@ -123,7 +125,9 @@ def test_main_termina(ejecucion: Ejecucion) -> None:
 
 @pytest.mark.points(2)
 def test_main_cinco_lineas_en_orden(ejecucion: Ejecucion) -> None:
-    """main.js imprime exactamente las cinco líneas, en el orden del enunciado"""
+    """main.js imprime exactamente las cinco líneas, en el orden del enunciado
+    en: main.js prints exactly the five lines, in the statement's order
+    """
     esperado = "\n".join(LINEAS)
     assert ejecucion.lineas == LINEAS, (
         f"Se esperaba que main.js imprimiera exactamente:\n{esperado}\n"
@@ -133,14 +137,18 @@ def test_main_cinco_lineas_en_orden(ejecucion: Ejecucion) -> None:
 
 @pytest.mark.points(1)
 def test_main_inicio_y_fin_sincronos(ejecucion: Ejecucion) -> None:
-    """«Inicio» y «Fin» se imprimen desde código síncrono"""
+    """«Inicio» y «Fin» se imprimen desde código síncrono
+    en: «Inicio» and «Fin» are printed from synchronous code
+    """
     for linea in ("Inicio", "Fin"):
         exigir_origen(ejecucion, linea, "síncrono", "el código síncrono de main.js")
 
 
 @pytest.mark.points(2)
 def test_main_nexttick(ejecucion: Ejecucion) -> None:
-    """«nextTick» se imprime desde un callback de process.nextTick"""
+    """«nextTick» se imprime desde un callback de process.nextTick
+    en: «nextTick» is printed from a process.nextTick callback
+    """
     exigir_origen(
         ejecucion, "nextTick", "process.nextTick", "el callback de process.nextTick(() => ...)"
     )
@@ -148,7 +156,9 @@ def test_main_nexttick(ejecucion: Ejecucion) -> None:
 
 @pytest.mark.points(2)
 def test_main_microtarea(ejecucion: Ejecucion) -> None:
-    """«microtarea» se imprime desde una microtarea (promesa o queueMicrotask)"""
+    """«microtarea» se imprime desde una microtarea (promesa o queueMicrotask)
+    en: «microtarea» is printed from a microtask (a promise or queueMicrotask)
+    """
     exigir_origen(
         ejecucion,
         "microtarea",
@@ -159,7 +169,9 @@ def test_main_microtarea(ejecucion: Ejecucion) -> None:
 
 @pytest.mark.points(1)
 def test_main_settimeout(ejecucion: Ejecucion) -> None:
-    """«Tarea asíncrona» se imprime desde un setTimeout(…, 0)"""
+    """«Tarea asíncrona» se imprime desde un setTimeout(…, 0)
+    en: «Tarea asíncrona» is printed from a setTimeout(…, 0)
+    """
     exigir_origen(ejecucion, "Tarea asíncrona", "setTimeout", "el callback de setTimeout(…, 0)")
     registro = ejecucion.origen_de("Tarea asíncrona")
     retardo = registro.get("retardo")
@@ -204,7 +216,9 @@ def pedir_fib(http: HttpClient, n: int, timeout: float = 10.0) -> Response:
 
 @pytest.mark.points(1)
 def test_rapido(http: HttpClient) -> None:
-    """GET /rapido responde 200 {"ok": true} al momento"""
+    """GET /rapido responde 200 {"ok": true} al momento
+    en: GET /rapido answers 200 {"ok": true} at once
+    """
     respuesta = http.get("/rapido")
     cuerpo_ok(respuesta)
     assert respuesta.elapsed < 1.0, (
@@ -214,7 +228,9 @@ def test_rapido(http: HttpClient) -> None:
 
 @pytest.mark.points(1)
 def test_lento(http: HttpClient) -> None:
-    """GET /lento responde 200 {"ok": true} después de un segundo"""
+    """GET /lento responde 200 {"ok": true} después de un segundo
+    en: GET /lento answers 200 {"ok": true} after one second
+    """
     respuesta = http.get("/lento", timeout=10)
     cuerpo_ok(respuesta)
     assert 0.85 <= respuesta.elapsed <= 3.0, (
@@ -225,7 +241,9 @@ def test_lento(http: HttpClient) -> None:
 
 @pytest.mark.points(3)
 def test_lento_no_bloquea(http: HttpClient) -> None:
-    """Diez GET /lento a la vez terminan en menos de 2,5 s: la espera no bloquea"""
+    """Diez GET /lento a la vez terminan en menos de 2,5 s: la espera no bloquea
+    en: Ten GET /lento at once finish within 2.5 s: the wait does not block
+    """
     inicio = time.monotonic()
 
     def una(_: int) -> tuple[Response | None, str, float]:
@@ -250,14 +268,18 @@ def test_lento_no_bloquea(http: HttpClient) -> None:
 
 @pytest.mark.points(2)
 def test_fib_valores(http: HttpClient) -> None:
-    """GET /fib?n=N responde {"n": N, "resultado": fib(N)}"""
+    """GET /fib?n=N responde {"n": N, "resultado": fib(N)}
+    en: GET /fib?n=N answers {"n": N, "resultado": fib(N)}
+    """
     for n in (1, 10, 20):
         pedir_fib(http, n)
 
 
 @pytest.mark.points(4)
 def test_fib_fuera_del_hilo_principal(http: HttpClient) -> None:
-    """Mientras GET /fib?n=40 calcula, GET /rapido responde en menos de 250 ms"""
+    """Mientras GET /fib?n=40 calcula, GET /rapido responde en menos de 250 ms
+    en: While GET /fib?n=40 computes, GET /rapido answers within 250 ms
+    """
     fib: dict[str, Any] = {}
     inicio = time.monotonic()
 
@@ -302,13 +324,17 @@ def test_fib_fuera_del_hilo_principal(http: HttpClient) -> None:
 
 @pytest.mark.points(1)
 def test_fib_sin_n(http: HttpClient) -> None:
-    """GET /fib sin n responde 400 con error"""
+    """GET /fib sin n responde 400 con error
+    en: GET /fib without n answers 400 with an error
+    """
     error_400(http.get("/fib"))
 
 
 @pytest.mark.points(2)
 def test_fib_fuera_de_rango(http: HttpClient) -> None:
-    """GET /fib con n fuera de 1..40 responde 400 con error"""
+    """GET /fib con n fuera de 1..40 responde 400 con error
+    en: GET /fib with n outside 1..40 answers 400 with an error
+    """
     error_400(http.get("/fib?n=0"))
     error_400(http.get("/fib?n=41", timeout=10))
 
@@ -316,7 +342,9 @@ def test_fib_fuera_de_rango(http: HttpClient) -> None:
 @pytest.mark.hidden
 @pytest.mark.points(1)
 def test_fib_limites(http: HttpClient) -> None:
-    """GET /fib en los bordes: fib(2)=1 y n=-3 o n=100 son 400"""
+    """GET /fib en los bordes: fib(2)=1 y n=-3 o n=100 son 400
+    en: GET /fib at the edges: fib(2)=1, and n=-3 or n=100 are 400
+    """
     pedir_fib(http, 2)
     error_400(http.get("/fib?n=-3"))
     error_400(http.get("/fib?n=100", timeout=10))
@@ -325,7 +353,9 @@ def test_fib_limites(http: HttpClient) -> None:
 @pytest.mark.hidden
 @pytest.mark.points(1)
 def test_fib_otros_valores(http: HttpClient) -> None:
-    """GET /fib calcula bien fib(3), fib(25) y fib(30)"""
+    """GET /fib calcula bien fib(3), fib(25) y fib(30)
+    en: GET /fib computes fib(3), fib(25) and fib(30) right
+    """
     for n in (3, 25, 30):
         pedir_fib(http, n)
 
@@ -333,7 +363,9 @@ def test_fib_otros_valores(http: HttpClient) -> None:
 @pytest.mark.hidden
 @pytest.mark.points(1)
 def test_rapido_durante_lento(http: HttpClient) -> None:
-    """GET /rapido responde al momento aunque haya un GET /lento esperando"""
+    """GET /rapido responde al momento aunque haya un GET /lento esperando
+    en: GET /rapido answers at once even while a GET /lento is waiting
+    """
     # The /lento is left to finish on its own: only /rapido's time matters here.
     threading.Thread(target=lambda: http.get("/lento", timeout=10), daemon=True).start()
     time.sleep(0.2)

@@ -167,13 +167,17 @@ def decodificar(
 
 @pytest.mark.points(2)
 def test_login_correcto(http: HttpClient) -> None:
-    """POST /api/login con credenciales correctas responde 200 con un token"""
+    """POST /api/login con credenciales correctas responde 200 con un token
+    en: POST /api/login with the right credentials answers 200 with a token
+    """
     login(http, ANA)
 
 
 @pytest.mark.points(3)
 def test_token_hs256_firmado_con_jwt_secret(http: HttpClient, secreto: str) -> None:
-    """El token es HS256, está firmado con JWT_SECRET y lleva sub y rol"""
+    """El token es HS256, está firmado con JWT_SECRET y lleva sub y rol
+    en: The token is HS256, signed with JWT_SECRET, and carries sub and rol
+    """
     respuesta, token = login(http, ANA)
     datos = decodificar(token, secreto, respuesta)
     assert datos.get("sub") == "ana", (
@@ -188,7 +192,9 @@ def test_token_hs256_firmado_con_jwt_secret(http: HttpClient, secreto: str) -> N
 
 @pytest.mark.points(2)
 def test_token_caduca_en_una_hora(http: HttpClient, secreto: str) -> None:
-    """El token caduca una hora después de emitirse (exp - iat = 3600)"""
+    """El token caduca una hora después de emitirse (exp - iat = 3600)
+    en: The token expires one hour after it is issued (exp - iat = 3600)
+    """
     antes = time.time()
     respuesta, token = login(http, ANA)
     datos = decodificar(token, secreto, respuesta, firma=False)  # the signature: test 2
@@ -211,7 +217,9 @@ def test_token_caduca_en_una_hora(http: HttpClient, secreto: str) -> None:
 
 @pytest.mark.points(2)
 def test_login_credenciales_incorrectas(http: HttpClient) -> None:
-    """POST /api/login con credenciales incorrectas responde 401"""
+    """POST /api/login con credenciales incorrectas responde 401
+    en: POST /api/login with wrong credentials answers 401
+    """
     casos = [
         ({"usuario": "ana", "password": "mala"}, "contraseña incorrecta"),
         ({"usuario": "nadie", "password": "secreta123"}, "usuario que no existe"),
@@ -226,7 +234,9 @@ def test_login_credenciales_incorrectas(http: HttpClient) -> None:
 
 @pytest.mark.points(1)
 def test_login_sin_campos(http: HttpClient) -> None:
-    """POST /api/login sin usuario o sin password responde 400"""
+    """POST /api/login sin usuario o sin password responde 400
+    en: POST /api/login without a user name or a password answers 400
+    """
     for cuerpo in ({}, {"usuario": "ana"}, {"password": "secreta123"}):
         con_error(http.post("/api/login", json=cuerpo), 400, f"Login con el cuerpo {cuerpo}")
 
@@ -236,7 +246,9 @@ def test_login_sin_campos(http: HttpClient) -> None:
 
 @pytest.mark.points(2)
 def test_perfil_con_token_del_login(http: HttpClient) -> None:
-    """GET /api/perfil con el token del login responde usuario y rol"""
+    """GET /api/perfil con el token del login responde usuario y rol
+    en: GET /api/perfil with the login's token answers the user and the role
+    """
     _, token = login(http, ANA)
     respuesta = http.get("/api/perfil", headers=bearer(token))
     perfil_esperado(respuesta, "ana", "estudiante", "Con el token que dio el login de ana")
@@ -244,7 +256,9 @@ def test_perfil_con_token_del_login(http: HttpClient) -> None:
 
 @pytest.mark.points(2)
 def test_perfil_con_token_firmado_con_jwt_secret(http: HttpClient, secreto: str) -> None:
-    """GET /api/perfil acepta un token válido firmado con JWT_SECRET"""
+    """GET /api/perfil acepta un token válido firmado con JWT_SECRET
+    en: GET /api/perfil accepts a valid token signed with JWT_SECRET
+    """
     respuesta = http.get("/api/perfil", headers=bearer(forjar(secreto, "nico", "admin")))
     perfil_esperado(
         respuesta,
@@ -256,13 +270,17 @@ def test_perfil_con_token_firmado_con_jwt_secret(http: HttpClient, secreto: str)
 
 @pytest.mark.points(1)
 def test_perfil_sin_cabecera(http: HttpClient) -> None:
-    """GET /api/perfil sin cabecera Authorization responde 401"""
+    """GET /api/perfil sin cabecera Authorization responde 401
+    en: GET /api/perfil without an Authorization header answers 401
+    """
     con_error(http.get("/api/perfil"), 401, "Sin cabecera Authorization")
 
 
 @pytest.mark.points(2)
 def test_perfil_cabecera_mal_formada(http: HttpClient, secreto: str) -> None:
-    """GET /api/perfil con una cabecera mal formada responde 401 (no 500)"""
+    """GET /api/perfil con una cabecera mal formada responde 401 (no 500)
+    en: GET /api/perfil with a malformed header answers 401 (not 500)
+    """
     valido = forjar(secreto, "ana", "estudiante")
     for valor in (
         "Bearer",
@@ -276,7 +294,9 @@ def test_perfil_cabecera_mal_formada(http: HttpClient, secreto: str) -> None:
 
 @pytest.mark.points(3)
 def test_perfil_firma_invalida(http: HttpClient, secreto: str) -> None:
-    """GET /api/perfil con un token de firma inválida responde 401"""
+    """GET /api/perfil con un token de firma inválida responde 401
+    en: GET /api/perfil with a token with a bad signature answers 401
+    """
     otro = forjar("otro-secreto-que-no-es-el-tuyo-ni-se-le-parece", "ana", "estudiante")
     con_error(
         http.get("/api/perfil", headers=bearer(otro)),
@@ -296,7 +316,9 @@ def test_perfil_firma_invalida(http: HttpClient, secreto: str) -> None:
 
 @pytest.mark.points(3)
 def test_perfil_token_caducado(http: HttpClient, secreto: str) -> None:
-    """GET /api/perfil con un token caducado responde 401"""
+    """GET /api/perfil con un token caducado responde 401
+    en: GET /api/perfil with an expired token answers 401
+    """
     caducado = forjar(secreto, "ana", "estudiante", emitido=time.time() - 7200)
     con_error(
         http.get("/api/perfil", headers=bearer(caducado)),
@@ -307,7 +329,9 @@ def test_perfil_token_caducado(http: HttpClient, secreto: str) -> None:
 
 @pytest.mark.points(3)
 def test_perfil_alg_none(http: HttpClient) -> None:
-    """GET /api/perfil con un token alg: none (sin firma) responde 401"""
+    """GET /api/perfil con un token alg: none (sin firma) responde 401
+    en: GET /api/perfil with an alg: none token (unsigned) answers 401
+    """
     con_error(
         http.get("/api/perfil", headers=bearer(sin_firma("nico", "admin"))),
         401,
@@ -320,7 +344,9 @@ def test_perfil_alg_none(http: HttpClient) -> None:
 
 @pytest.mark.points(2)
 def test_admin_con_rol_admin(http: HttpClient) -> None:
-    """GET /api/admin con el token de un admin responde 200 {"ok": true}"""
+    """GET /api/admin con el token de un admin responde 200 {"ok": true}
+    en: GET /api/admin with an admin's token answers 200 {"ok": true}
+    """
     _, token = login(http, NICO)
     respuesta = http.get("/api/admin", headers=bearer(token))
     cuerpo = json_con_estado(respuesta, 200, "Con el token del login de nico (admin)")
@@ -332,7 +358,9 @@ def test_admin_con_rol_admin(http: HttpClient) -> None:
 
 @pytest.mark.points(3)
 def test_admin_rol_no_admin_403(http: HttpClient, secreto: str) -> None:
-    """GET /api/admin con un token válido de otro rol responde 403, no 401"""
+    """GET /api/admin con un token válido de otro rol responde 403, no 401
+    en: GET /api/admin with a valid token of another role answers 403, not 401
+    """
     _, token = login(http, ANA)
     con_error(
         http.get("/api/admin", headers=bearer(token)),
@@ -348,7 +376,9 @@ def test_admin_rol_no_admin_403(http: HttpClient, secreto: str) -> None:
 
 @pytest.mark.points(2)
 def test_admin_sin_token_valido_401(http: HttpClient) -> None:
-    """GET /api/admin sin un token válido responde 401, no 403"""
+    """GET /api/admin sin un token válido responde 401, no 403
+    en: GET /api/admin without a valid token answers 401, not 403
+    """
     con_error(http.get("/api/admin"), 401, "Sin cabecera Authorization")
     otro = forjar("otro-secreto-que-no-es-el-tuyo-ni-se-le-parece", "nico", "admin")
     con_error(
@@ -364,7 +394,9 @@ def test_admin_sin_token_valido_401(http: HttpClient) -> None:
 @pytest.mark.hidden
 @pytest.mark.points(2)
 def test_oculto_token_del_admin(http: HttpClient, secreto: str) -> None:
-    """El token de nico lleva sub=nico y rol=admin, y su perfil lo dice"""
+    """El token de nico lleva sub=nico y rol=admin, y su perfil lo dice
+    en: nico's token carries sub=nico and rol=admin, and his profile says so
+    """
     respuesta, token = login(http, NICO)
     datos = decodificar(token, secreto, respuesta)
     assert datos.get("sub") == "nico" and datos.get("rol") == "admin", (
@@ -379,7 +411,9 @@ def test_oculto_token_del_admin(http: HttpClient, secreto: str) -> None:
 @pytest.mark.hidden
 @pytest.mark.points(1)
 def test_oculto_password_de_otro_usuario(http: HttpClient) -> None:
-    """La contraseña de un usuario no sirve para otro"""
+    """La contraseña de un usuario no sirve para otro
+    en: One user's password does not work for another
+    """
     respuesta = http.post("/api/login", json={"usuario": "ana", "password": "clave456"})
     con_error(respuesta, 401, "Login de ana con la contraseña de nico")
 
@@ -387,7 +421,9 @@ def test_oculto_password_de_otro_usuario(http: HttpClient) -> None:
 @pytest.mark.hidden
 @pytest.mark.points(2)
 def test_oculto_admin_alg_none_y_caducado(http: HttpClient, secreto: str) -> None:
-    """GET /api/admin rechaza con 401 un token alg: none y uno de admin caducado"""
+    """GET /api/admin rechaza con 401 un token alg: none y uno de admin caducado
+    en: GET /api/admin refuses with 401 an alg: none token and an expired admin token
+    """
     con_error(
         http.get("/api/admin", headers=bearer(sin_firma("nico", "admin"))),
         401,
@@ -404,7 +440,9 @@ def test_oculto_admin_alg_none_y_caducado(http: HttpClient, secreto: str) -> Non
 @pytest.mark.hidden
 @pytest.mark.points(1)
 def test_oculto_admin_con_token_forjado(http: HttpClient, secreto: str) -> None:
-    """GET /api/admin acepta un token de admin firmado con JWT_SECRET"""
+    """GET /api/admin acepta un token de admin firmado con JWT_SECRET
+    en: GET /api/admin accepts an admin token signed with JWT_SECRET
+    """
     respuesta = http.get("/api/admin", headers=bearer(forjar(secreto, "nico", "admin")))
     cuerpo = json_con_estado(respuesta, 200, "Con un token HS256 válido de nico (admin)")
     assert isinstance(cuerpo, dict) and cuerpo.get("ok") is True, (

@@ -48,7 +48,9 @@ def pedir(pedidos: HttpClient, usuario_id: int = 1, producto: str = "Libro") -> 
 @pytest.mark.points(2)
 @pytest.mark.parametrize(("id_", "nombre"), [(1, "Ana"), (2, "Nico"), (3, "Lucía")])
 def test_usuarios_fijos(usuarios: HttpClient, id_: int, nombre: str) -> None:
-    """usuarios: GET /usuarios/:id responde el usuario fijo ({nombre})"""
+    """usuarios: GET /usuarios/:id responde el usuario fijo ({nombre})
+    en: usuarios: GET /usuarios/:id answers the fixed user ({nombre})
+    """
     respuesta = usuarios.get(f"/usuarios/{id_}")
     cuerpo = respuesta.expect_json(200)
     assert cuerpo == {"id": id_, "nombre": nombre} or (
@@ -58,13 +60,17 @@ def test_usuarios_fijos(usuarios: HttpClient, id_: int, nombre: str) -> None:
 
 @pytest.mark.points(1)
 def test_usuario_inexistente(usuarios: HttpClient) -> None:
-    """usuarios: un usuario que no existe responde 404"""
+    """usuarios: un usuario que no existe responde 404
+    en: usuarios: a user that does not exist answers 404
+    """
     usuarios.get("/usuarios/4").expect_status(404)
 
 
 @pytest.mark.points(3)
 def test_crear_pedido(pedidos: HttpClient) -> None:
-    """pedidos: POST /pedidos crea el pedido con el nombre que da usuarios"""
+    """pedidos: POST /pedidos crea el pedido con el nombre que da usuarios
+    en: pedidos: POST /pedidos creates the order with the name usuarios gives
+    """
     pedido = pedir(pedidos, 2, "Lámpara")
     assert pedido.get("usuarioId") == 2 and pedido.get("producto") == "Lámpara", (
         f"POST /pedidos: se esperaba usuarioId 2 y producto Lámpara, llegó {pedido}"
@@ -76,13 +82,17 @@ def test_crear_pedido(pedidos: HttpClient) -> None:
 
 @pytest.mark.points(2)
 def test_usuario_desconocido_422(pedidos: HttpClient) -> None:
-    """pedidos: un usuario que no existe responde 422"""
+    """pedidos: un usuario que no existe responde 422
+    en: pedidos: a user that does not exist answers 422
+    """
     error_json(pedidos.post("/pedidos", json={"usuarioId": 99, "producto": "Libro"}), 422)
 
 
 @pytest.mark.points(2)
 def test_obtener_pedido(pedidos: HttpClient) -> None:
-    """pedidos: GET /pedidos/:id devuelve el pedido, o 404"""
+    """pedidos: GET /pedidos/:id devuelve el pedido, o 404
+    en: pedidos: GET /pedidos/:id returns the order, or 404
+    """
     pedido = pedir(pedidos, 3, "Taza")
     respuesta = pedidos.get(f"/pedidos/{pedido['id']}")
     leido = respuesta.expect_json(200)
@@ -94,7 +104,9 @@ def test_obtener_pedido(pedidos: HttpClient) -> None:
 
 @pytest.mark.points(3)
 def test_publica_en_la_cola(pedidos: HttpClient, amqp_queue: Any) -> None:
-    """pedidos: cada pedido creado se publica en la cola pedidos.creados"""
+    """pedidos: cada pedido creado se publica en la cola pedidos.creados
+    en: pedidos: every order created is published on the pedidos.creados queue
+    """
     assert amqp_queue.exists(COLA), f"la cola {COLA} no existe en el virtual host de AMQP_URL"
     pedido = pedir(pedidos, 1, "Cuaderno")
     # Earlier tests' orders may still be arriving: look for this one among them.
@@ -120,7 +132,9 @@ def test_publica_en_la_cola(pedidos: HttpClient, amqp_queue: Any) -> None:
 
 @pytest.mark.points(1)
 def test_cola_durable(pedidos: HttpClient, amqp_queue: Any) -> None:
-    """pedidos: la cola pedidos.creados es durable"""
+    """pedidos: la cola pedidos.creados es durable
+    en: pedidos: the pedidos.creados queue is durable
+    """
     pedir(pedidos)
     assert amqp_queue.exists(COLA), f"la cola {COLA} no existe"
     assert amqp_queue.is_durable(COLA), f"la cola {COLA} debe declararse con durable: true"
@@ -129,13 +143,17 @@ def test_cola_durable(pedidos: HttpClient, amqp_queue: Any) -> None:
 @pytest.mark.hidden
 @pytest.mark.points(1)
 def test_ids_distintos(pedidos: HttpClient) -> None:
-    """pedidos: dos pedidos seguidos tienen ids distintos"""
+    """pedidos: dos pedidos seguidos tienen ids distintos
+    en: pedidos: two orders in a row have different ids
+    """
     assert pedir(pedidos)["id"] != pedir(pedidos)["id"]
 
 
 @pytest.mark.points(3)
 def test_usuarios_colgado_503(pedidos: HttpClient, programs: Any) -> None:
-    """pedidos: si usuarios no contesta (detenido), responde 503 en menos de 2 s"""
+    """pedidos: si usuarios no contesta (detenido), responde 503 en menos de 2 s
+    en: pedidos: if usuarios does not answer (stopped), it answers 503 within 2 s
+    """
     programs["usuarios"].signal(signal.SIGSTOP)
     try:
         inicio = time.monotonic()
@@ -151,7 +169,9 @@ def test_usuarios_colgado_503(pedidos: HttpClient, programs: Any) -> None:
 
 @pytest.mark.points(2)
 def test_usuarios_caido_503(pedidos: HttpClient, programs: Any) -> None:
-    """pedidos: si usuarios está caído, responde 503"""
+    """pedidos: si usuarios está caído, responde 503
+    en: pedidos: if usuarios is down, it answers 503
+    """
     programs["usuarios"].stop()
     inicio = time.monotonic()
     respuesta = pedidos.post("/pedidos", json={"usuarioId": 1, "producto": "Libro"}, timeout=6)

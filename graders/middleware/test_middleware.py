@@ -149,7 +149,9 @@ JSON = {"Content-Type": "application/json"}
 
 @pytest.mark.points(1)
 def test_ping(http: HttpClient) -> None:
-    """GET /api/ping responde 200 {"pong": true}"""
+    """GET /api/ping responde 200 {"pong": true}
+    en: GET /api/ping answers 200 {"pong": true}
+    """
     respuesta = http.get("/api/ping")
     assert json_de(respuesta, 200).get("pong") is True, (
         f'{respuesta.describe()}: se esperaba {{"pong": true}}'
@@ -158,7 +160,9 @@ def test_ping(http: HttpClient) -> None:
 
 @pytest.mark.points(3)
 def test_logger_antes_de_responder(program: Program, http: HttpClient) -> None:
-    """El logger escribe «GET /api/ping?x=1» en stdout antes de enviar la respuesta"""
+    """El logger escribe «GET /api/ping?x=1» en stdout antes de enviar la respuesta
+    en: The logger writes «GET /api/ping?x=1» to stdout before sending the response
+    """
     r = pedir(program, http, "GET", "/api/ping?x=1")
     r.respuesta.expect_status(200)
     exigir_registro(r, "GET", "/api/ping?x=1")
@@ -166,7 +170,9 @@ def test_logger_antes_de_responder(program: Program, http: HttpClient) -> None:
 
 @pytest.mark.points(2)
 def test_logger_una_linea_por_peticion_en_orden(program: Program, http: HttpClient) -> None:
-    """El logger escribe una línea por petición, en el orden de las peticiones"""
+    """El logger escribe una línea por petición, en el orden de las peticiones
+    en: The logger writes one line per request, in the requests' order
+    """
     # Each line must fall between the previous answer and its own: that is the order.
     marca = secrets.token_hex(3)
     peticiones = [
@@ -187,7 +193,9 @@ def test_logger_una_linea_por_peticion_en_orden(program: Program, http: HttpClie
 
 @pytest.mark.points(2)
 def test_request_id_nuevo_y_unico(http: HttpClient) -> None:
-    """Cada respuesta lleva un X-Request-Id nuevo y distinto"""
+    """Cada respuesta lleva un X-Request-Id nuevo y distinto
+    en: Every response carries a new, distinct X-Request-Id
+    """
     ids = [request_id(http.get("/api/ping")) for _ in range(5)]
     assert len(set(ids)) == len(ids), (
         f"Cinco GET /api/ping sin X-Request-Id recibieron estos X-Request-Id: {ids}; "
@@ -197,7 +205,9 @@ def test_request_id_nuevo_y_unico(http: HttpClient) -> None:
 
 @pytest.mark.points(2)
 def test_request_id_del_cliente(http: HttpClient) -> None:
-    """Si la petición trae X-Request-Id, la respuesta lleva ese mismo valor"""
+    """Si la petición trae X-Request-Id, la respuesta lleva ese mismo valor
+    en: If the request brings an X-Request-Id, the response carries that same value
+    """
     propio = f"prueba-{secrets.token_hex(4)}"
     respuesta = http.get("/api/ping", headers={"X-Request-Id": propio})
     recibido = request_id(respuesta)
@@ -209,7 +219,9 @@ def test_request_id_del_cliente(http: HttpClient) -> None:
 
 @pytest.mark.points(2)
 def test_request_id_en_errores(http: HttpClient) -> None:
-    """Los errores (401, 404, 500) también llevan X-Request-Id"""
+    """Los errores (401, 404, 500) también llevan X-Request-Id
+    en: Errors (401, 404, 500) carry an X-Request-Id too
+    """
     for respuesta, status in (
         (http.get("/api/privado"), 401),
         (http.get("/api/no-existe"), 404),
@@ -231,20 +243,26 @@ def test_request_id_en_errores(http: HttpClient) -> None:
 
 @pytest.mark.points(1)
 def test_privado_con_clave(http: HttpClient, run_env: dict[str, str]) -> None:
-    """GET /api/privado con la X-Api-Key correcta responde 200"""
+    """GET /api/privado con la X-Api-Key correcta responde 200
+    en: GET /api/privado with the right X-Api-Key answers 200
+    """
     http.get("/api/privado", headers={"X-Api-Key": run_env["API_KEY"]}).expect_status(200)
 
 
 @pytest.mark.points(2)
 def test_privado_sin_clave(http: HttpClient, run_env: dict[str, str]) -> None:
-    """GET /api/privado sin X-Api-Key o con una incorrecta responde 401 con error"""
+    """GET /api/privado sin X-Api-Key o con una incorrecta responde 401 con error
+    en: GET /api/privado without an X-Api-Key, or with a wrong one, answers 401 with an error
+    """
     con_error(http.get("/api/privado"), 401)
     con_error(http.get("/api/privado", headers={"X-Api-Key": clave_erronea(run_env)}), 401)
 
 
 @pytest.mark.points(3)
 def test_privado_controlador_no_se_ejecuta(http: HttpClient, run_env: dict[str, str]) -> None:
-    """Sin la clave, el controlador de /api/privado no se ejecuta (GET /api/contador)"""
+    """Sin la clave, el controlador de /api/privado no se ejecuta (GET /api/contador)
+    en: Without the key, the /api/privado handler does not run (GET /api/contador)
+    """
     antes = contador(http)
     http.get("/api/privado").expect_status(401)
     http.get("/api/privado", headers={"X-Api-Key": clave_erronea(run_env)}).expect_status(401)
@@ -267,13 +285,17 @@ def test_privado_controlador_no_se_ejecuta(http: HttpClient, run_env: dict[str, 
 
 @pytest.mark.points(2)
 def test_error_500(http: HttpClient) -> None:
-    """GET /api/error responde 500 {"error": "Error interno"} desde el middleware de errores"""
+    """GET /api/error responde 500 {"error": "Error interno"} desde el middleware de errores
+    en: GET /api/error answers 500 {"error": "Error interno"} from the error middleware
+    """
     con_error(http.get("/api/error"), 500, "Error interno")
 
 
 @pytest.mark.points(2)
 def test_error_sin_traza(http: HttpClient) -> None:
-    """La respuesta de GET /api/error no incluye la traza (stack) del error"""
+    """La respuesta de GET /api/error no incluye la traza (stack) del error
+    en: The response of GET /api/error does not include the error's stack trace
+    """
     respuesta = http.get("/api/error")
     encontrado = TRAZA.search(respuesta.text)
     assert encontrado is None, (
@@ -285,7 +307,9 @@ def test_error_sin_traza(http: HttpClient) -> None:
 
 @pytest.mark.points(1)
 def test_sigue_tras_error(http: HttpClient) -> None:
-    """Tras un error el servidor sigue respondiendo"""
+    """Tras un error el servidor sigue respondiendo
+    en: After an error the server keeps answering
+    """
     for _ in range(3):
         http.get("/api/error").expect_status(500)
     test_ping(http)
@@ -293,7 +317,9 @@ def test_sigue_tras_error(http: HttpClient) -> None:
 
 @pytest.mark.points(1)
 def test_ruta_desconocida(http: HttpClient) -> None:
-    """Una ruta desconocida responde 404 {"error": "No encontrado"}"""
+    """Una ruta desconocida responde 404 {"error": "No encontrado"}
+    en: An unknown route answers 404 {"error": "No encontrado"}
+    """
     con_error(http.get("/api/no-existe"), 404, "No encontrado")
     con_error(http.post("/otra/ruta", json={"a": 1}), 404, "No encontrado")
 
@@ -303,7 +329,9 @@ def test_ruta_desconocida(http: HttpClient) -> None:
 
 @pytest.mark.points(1)
 def test_eco(http: HttpClient) -> None:
-    """POST /api/eco devuelve el JSON recibido con 200"""
+    """POST /api/eco devuelve el JSON recibido con 200
+    en: POST /api/eco returns the JSON it received with 200
+    """
     enviado = {"mensaje": "hola", "numeros": [1, 2, 3], "anidado": {"ok": True}}
     respuesta = http.post("/api/eco", json=enviado)
     assert respuesta.expect_json(200) == enviado, (
@@ -313,7 +341,9 @@ def test_eco(http: HttpClient) -> None:
 
 @pytest.mark.points(2)
 def test_eco_413(http: HttpClient) -> None:
-    """POST /api/eco con un JSON de más de 10 kB responde 413"""
+    """POST /api/eco con un JSON de más de 10 kB responde 413
+    en: POST /api/eco with a JSON body over 10 kB answers 413
+    """
     respuesta = http.post("/api/eco", data=cuerpo_de(12_000), headers=JSON)
     assert respuesta.status == 413, (
         f"POST /api/eco con un JSON de 12.000 bytes: se esperaba 413, llegó {respuesta.status} "
@@ -324,7 +354,9 @@ def test_eco_413(http: HttpClient) -> None:
 
 @pytest.mark.points(2)
 def test_413_registrado_y_con_request_id(program: Program, http: HttpClient) -> None:
-    """El 413 de un cuerpo demasiado grande se registra en el logger y lleva X-Request-Id"""
+    """El 413 de un cuerpo demasiado grande se registra en el logger y lleva X-Request-Id
+    en: The 413 of a body too large is logged by the logger and carries X-Request-Id
+    """
     ruta = "/api/eco"
     r = pedir(program, http, "POST", ruta, data=cuerpo_de(12_000), headers=JSON)
     que = f"POST /api/eco con un JSON de 12.000 bytes → {r.respuesta.status}"
@@ -336,7 +368,9 @@ def test_413_registrado_y_con_request_id(program: Program, http: HttpClient) -> 
 @pytest.mark.hidden
 @pytest.mark.points(1)
 def test_eco_8000(http: HttpClient) -> None:
-    """POST /api/eco con un JSON de 8000 bytes responde 200 con el mismo JSON"""
+    """POST /api/eco con un JSON de 8000 bytes responde 200 con el mismo JSON
+    en: POST /api/eco with a JSON body of 8000 bytes answers 200 with the same JSON
+    """
     cuerpo = cuerpo_de(8000)
     respuesta = http.post("/api/eco", data=cuerpo, headers=JSON)
     assert respuesta.status == 200, (
@@ -352,7 +386,9 @@ def test_eco_8000(http: HttpClient) -> None:
 @pytest.mark.hidden
 @pytest.mark.points(1)
 def test_eco_10241(http: HttpClient) -> None:
-    """POST /api/eco con un JSON de 10.241 bytes responde 413"""
+    """POST /api/eco con un JSON de 10.241 bytes responde 413
+    en: POST /api/eco with a JSON body of 10,241 bytes answers 413
+    """
     respuesta = http.post("/api/eco", data=cuerpo_de(10_241), headers=JSON)
     assert respuesta.status == 413, (
         f"POST /api/eco con un JSON de 10.241 bytes (más de 10 kB): se esperaba 413, llegó "
@@ -363,7 +399,9 @@ def test_eco_10241(http: HttpClient) -> None:
 @pytest.mark.hidden
 @pytest.mark.points(1)
 def test_request_id_en_413_propio(http: HttpClient) -> None:
-    """Un 413 devuelve el X-Request-Id que envió el cliente"""
+    """Un 413 devuelve el X-Request-Id que envió el cliente
+    en: A 413 returns the X-Request-Id the client sent
+    """
     propio = f"grande-{secrets.token_hex(4)}"
     respuesta = http.post(
         "/api/eco", data=cuerpo_de(12_000), headers={**JSON, "X-Request-Id": propio}
@@ -380,7 +418,9 @@ def test_request_id_en_413_propio(http: HttpClient) -> None:
 @pytest.mark.hidden
 @pytest.mark.points(1)
 def test_logger_registra_errores_y_401(program: Program, http: HttpClient) -> None:
-    """El logger registra también las peticiones que acaban en 401 o 500"""
+    """El logger registra también las peticiones que acaban en 401 o 500
+    en: The logger also logs the requests that end in 401 or 500
+    """
     for ruta, status in (("/api/privado", 401), ("/api/error", 500)):
         r = pedir(program, http, "GET", ruta)
         r.respuesta.expect_status(status)
@@ -390,7 +430,9 @@ def test_logger_registra_errores_y_401(program: Program, http: HttpClient) -> No
 @pytest.mark.hidden
 @pytest.mark.points(1)
 def test_clave_casi_correcta(http: HttpClient, run_env: dict[str, str]) -> None:
-    """Una X-Api-Key que solo es un prefijo de la correcta responde 401"""
+    """Una X-Api-Key que solo es un prefijo de la correcta responde 401
+    en: An X-Api-Key that is only a prefix of the right one answers 401
+    """
     clave = run_env["API_KEY"]
     antes = contador(http)
     con_error(http.get("/api/privado", headers={"X-Api-Key": clave[:-1]}), 401)

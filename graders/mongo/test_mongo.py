@@ -40,7 +40,9 @@ def error_json(respuesta: Response, *estados: int) -> None:
 
 @pytest.mark.points(3)
 def test_crear_guarda_en_mongodb(http: HttpClient, mongo: Any) -> None:
-    """POST /api/usuarios responde 201 con id y el documento queda en la colección usuarios"""
+    """POST /api/usuarios responde 201 con id y el documento queda en la colección usuarios
+    en: POST /api/usuarios answers 201 with an id, and the document is stored in the usuarios collection
+    """
     correo = email()
     usuario = crear(http, "Lucía", correo)
     assert usuario.get("nombre") == "Lucía" and usuario.get("email") == correo, (
@@ -55,7 +57,9 @@ def test_crear_guarda_en_mongodb(http: HttpClient, mongo: Any) -> None:
 
 @pytest.mark.points(2)
 def test_listar_en_orden(http: HttpClient) -> None:
-    """GET /api/usuarios devuelve todos los usuarios, con id, en orden de creación"""
+    """GET /api/usuarios devuelve todos los usuarios, con id, en orden de creación
+    en: GET /api/usuarios returns every user, with its id, in creation order
+    """
     creados = [crear(http, n)["id"] for n in ("Zoe", "Bruno", "Mara")]
     respuesta = http.get("/api/usuarios")
     lista = respuesta.expect_json(200)
@@ -72,7 +76,9 @@ def test_listar_en_orden(http: HttpClient) -> None:
 
 @pytest.mark.points(1)
 def test_obtener_uno(http: HttpClient) -> None:
-    """GET /api/usuarios/:id devuelve el usuario"""
+    """GET /api/usuarios/:id devuelve el usuario
+    en: GET /api/usuarios/:id returns the user
+    """
     usuario = crear(http, "Iris")
     respuesta = http.get(f"/api/usuarios/{usuario['id']}")
     cuerpo = respuesta.expect_json(200)
@@ -84,13 +90,17 @@ def test_obtener_uno(http: HttpClient) -> None:
 
 @pytest.mark.points(1)
 def test_obtener_inexistente(http: HttpClient) -> None:
-    """GET /api/usuarios/:id de un ObjectId que no existe responde 404"""
+    """GET /api/usuarios/:id de un ObjectId que no existe responde 404
+    en: GET /api/usuarios/:id of an ObjectId that does not exist answers 404
+    """
     error_json(http.get(f"/api/usuarios/{ObjectId()}"), 404)
 
 
 @pytest.mark.points(2)
 def test_obtener_id_invalido(http: HttpClient) -> None:
-    """GET /api/usuarios/:id con un id que no es un ObjectId responde 404, no 500"""
+    """GET /api/usuarios/:id con un id que no es un ObjectId responde 404, no 500
+    en: GET /api/usuarios/:id with an id that is not an ObjectId answers 404, not 500
+    """
     error_json(http.get("/api/usuarios/abc"), 404)
 
 
@@ -105,7 +115,9 @@ def test_obtener_id_invalido(http: HttpClient) -> None:
     ids=["sin-nombre", "nombre-vacio", "email-sin-arroba"],
 )
 def test_validacion(http: HttpClient, mongo: Any, cuerpo: dict[str, Any]) -> None:
-    """POST /api/usuarios inválido responde 400 y no guarda nada"""
+    """POST /api/usuarios inválido responde 400 y no guarda nada
+    en: An invalid POST /api/usuarios answers 400 and stores nothing
+    """
     antes = mongo["usuarios"].count_documents({})
     error_json(http.post("/api/usuarios", json=cuerpo), 400)
     assert mongo["usuarios"].count_documents({}) == antes, "un POST inválido no debe guardar nada"
@@ -113,7 +125,9 @@ def test_validacion(http: HttpClient, mongo: Any, cuerpo: dict[str, Any]) -> Non
 
 @pytest.mark.points(3)
 def test_email_repetido(http: HttpClient, mongo: Any) -> None:
-    """Un email repetido responde 409 y no crea un segundo documento"""
+    """Un email repetido responde 409 y no crea un segundo documento
+    en: A repeated email answers 409 and creates no second document
+    """
     correo = email()
     crear(http, "Primera", correo)
     error_json(http.post("/api/usuarios", json={"nombre": "Segunda", "email": correo}), 409)
@@ -124,7 +138,9 @@ def test_email_repetido(http: HttpClient, mongo: Any) -> None:
 
 @pytest.mark.points(3)
 def test_sobrevive_reinicio(http: HttpClient, program: Any) -> None:
-    """Los usuarios sobreviven a un reinicio del servidor"""
+    """Los usuarios sobreviven a un reinicio del servidor
+    en: Users survive a restart of the server
+    """
     usuario = crear(http, "Persistente")
     program.restart()
     respuesta = http.get(f"/api/usuarios/{usuario['id']}")
@@ -137,7 +153,9 @@ def test_sobrevive_reinicio(http: HttpClient, program: Any) -> None:
 @pytest.mark.hidden
 @pytest.mark.points(2)
 def test_lee_de_mongodb(http: HttpClient, mongo: Any) -> None:
-    """Un documento insertado directamente en la colección aparece en la API"""
+    """Un documento insertado directamente en la colección aparece en la API
+    en: A document inserted straight into the collection shows in the API
+    """
     correo = email()
     nuevo = mongo["usuarios"].insert_one({"nombre": "Directo", "email": correo}).inserted_id
     cuerpo = http.get(f"/api/usuarios/{nuevo}").expect_json(200)
@@ -147,7 +165,9 @@ def test_lee_de_mongodb(http: HttpClient, mongo: Any) -> None:
 @pytest.mark.hidden
 @pytest.mark.points(1)
 def test_campos_extra_no_se_guardan_como_id(http: HttpClient) -> None:
-    """Un «id» enviado por el cliente no reemplaza al _id"""
+    """Un «id» enviado por el cliente no reemplaza al _id
+    en: An «id» sent by the client does not replace the _id
+    """
     respuesta = http.post(
         "/api/usuarios",
         json={"nombre": "Pícara", "email": email(), "id": "000000000000000000000000"},

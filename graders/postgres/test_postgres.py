@@ -45,7 +45,9 @@ def error_json(respuesta: Response, *estados: int) -> None:
 
 @pytest.mark.points(2)
 def test_tabla_creada(pg: Any) -> None:
-    """Al arrancar, el servidor crea la tabla usuarios con id, nombre y email único"""
+    """Al arrancar, el servidor crea la tabla usuarios con id, nombre y email único
+    en: On start, the server creates the usuarios table with id, nombre and a unique email
+    """
     columnas = dict(
         pg.execute(
             "SELECT column_name, is_nullable FROM information_schema.columns "
@@ -65,7 +67,9 @@ def test_tabla_creada(pg: Any) -> None:
 
 @pytest.mark.points(1)
 def test_ahora(http: HttpClient) -> None:
-    """GET /api/ahora responde la hora de PostgreSQL en ISO-8601"""
+    """GET /api/ahora responde la hora de PostgreSQL en ISO-8601
+    en: GET /api/ahora answers PostgreSQL's time in ISO-8601
+    """
     respuesta = http.get("/api/ahora")
     cuerpo = respuesta.expect_json(200)
     texto = cuerpo.get("ahora") if isinstance(cuerpo, dict) else None
@@ -84,7 +88,9 @@ def test_ahora(http: HttpClient) -> None:
 
 @pytest.mark.points(2)
 def test_crear_guarda_en_la_base(http: HttpClient, pg: Any) -> None:
-    """POST /api/usuarios responde 201 y la fila queda en PostgreSQL"""
+    """POST /api/usuarios responde 201 y la fila queda en PostgreSQL
+    en: POST /api/usuarios answers 201 and the row is stored in PostgreSQL
+    """
     correo = email()
     usuario = crear(http, "Lucía", correo)
     assert usuario.get("nombre") == "Lucía" and usuario.get("email") == correo, (
@@ -97,7 +103,9 @@ def test_crear_guarda_en_la_base(http: HttpClient, pg: Any) -> None:
 
 @pytest.mark.points(2)
 def test_listar_ordenado(http: HttpClient, pg: Any) -> None:
-    """GET /api/usuarios devuelve todas las filas ordenadas por id"""
+    """GET /api/usuarios devuelve todas las filas ordenadas por id
+    en: GET /api/usuarios returns every row ordered by id
+    """
     for nombre in ("Zoe", "Bruno", "Mara"):
         crear(http, nombre)
     respuesta = http.get("/api/usuarios")
@@ -113,7 +121,9 @@ def test_listar_ordenado(http: HttpClient, pg: Any) -> None:
 
 @pytest.mark.points(1)
 def test_obtener_uno(http: HttpClient) -> None:
-    """GET /api/usuarios/:id devuelve el usuario"""
+    """GET /api/usuarios/:id devuelve el usuario
+    en: GET /api/usuarios/:id returns the user
+    """
     usuario = crear(http, "Iris")
     respuesta = http.get(f"/api/usuarios/{usuario['id']}")
     cuerpo = respuesta.expect_json(200)
@@ -125,7 +135,9 @@ def test_obtener_uno(http: HttpClient) -> None:
 @pytest.mark.points(1)
 @pytest.mark.parametrize("id_", ["999999", "abc"], ids=["inexistente", "no-numerico"])
 def test_obtener_404(http: HttpClient, id_: str) -> None:
-    """GET /api/usuarios/:id responde 404 si el id no existe o no es válido ({id_})"""
+    """GET /api/usuarios/:id responde 404 si el id no existe o no es válido ({id_})
+    en: GET /api/usuarios/:id answers 404 if the id does not exist or is not valid ({id_})
+    """
     error_json(http.get(f"/api/usuarios/{id_}"), 404)
 
 
@@ -141,7 +153,9 @@ def test_obtener_404(http: HttpClient, id_: str) -> None:
     ids=["sin-nombre", "nombre-vacio", "email-sin-arroba", "email-no-texto"],
 )
 def test_validacion(http: HttpClient, pg: Any, cuerpo: dict[str, Any]) -> None:
-    """POST /api/usuarios inválido responde 400 y no guarda nada"""
+    """POST /api/usuarios inválido responde 400 y no guarda nada
+    en: An invalid POST /api/usuarios answers 400 and stores nothing
+    """
     antes = len(filas(pg))
     error_json(http.post("/api/usuarios", json=cuerpo), 400)
     assert len(filas(pg)) == antes, "un POST inválido no debe guardar ninguna fila"
@@ -149,7 +163,9 @@ def test_validacion(http: HttpClient, pg: Any, cuerpo: dict[str, Any]) -> None:
 
 @pytest.mark.points(2)
 def test_email_repetido(http: HttpClient) -> None:
-    """Un email repetido responde 409"""
+    """Un email repetido responde 409
+    en: A repeated email answers 409
+    """
     correo = email()
     crear(http, "Primera", correo)
     error_json(http.post("/api/usuarios", json={"nombre": "Segunda", "email": correo}), 409)
@@ -157,7 +173,9 @@ def test_email_repetido(http: HttpClient) -> None:
 
 @pytest.mark.points(3)
 def test_inyeccion_sql(http: HttpClient, pg: Any) -> None:
-    """Los valores van como parámetros: un nombre con SQL se guarda tal cual"""
+    """Los valores van como parámetros: un nombre con SQL se guarda tal cual
+    en: Values go as parameters: a name with SQL in it is stored as it is
+    """
     respuesta = http.post("/api/usuarios", json={"nombre": INJECTION, "email": email()})
     usuario = respuesta.expect_json(201)
     existe = pg.execute("SELECT to_regclass('usuarios')").fetchone()[0]
@@ -172,7 +190,9 @@ def test_inyeccion_sql(http: HttpClient, pg: Any) -> None:
 
 @pytest.mark.points(3)
 def test_veinte_simultaneos(http: HttpClient, pg: Any) -> None:
-    """Veinte POST simultáneos funcionan todos (un pool, o un cliente bien usado)"""
+    """Veinte POST simultáneos funcionan todos (un pool, o un cliente bien usado)
+    en: Twenty simultaneous POSTs all work (a pool, or one client used well)
+    """
     correos = [email() for _ in range(20)]
     with ThreadPoolExecutor(max_workers=20) as pool:
         respuestas = list(
@@ -193,7 +213,9 @@ def test_veinte_simultaneos(http: HttpClient, pg: Any) -> None:
 
 @pytest.mark.points(3)
 def test_sobrevive_reinicio(http: HttpClient, program: Any) -> None:
-    """Los usuarios sobreviven a un reinicio del servidor"""
+    """Los usuarios sobreviven a un reinicio del servidor
+    en: Users survive a restart of the server
+    """
     usuario = crear(http, "Persistente")
     program.restart()
     respuesta = http.get(f"/api/usuarios/{usuario['id']}")
@@ -206,7 +228,9 @@ def test_sobrevive_reinicio(http: HttpClient, program: Any) -> None:
 @pytest.mark.hidden
 @pytest.mark.points(2)
 def test_lee_de_la_base(http: HttpClient, pg: Any) -> None:
-    """Una fila insertada directamente en la tabla aparece en la API"""
+    """Una fila insertada directamente en la tabla aparece en la API
+    en: A row inserted straight into the table shows in the API
+    """
     correo = email()
     (nuevo,) = pg.execute(
         "INSERT INTO usuarios (nombre, email) VALUES ('Directo', %s) RETURNING id", (correo,)
@@ -218,5 +242,7 @@ def test_lee_de_la_base(http: HttpClient, pg: Any) -> None:
 @pytest.mark.hidden
 @pytest.mark.points(1)
 def test_id_enorme(http: HttpClient) -> None:
-    """Un id fuera de rango responde 404, no 500"""
+    """Un id fuera de rango responde 404, no 500
+    en: An id out of range answers 404, not 500
+    """
     error_json(http.get("/api/usuarios/99999999999999999999"), 404)

@@ -36,7 +36,9 @@ def error_body(respuesta: Response, status: int) -> None:
 
 @pytest.mark.points(1)
 def test_saludo(http: HttpClient) -> None:
-    """GET /api/saludo responde el saludo del ejemplo"""
+    """GET /api/saludo responde el saludo del ejemplo
+    en: GET /api/saludo answers the example's greeting
+    """
     respuesta = http.get("/api/saludo")
     cuerpo = respuesta.expect_json(200)
     assert cuerpo == {"mensaje": "Hola desde el backend"} or (
@@ -46,7 +48,9 @@ def test_saludo(http: HttpClient) -> None:
 
 @pytest.mark.points(2)
 def test_crear_tarea(http: HttpClient) -> None:
-    """POST /api/tareas crea una tarea con 201, Location y completada=false"""
+    """POST /api/tareas crea una tarea con 201, Location y completada=false
+    en: POST /api/tareas creates a task with 201, Location and completada=false
+    """
     respuesta = http.post("/api/tareas", json={"titulo": "Aprender Express"})
     tarea = respuesta.expect_json(201)
     assert isinstance(tarea, dict), f"{respuesta.describe()}: se esperaba la tarea como objeto"
@@ -67,7 +71,9 @@ def test_crear_tarea(http: HttpClient) -> None:
 
 @pytest.mark.points(1)
 def test_crear_respeta_completada(http: HttpClient) -> None:
-    """POST /api/tareas guarda completada=true cuando se envía"""
+    """POST /api/tareas guarda completada=true cuando se envía
+    en: POST /api/tareas keeps completada=true when it is sent
+    """
     tarea = crear(http, "Hecha", completada=True)
     assert tarea.get("completada") is True, (
         f"POST /api/tareas con completada true: la tarea dice completada={tarea.get('completada')!r}"
@@ -76,7 +82,9 @@ def test_crear_respeta_completada(http: HttpClient) -> None:
 
 @pytest.mark.points(2)
 def test_listar_en_orden(http: HttpClient) -> None:
-    """GET /api/tareas devuelve todas las tareas en orden de creación"""
+    """GET /api/tareas devuelve todas las tareas en orden de creación
+    en: GET /api/tareas returns every task in creation order
+    """
     creadas = [crear(http, f"Tarea {n}") for n in range(3)]
     respuesta = http.get("/api/tareas")
     lista = respuesta.expect_json(200)
@@ -94,7 +102,9 @@ def test_listar_en_orden(http: HttpClient) -> None:
 
 @pytest.mark.points(1)
 def test_filtrar_por_completada(http: HttpClient) -> None:
-    """GET /api/tareas?completada=true|false filtra"""
+    """GET /api/tareas?completada=true|false filtra
+    en: GET /api/tareas?completada=true|false filters
+    """
     hecha = crear(http, "Filtrar hecha", completada=True)
     pendiente = crear(http, "Filtrar pendiente")
     for valor, dentro, fuera in (("true", hecha, pendiente), ("false", pendiente, hecha)):
@@ -113,7 +123,9 @@ def test_filtrar_por_completada(http: HttpClient) -> None:
 
 @pytest.mark.points(1)
 def test_obtener_una(http: HttpClient) -> None:
-    """GET /api/tareas/:id devuelve la tarea"""
+    """GET /api/tareas/:id devuelve la tarea
+    en: GET /api/tareas/:id returns the task
+    """
     tarea = crear(http, "Una sola")
     respuesta = http.get(f"/api/tareas/{tarea['id']}")
     cuerpo = respuesta.expect_json(200)
@@ -125,13 +137,17 @@ def test_obtener_una(http: HttpClient) -> None:
 
 @pytest.mark.points(1)
 def test_obtener_inexistente(http: HttpClient) -> None:
-    """GET /api/tareas/:id de una tarea que no existe responde 404 con error"""
+    """GET /api/tareas/:id de una tarea que no existe responde 404 con error
+    en: GET /api/tareas/:id of a task that does not exist answers 404 with an error
+    """
     error_body(http.get("/api/tareas/999999"), 404)
 
 
 @pytest.mark.points(2)
 def test_actualizar(http: HttpClient) -> None:
-    """PUT /api/tareas/:id reemplaza titulo y completada"""
+    """PUT /api/tareas/:id reemplaza titulo y completada
+    en: PUT /api/tareas/:id replaces titulo and completada
+    """
     tarea = crear(http, "Antes")
     respuesta = http.put(
         f"/api/tareas/{tarea['id']}", json={"titulo": "Después", "completada": True}
@@ -150,20 +166,26 @@ def test_actualizar(http: HttpClient) -> None:
 
 @pytest.mark.points(1)
 def test_actualizar_invalido(http: HttpClient) -> None:
-    """PUT /api/tareas/:id sin completada responde 400"""
+    """PUT /api/tareas/:id sin completada responde 400
+    en: PUT /api/tareas/:id without completada answers 400
+    """
     tarea = crear(http, "Sin tocar")
     error_body(http.put(f"/api/tareas/{tarea['id']}", json={"titulo": "Falta completada"}), 400)
 
 
 @pytest.mark.points(1)
 def test_actualizar_inexistente(http: HttpClient) -> None:
-    """PUT /api/tareas/:id de una tarea que no existe responde 404"""
+    """PUT /api/tareas/:id de una tarea que no existe responde 404
+    en: PUT /api/tareas/:id of a task that does not exist answers 404
+    """
     error_body(http.put("/api/tareas/999999", json={"titulo": "x", "completada": False}), 404)
 
 
 @pytest.mark.points(2)
 def test_borrar(http: HttpClient) -> None:
-    """DELETE /api/tareas/:id responde 204 sin cuerpo y la tarea desaparece"""
+    """DELETE /api/tareas/:id responde 204 sin cuerpo y la tarea desaparece
+    en: DELETE /api/tareas/:id answers 204 with no body, and the task is gone
+    """
     tarea = crear(http, "Borrame")
     respuesta = http.delete(f"/api/tareas/{tarea['id']}").expect_status(204)
     assert respuesta.body == b"", f"{respuesta.describe()}: una respuesta 204 no lleva cuerpo"
@@ -186,13 +208,17 @@ def test_borrar(http: HttpClient) -> None:
     ids=["sin-titulo", "vacio", "numero", "completada-texto"],
 )
 def test_validacion(http: HttpClient, cuerpo: dict[str, Any], por_que: str) -> None:
-    """POST /api/tareas inválido responde 400 ({por_que})"""
+    """POST /api/tareas inválido responde 400 ({por_que})
+    en: An invalid POST /api/tareas answers 400 ({por_que})
+    """
     error_body(http.post("/api/tareas", json=cuerpo), 400)
 
 
 @pytest.mark.points(1)
 def test_json_mal_formado(http: HttpClient) -> None:
-    """POST /api/tareas con JSON mal formado responde 400 con error en JSON"""
+    """POST /api/tareas con JSON mal formado responde 400 con error en JSON
+    en: POST /api/tareas with malformed JSON answers 400 with an error in JSON
+    """
     respuesta = http.post(
         "/api/tareas", data='{"titulo": "roto",', headers={"Content-Type": "application/json"}
     )
@@ -201,14 +227,18 @@ def test_json_mal_formado(http: HttpClient) -> None:
 
 @pytest.mark.points(1)
 def test_ruta_desconocida(http: HttpClient) -> None:
-    """Una ruta desconocida responde 404 con error en JSON"""
+    """Una ruta desconocida responde 404 con error en JSON
+    en: An unknown route answers 404 with an error in JSON
+    """
     error_body(http.get("/api/no-existe"), 404)
 
 
 @pytest.mark.hidden
 @pytest.mark.points(1)
 def test_titulo_con_espacios(http: HttpClient) -> None:
-    """Un titulo de solo espacios es inválido; uno de 200 caracteres no"""
+    """Un titulo de solo espacios es inválido; uno de 200 caracteres no
+    en: A titulo of only spaces is invalid; one of 200 characters is not
+    """
     error_body(http.post("/api/tareas", json={"titulo": "   "}), 400)
     error_body(http.post("/api/tareas", json={"titulo": "x" * 201}), 400)
     crear(http, "y" * 200)
@@ -217,7 +247,9 @@ def test_titulo_con_espacios(http: HttpClient) -> None:
 @pytest.mark.hidden
 @pytest.mark.points(1)
 def test_ids_no_se_reutilizan(http: HttpClient) -> None:
-    """Los ids nunca se reutilizan tras borrar"""
+    """Los ids nunca se reutilizan tras borrar
+    en: Ids are never reused after a delete
+    """
     primera = crear(http, "Primera")
     http.delete(f"/api/tareas/{primera['id']}").expect_status(204)
     segunda = crear(http, "Segunda")
@@ -229,7 +261,9 @@ def test_ids_no_se_reutilizan(http: HttpClient) -> None:
 @pytest.mark.hidden
 @pytest.mark.points(1)
 def test_campos_extra_se_ignoran(http: HttpClient) -> None:
-    """Los campos desconocidos se ignoran al crear"""
+    """Los campos desconocidos se ignoran al crear
+    en: Unknown fields are ignored on create
+    """
     tarea = crear(http, "Con extra", prioridad="alta")
     assert tarea.get("titulo") == "Con extra"
 
@@ -237,7 +271,9 @@ def test_campos_extra_se_ignoran(http: HttpClient) -> None:
 @pytest.mark.hidden
 @pytest.mark.points(1)
 def test_put_invalido_no_cambia(http: HttpClient) -> None:
-    """Un PUT inválido no cambia la tarea"""
+    """Un PUT inválido no cambia la tarea
+    en: An invalid PUT does not change the task
+    """
     tarea = crear(http, "Intacta")
     error_body(http.put(f"/api/tareas/{tarea['id']}", json={"titulo": "", "completada": True}), 400)
     leida = http.get(f"/api/tareas/{tarea['id']}").expect_json(200)

@@ -85,7 +85,9 @@ def hora(http: HttpClient) -> datetime:
 
 @pytest.mark.points(3)
 def test_hora_en_el_html(http: HttpClient) -> None:
-    """GET / trae la hora de la petición en <time id="hora-servidor">, en el primer HTML"""
+    """GET / trae la hora de la petición en <time id="hora-servidor">, en el primer HTML
+    en: GET / brings the request's time in <time id="hora-servidor">, in the first HTML
+    """
     valor = hora(http)
     desfase = abs((datetime.now(UTC) - valor).total_seconds())
     assert desfase < 10, f"GET /: la hora del HTML está {desfase:.0f} s desfasada del reloj"
@@ -93,7 +95,9 @@ def test_hora_en_el_html(http: HttpClient) -> None:
 
 @pytest.mark.points(3)
 def test_hora_cambia_en_cada_peticion(http: HttpClient) -> None:
-    """La hora se calcula en cada petición (getServerSideProps), no al construir"""
+    """La hora se calcula en cada petición (getServerSideProps), no al construir
+    en: The time is computed on each request (getServerSideProps), not at build time
+    """
     primera = hora(http)
     time.sleep(1.1)
     segunda = hora(http)
@@ -105,7 +109,9 @@ def test_hora_cambia_en_cada_peticion(http: HttpClient) -> None:
 
 @pytest.mark.points(3)
 def test_saludo_con_nombre(http: HttpClient) -> None:
-    """GET /saludo?nombre=Ana responde un <h1> con el texto «Hola, Ana»"""
+    """GET /saludo?nombre=Ana responde un <h1> con el texto «Hola, Ana»
+    en: GET /saludo?nombre=Ana answers an <h1> with the text «Hola, Ana»
+    """
     _, html = page(http, "/saludo?nombre=Ana")
     titulos = [h.text.strip() for h in html.find("h1")]
     assert "Hola, Ana" in titulos, (
@@ -115,7 +121,9 @@ def test_saludo_con_nombre(http: HttpClient) -> None:
 
 @pytest.mark.points(2)
 def test_saludo_sin_nombre(http: HttpClient) -> None:
-    """Sin nombre, el saludo es «Hola, invitado»"""
+    """Sin nombre, el saludo es «Hola, invitado»
+    en: Without a name, the greeting is «Hola, invitado»
+    """
     _, html = page(http, "/saludo")
     titulos = [h.text.strip() for h in html.find("h1")]
     assert "Hola, invitado" in titulos, (
@@ -125,7 +133,9 @@ def test_saludo_sin_nombre(http: HttpClient) -> None:
 
 @pytest.mark.points(3)
 def test_nombre_escapado(http: HttpClient) -> None:
-    """El nombre se escapa: no puede crear un elemento <script>"""
+    """El nombre se escapa: no puede crear un elemento <script>
+    en: The name is escaped: it cannot create a <script> element
+    """
     _, html = page(http, "/saludo?nombre=%3Cscript%3Ealert(1)%3C%2Fscript%3E")
     # Next's own data script carries the name as JSON text; an injected one *is* the code.
     inyectados = [s for s in html.find("script") if s.text.strip() == "alert(1)"]
@@ -140,7 +150,9 @@ def test_nombre_escapado(http: HttpClient) -> None:
 @pytest.mark.points(2)
 @pytest.mark.parametrize("ruta", ["/", "/saludo?nombre=Ana"])
 def test_title_propio(http: HttpClient, ruta: str) -> None:
-    """Cada página tiene su <title> en el primer HTML ({ruta})"""
+    """Cada página tiene su <title> en el primer HTML ({ruta})
+    en: Every page has its own <title> in the first HTML ({ruta})
+    """
     _, html = page(http, ruta)
     titulos = [t.text.strip() for t in html.find("title") if "head" in t.parents]
     assert titulos and titulos[0], f"GET {ruta}: no hay <title> dentro de <head> (usa next/head)"
@@ -149,7 +161,9 @@ def test_title_propio(http: HttpClient, ruta: str) -> None:
 @pytest.mark.hidden
 @pytest.mark.points(1)
 def test_titles_distintos(http: HttpClient) -> None:
-    """Las dos páginas tienen títulos distintos"""
+    """Las dos páginas tienen títulos distintos
+    en: The two pages have different titles
+    """
     _, inicio = page(http, "/")
     _, saludo = page(http, "/saludo?nombre=Ana")
     a = [t.text.strip() for t in inicio.find("title")]
@@ -160,7 +174,9 @@ def test_titles_distintos(http: HttpClient) -> None:
 @pytest.mark.hidden
 @pytest.mark.points(1)
 def test_nombre_con_acentos(http: HttpClient) -> None:
-    """Un nombre con acentos y espacios se muestra tal cual"""
+    """Un nombre con acentos y espacios se muestra tal cual
+    en: A name with accents and spaces is shown as it is
+    """
     _, html = page(http, "/saludo?nombre=Luc%C3%ADa%20P%C3%A9rez")
     titulos = [h.text.strip() for h in html.find("h1")]
     assert "Hola, Lucía Pérez" in titulos, f"se esperaba <h1>Hola, Lucía Pérez</h1>; hay {titulos}"

@@ -53,6 +53,7 @@ from taller_grader.sdk.control import ControlError, ControlServer
 from taller_grader.suite import SuiteProcess, cpu_seconds_for, new_io_dir
 
 OUTPUT_LIMIT = 64 * 1024  # per stream in the results document
+TEST_OUTPUT_LIMIT = 8 * 1024  # per stream of one test
 logger = logging.getLogger(__name__)
 INJECT_DIR = ".taller"
 
@@ -196,6 +197,10 @@ class _Run:
         self.startup_failure: str | None = None
         self.started = time.monotonic()
         self._lock = threading.RLock()
+        # Every program started, restarts included (a restart's output is kept too), and
+        # where each one's output stood when each test started: (test number, sizes).
+        self._started_programs: list[Program] = []
+        self._marks: list[tuple[str, dict[int, tuple[int, int]]]] = []
 
     # The run -------------------------------------------------------------------------
 
@@ -253,7 +258,19 @@ class _Run:
 
     def _results(self, timed_out: bool) -> Results:
         elapsed = time.monotonic() - self.started
-        stdout, stderr = self._program_output()
+        stdout, stderr, per_test = self._attributed_output()
+        self.collected = tuple(
+            replace(t, stdout=per_test[t.number][0], stderr=per_test[t.number][1])
+            if t.number in per_test
+            else t
+            for t in self.collected
+        )
+        self.finished = {
+            number: replace(t, stdout=per_test[number][0], stderr=per_test[number][1])
+            if number in per_test
+            else t
+            for number, t in self.finished.items()
+        }
         if self.control is not None and self.control.failure is not None:
             raise _InternalError(f"the runner failed: {self.control.failure!r}")
         if self.startup_failure is not None:
@@ -331,6 +348,8 @@ class _Run:
             "exercise": self.spec.slug,
             "env": self.env,
             "show_hidden": self.spec.show_hidden,
+            # Names only: the SDK writes `$NAME` in a curl command instead of the value.
+            "secrets": list(self.spec.secrets),
             "programs": {
                 p.name: {"port": p.port, "command": list(p.command)} for p in self.spec.programs
             },
@@ -392,6 +411,7 @@ class _Run:
                     TestResult(
                         number=str(t["number"]),
                         name=str(t["name"]),
+                        name_en=str(t.get("name_en", "")),
                         score=0.0,
                         max_score=float(t["max_score"]),
                         status=TestStatus.FAILED,
@@ -407,6 +427,9 @@ class _Run:
                     raise ContractError(f"unexpected result for test {result.number}")
                 if result.max_score != known[result.number].max_score:
                     raise ContractError(f"test {result.number} changed its points")
+                own = self._test_output(result.number)
+                if own is not None:
+                    result = replace(result, stdout=own[0], stderr=own[1])
                 self.finished[result.number] = result
                 return TestFinished(result)
             if kind == "startup-failed":
@@ -437,6 +460,7 @@ class _Run:
                 env["PORT"] = str(spec.port)
             program = self.sandbox.start(list(spec.command), env=env, cwd=spec.cwd, name=name)
             self.programs[name] = program
+            self._started_programs.append(program)
             return program
 
     def _wait_ready(self, name: str, timeout: float) -> None:
@@ -470,6 +494,14 @@ class _Run:
         )
 
     def _handle(self, op: str, args: dict[str, Any]) -> dict[str, Any]:
+        if op == "test-start":
+            # Synchronous, so everything the programs wrote before the test began is
+            # counted before its first request goes out.
+            number = str(args["test"])
+            with self._lock:
+                sizes = {id(p): p.output_mark() for p in self._started_programs}
+                self._marks.append((number, sizes))
+            return {}
         if op == "ready":
             for spec in self.spec.programs:
                 if spec.autostart:
@@ -515,21 +547,57 @@ class _Run:
 
     # Output and cleanup ----------------------------------------------------------------
 
-    def _program_output(self) -> tuple[str, str]:
-        outs, errs = [], []
-        several = len(self.programs) > 1
-        for name, program in self.programs.items():
-            out = program.output()
-            prefix = f"[{name}]\n" if several else ""
-            if out.stdout:
-                outs.append(
-                    prefix + out.stdout + ("\n… (truncated)" if out.stdout_truncated else "")
+    def _slices(
+        self, start: dict[int, tuple[int, int]] | None, end: dict[int, tuple[int, int]] | None
+    ) -> tuple[str, str]:
+        """What every program wrote between two marks (None: the beginning, the end)."""
+        outs: list[str] = []
+        errs: list[str] = []
+        several = len({p.name for p in self._started_programs}) > 1
+        for program in self._started_programs:
+            captured = program.captured()
+            prefix = f"[{program.name}]\n" if several else ""
+            for stream, into in ((0, outs), (1, errs)):
+                lo = start.get(id(program), (0, 0))[stream] if start is not None else 0
+                hi = (
+                    end.get(id(program), (0, 0))[stream]
+                    if end is not None
+                    else len(captured[stream])
                 )
-            if out.stderr:
-                errs.append(
-                    prefix + out.stderr + ("\n… (truncated)" if out.stderr_truncated else "")
-                )
-        return _cap("\n".join(outs)), _cap("\n".join(errs))
+                text = captured[stream][lo:hi].decode("utf-8", errors="replace")
+                if text:
+                    into.append(prefix + text)
+        return "\n".join(outs), "\n".join(errs)
+
+    def _test_output(self, number: str) -> tuple[str, str] | None:
+        """A test's own lines so far: from its start until the next test's (or now)."""
+        with self._lock:
+            for i, (marked, sizes) in enumerate(self._marks):
+                if marked == number:
+                    following = self._marks[i + 1][1] if i + 1 < len(self._marks) else None
+                    out, err = self._slices(sizes, following)
+                    return _cap(out, TEST_OUTPUT_LIMIT), _cap(err, TEST_OUTPUT_LIMIT)
+        return None
+
+    def _attributed_output(self) -> tuple[str, str, dict[str, tuple[str, str]]]:
+        """The run's own lines (before the first test), and each test's.
+
+        A test keeps everything written from its start until the next test starts, not
+        only until it ends: what a request causes after its answer (a logger on
+        'finish', a timer) belongs to that request, and a hidden test's must never land
+        in the run's output, which students read.
+        """
+        with self._lock:
+            first = self._marks[0][1] if self._marks else None
+            out, err = self._slices(None, first)
+            if not self._marks:
+                outputs = [p.output() for p in self._started_programs]
+                if any(o.stdout_truncated for o in outputs):
+                    out += "\n… (truncated)"
+                if any(o.stderr_truncated for o in outputs):
+                    err += "\n… (truncated)"
+            per_test = {number: self._test_output(number) or ("", "") for number, _ in self._marks}
+        return _cap(out), _cap(err), per_test
 
     def cleanup(self) -> None:
         if self.suite is not None:
@@ -554,8 +622,8 @@ _LIMIT_WORDS = {
 }
 
 
-def _cap(text: str) -> str:
-    return text if len(text) <= OUTPUT_LIMIT else text[:OUTPUT_LIMIT] + "\n… (truncated)"
+def _cap(text: str, limit: int = OUTPUT_LIMIT) -> str:
+    return text if len(text) <= limit else text[:limit] + "\n… (truncated)"
 
 
 def _exit_dict(info: Any) -> dict[str, Any] | None:

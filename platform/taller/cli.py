@@ -2,7 +2,7 @@
 
     taller login [--url URL] [--username NAME] [--password-stdin]
     taller exercises [--lang es|en]
-    taller submit SLUG PATH [--no-follow] [--timeout SECONDS]
+    taller submit SLUG PATH [--no-follow] [--timeout SECONDS] [--lang es|en]
     taller whoami | taller logout
 
 A client of the REST API and of the live WebSocket; it never imports Django. Tokens are
@@ -261,7 +261,7 @@ def cmd_submit(args: argparse.Namespace) -> int:
     print(f"Entrega #{submission['attempt']} de {args.slug} recibida (id {submission['id']}).")
     if args.no_follow:
         return OK
-    printer = Printer()
+    printer = Printer(args.lang or "es")
     try:
         results = follow_websocket(client, submission, printer, args.timeout)
     except (OSError, ImportError, CliError) as exc:
@@ -274,9 +274,13 @@ def cmd_submit(args: argparse.Namespace) -> int:
 class Printer:
     """Prints each test once, as it finishes, then the verdict."""
 
-    def __init__(self) -> None:
+    def __init__(self, lang: str = "es") -> None:
         self.seen: set[str] = set()
         self.queue_position: int | None = None
+        self.lang = lang
+
+    def name(self, test: dict[str, Any]) -> str:
+        return str((self.lang == "en" and test.get("name_en")) or test["name"])
 
     def test(self, test: dict[str, Any]) -> None:
         if test["number"] in self.seen:
@@ -284,7 +288,7 @@ class Printer:
         self.seen.add(test["number"])
         mark = "✓" if test["status"] == "passed" else "✗"
         score = f"{_num(test['score'])}/{_num(test['max_score'])}"
-        print(f"  {mark} {test['number']:>3} {test['name']}  ({score})", flush=True)
+        print(f"  {mark} {test['number']:>3} {self.name(test)}  ({score})", flush=True)
 
     def queue(self, position: int | None) -> None:
         if position and position != self.queue_position:
@@ -296,8 +300,7 @@ class Printer:
             self.test(test)
         failing = [t for t in results.get("tests", []) if t["status"] != "passed"]
         for test in failing:
-            if test.get("output"):
-                print(f"\n--- {test['number']} {test['name']}\n{test['output'].rstrip()}")
+            print(failure_text(test, self.name(test)))
         if results.get("output"):
             print(f"\n{results['output'].rstrip()}")
         print(
@@ -308,6 +311,49 @@ class Printer:
         )
         passed = results["status"] == "passed" and not failing and bool(results.get("tests"))
         return OK if passed else FAILED
+
+
+def failure_text(test: dict[str, Any], name: str | None = None) -> str:
+    """A failed test for the terminal: its check, its first exchange with the curl that
+    repeats it, and what the program wrote meanwhile (a hidden test has none of these)."""
+    lines = [f"\n--- {test['number']} {name or test['name']}"]
+    if test.get("output"):
+        lines.append(test["output"].rstrip())
+    exchanges = test.get("exchanges") or []
+    if exchanges:
+        exchange = exchanges[0]
+        request, response = exchange.get("request") or {}, exchange.get("response")
+        if not request and exchange.get("description"):
+            lines.append(f"  {exchange['description']}")
+        if request:
+            lines.append(f"  → {request.get('method', '')} {request.get('path', '')}")
+            if request.get("body"):
+                lines.append(f"    {_one_line(request['body'])}")
+        if response is not None:
+            kind = (response.get("headers") or {}).get("content-type", "")
+            lines.append(f"  ← {response.get('status')}" + (f" ({kind})" if kind else ""))
+            if response.get("body"):
+                lines.append(f"    {_one_line(response['body'])}")
+        elif request:
+            lines.append("  ← sin respuesta")
+        if exchange.get("curl"):
+            lines.append("  Para repetirla con tu servidor en marcha:")
+            lines.append(f"    {exchange['curl']}")
+        if len(exchanges) > 1:
+            more = len(exchanges) - 1
+            lines.append(
+                f"  (y {more} {'petición' if more == 1 else 'peticiones'} más: en la página)"
+            )
+    for label, key in (("salida", "stdout"), ("errores", "stderr")):
+        if test.get(key):
+            lines.append(f"  Tu programa escribió durante esta prueba ({label}):")
+            lines.extend(f"    {line}" for line in test[key].rstrip().splitlines()[-20:])
+    return "\n".join(lines)
+
+
+def _one_line(text: str, limit: int = 200) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[:limit] + "…"
 
 
 def _num(value: float) -> str:
@@ -419,6 +465,7 @@ def parser() -> argparse.ArgumentParser:
     submit.add_argument("path", metavar="PATH", help="una carpeta o un archivo")
     submit.add_argument("--no-follow", action="store_true", help="no esperar el resultado")
     submit.add_argument("--timeout", type=float, default=600, help="segundos (600)")
+    submit.add_argument("--lang", choices=["es", "en"], help="idioma de los nombres de las pruebas")
     submit.set_defaults(run=cmd_submit)
     return root
 

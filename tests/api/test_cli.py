@@ -128,6 +128,41 @@ def test_login_exercises_and_a_submission_followed_to_its_verdict(
     failed = taller(config, "submit", "rest-api", str(wrong))
     assert failed.returncode == 1, failed.stdout + failed.stderr
     assert "✗" in failed.stdout and "Resultado: passed" not in failed.stdout
+    # Each failed test: its check, the request and answer, and how to send it again.
+    assert "Para repetirla con tu servidor en marcha:" in failed.stdout
+    assert "curl -i " in failed.stdout and "http://127.0.0.1:3000/api/" in failed.stdout
+
+
+def test_a_submission_that_logs_every_request_shows_no_hidden_tests_lines(
+    server: str, tmp_path: Path
+) -> None:
+    from taller.submissions.models import Submission
+    from tests.grading.test_feedback_leak import logging_solution
+
+    UserFactory(username="ana")
+    config = tmp_path / "config"
+    login = taller(config, "login", "--url", server, "--username", "ana", "--password-stdin",
+                   stdin=PASSWORD)  # fmt: skip
+    assert login.returncode == 0, login.stderr
+    folder = tmp_path / "logs"
+    folder.mkdir()
+
+    def read(variant: str) -> dict[str, str]:
+        base = REPO / "exercises" / "rest-api" / variant
+        return {p.name: p.read_text() for p in base.iterdir() if p.is_file()}
+
+    for name, text in logging_solution(read).items():
+        (folder / name).write_text(text)
+    run = taller(config, "submit", "rest-api", str(folder))
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "prueba oculta" in run.stdout
+    # Staff read the full document: every hidden test's lines are there, under it.
+    results = Submission.objects.get(student__username="ana").results
+    hidden = [t for t in results["tests"] if t["visibility"] == "hidden"]
+    lines = [line for t in hidden for line in t.get("stdout", "").splitlines() if line.strip()]
+    assert lines
+    for line in lines:
+        assert line not in run.stdout and line not in run.stderr
 
 
 def test_an_expired_access_token_is_refreshed_and_the_rotated_refresh_saved(

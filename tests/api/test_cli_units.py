@@ -53,3 +53,35 @@ def test_the_verdict_is_0_only_when_every_test_passed(capsys: pytest.CaptureFixt
     failed = {**results, "status": "failed", "tests": [_test("1", "passed"), _test("2", "failed")]}
     assert Printer().verdict(failed) == 1
     assert Printer().verdict({**results, "tests": []}) == 1
+
+
+def test_a_failed_test_prints_its_check_first_exchange_curl_and_output(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    curl = 'curl -i http://127.0.0.1:3000/api/tareas --data-raw \'{"titulo": "x"}\''
+    failed = {
+        **_test("3", "failed"),
+        "name_en": "test three",
+        "output": "POST /api/tareas: se esperaba el estado 201 y llegó 404",
+        "exchanges": [
+            {
+                "request": {"method": "POST", "path": "/api/tareas", "headers": {},
+                            "body": '{"titulo": "x"}'},
+                "response": {"status": 404, "headers": {"content-type": "text/html"},
+                             "body": "<pre>Cannot POST /api/tareas</pre>", "time": 0.01},
+                "curl": curl,
+            },
+            {"request": {"method": "GET", "path": "/api/tareas", "headers": {}, "body": ""},
+             "response": None, "curl": "curl -i http://127.0.0.1:3000/api/tareas"},
+        ],
+        "stdout": "REQ POST /api/tareas\n",
+    }  # fmt: skip
+    results = {"status": "failed", "score": 0, "max_score": 1, "tests": [failed]}
+    assert Printer("en").verdict(results) == 1
+    out = capsys.readouterr().out
+    assert "--- 3 test three" in out
+    assert "se esperaba el estado 201 y llegó 404" in out
+    assert "→ POST /api/tareas" in out and "← 404 (text/html)" in out
+    assert f"    {curl}\n" in out
+    assert "y 1 petición más" in out
+    assert "REQ POST /api/tareas" in out

@@ -152,7 +152,7 @@ def test_hidden_tests_reach_staff_only(
     hidden = [t for t in data["tests"] if t["visibility"] == "hidden"]
     assert len(hidden) == 1 and len(data["results"]["tests"]) == 2
     if not sees_hidden:
-        assert hidden[0]["name"] == "hidden test 2" and hidden[0]["output"] == ""
+        assert hidden[0]["name"] == "prueba oculta 2" and hidden[0]["output"] == ""
         assert data["results"]["tests"][1]["output"] == ""
     # The score of a hidden test is no secret: it counts towards the grade.
     assert data["results"]["score"] == 1

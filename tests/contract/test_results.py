@@ -75,7 +75,7 @@ def test_students_never_see_a_hidden_tests_inputs_or_output() -> None:
         "rest-api", [_test("1", 1), _test("2", 0, 1, hidden=True)], execution_time=0.1
     )
     hidden = results.for_student().tests[1]
-    assert hidden.name == "hidden test 2"
+    assert (hidden.name, hidden.name_en) == ("prueba oculta 2", "hidden test 2")
     assert hidden.output == ""
     assert hidden.score == 0 and hidden.max_score == 1
     # The staff's copy keeps everything.
@@ -105,3 +105,38 @@ def test_malformed_documents_are_refused_with_a_reason(patch: dict, message: str
 def test_a_test_cannot_score_more_than_its_maximum() -> None:
     with pytest.raises(ContractError, match="outside"):
         _test("1", 2, 1)
+
+
+def test_a_version_1_document_still_loads_and_round_trips() -> None:
+    old = {**SPEC_EXAMPLE, "tests": [*SPEC_EXAMPLE["tests"]]}
+    results = Results.from_dict(old)
+    assert results.version == 1 and "version" not in results.to_dict()
+    assert results.tests[0].exchanges == () and results.tests[0].stdout == ""
+
+
+def test_a_hidden_tests_own_lines_never_reach_a_student() -> None:
+    hidden = TestResult.from_dict(
+        {"number": "2", "name": "tarea-x", "score": 0, "max_score": 1, "status": "failed",
+         "output": "POST /x con secreto", "visibility": "hidden", "name_en": "hidden one",
+         "check": {"code": "status", "params": {"method": "POST", "path": "/x"}},
+         "exchanges": [{"request": {"method": "POST", "path": "/x", "headers": {},
+                                    "body": "secreto"}, "response": None, "curl": "curl x"}],
+         "stdout": "secreto\n", "stderr": "secreto\n"}
+    )  # fmt: skip
+    visible = _test("1", 1)
+    results = Results.graded("rest-api", [visible, hidden], execution_time=0.1, stdout="listo\n")
+    assert results.version == 2
+    shown = results.for_student()
+    assert "secreto" not in shown.to_json() and "tarea-x" not in shown.to_json()
+    assert shown.stdout == "listo\n"  # version 2: the run's own lines are no test's
+    assert shown.tests[1].to_dict() == {
+        "number": "2", "name": "prueba oculta 2", "name_en": "hidden test 2", "score": 0,
+        "max_score": 1, "status": "failed", "output": "", "visibility": "hidden",
+    }  # fmt: skip
+    assert Results.from_json(results.to_json()) == results
+    # Version 1: the run's streams held every test's lines, so with a hidden test a
+    # student gets neither.
+    old = Results.from_dict({**results.to_dict(), "version": 1, "stdout": "secreto\n"})
+    assert old.for_student().stdout == "" and old.for_student().stderr == ""
+    no_hidden = Results.from_dict({**SPEC_EXAMPLE})
+    assert no_hidden.for_student().stdout == SPEC_EXAMPLE["stdout"]

@@ -177,7 +177,7 @@ def test_students_never_see_hidden_tests_staff_do(
     staff = submission_snapshot(submission.pk, viewer_for(teacher, submission.pk))
     hidden_mine = [t for t in mine["tests"] if t["visibility"] == "hidden"]
     hidden_staff = [t for t in staff["tests"] if t["visibility"] == "hidden"]
-    assert hidden_mine and all(t["name"].startswith("hidden test") for t in hidden_mine)
+    assert hidden_mine and all(t["name"].startswith("prueba oculta") for t in hidden_mine)
     assert all(t["output"] == "" for t in hidden_mine)
     assert any(t["output"] for t in hidden_staff)
     assert all(t["output"] == "" for t in mine["results"]["tests"] if t["visibility"] == "hidden")

@@ -100,6 +100,13 @@ class Program(Protocol):
     def output(self) -> Output:
         """Everything captured so far (capped by `Limits.output_bytes`)."""
 
+    def output_mark(self) -> tuple[int, int]:
+        """Bytes of stdout and stderr captured, once what was written before the call
+        is in: where a test's output starts (the runner attributes lines to tests)."""
+
+    def captured(self) -> tuple[bytes, bytes]:
+        """The captured stdout and stderr, raw: the offsets of output_mark index them."""
+
 
 @runtime_checkable
 class Sandbox(Protocol):

@@ -12,6 +12,7 @@ that namespace with it, daemons included.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import logging
 import os
@@ -21,6 +22,8 @@ import select
 import shutil
 import signal
 import subprocess
+import sys
+import termios
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -105,6 +108,14 @@ class BwrapProgram(ProgramBase):
                 return self._main_fd
             time.sleep(0.001)
         return None
+
+    def _pending(self) -> int:
+        total = 0
+        for stream in (self._popen.stdout, self._popen.stderr):
+            with contextlib.suppress(OSError, ValueError, AttributeError):
+                raw = fcntl.ioctl(stream.fileno(), termios.FIONREAD, b"\0\0\0\0")  # type: ignore[union-attr]
+                total += int.from_bytes(raw, sys.byteorder, signed=True)
+        return total
 
     def _read(self) -> None:
         assert self._popen.stdout is not None and self._popen.stderr is not None

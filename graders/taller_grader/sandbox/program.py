@@ -107,6 +107,25 @@ class ProgramBase(ABC):
             return None
         return self._exit
 
+    def _pending(self) -> int:
+        """Bytes the program wrote that the reader has not taken yet, when knowable."""
+        return 0
+
+    def output_mark(self, settle: float = 0.2) -> tuple[int, int]:
+        # Node writes to a pipe synchronously, so a line logged before a response was
+        # sent is in the pipe by now; wait (briefly) until the reader has taken it.
+        deadline = time.monotonic() + settle
+        last: tuple[int, int] | None = None
+        while True:
+            sizes = (len(self._stdout.data), len(self._stderr.data))
+            if (sizes == last and self._pending() == 0) or time.monotonic() >= deadline:
+                return sizes
+            last = sizes
+            time.sleep(0.0005)
+
+    def captured(self) -> tuple[bytes, bytes]:
+        return bytes(self._stdout.data), bytes(self._stderr.data)
+
     def output(self) -> Output:
         return Output(
             stdout=bytes(self._stdout.data).decode("utf-8", errors="replace"),

@@ -7,9 +7,18 @@ fixtures: the student's programs, an HTTP client on the run's network, the run's
 environment.
 
     @pytest.mark.points(2)      # default 1
-    @pytest.mark.hidden         # name shown after grading, never its inputs or output
+    @pytest.mark.hidden         # students see its number and score, nothing else
     def test_creates_a_task(http):
-        "POST /api/tareas crea una tarea"   # the docstring's first line names the test
+        '''POST /api/tareas crea una tarea
+        en: POST /api/tareas creates a task
+        '''
+
+The docstring's first line names the test (in Spanish); a line starting with "en:"
+gives its English name.
+
+It also tells the runner when each test starts (so the programs' output is attributed
+to the test that caused it) and attaches a failed test's HTTP exchanges and the
+standard check that failed (docs/results.md).
 """
 
 from __future__ import annotations
@@ -24,9 +33,9 @@ from typing import Any
 
 import pytest
 
-from taller_grader.results import TestResult, TestStatus, Visibility
+from taller_grader.results import Check, Exchange, TestResult, TestStatus, Visibility
 from taller_grader.sdk.control import ENV_CONTROL, ControlClient, ControlError
-from taller_grader.sdk.http import HttpClient
+from taller_grader.sdk.http import CheckFailed, HttpClient, recorder
 
 ENV_EVENTS_FD = "TALLER_EVENTS_FD"
 ENV_RUN_INFO = "TALLER_RUN_INFO"
@@ -39,7 +48,9 @@ class _Meta:
     name: str
     max_score: float
     visibility: Visibility
+    name_en: str = ""
     failure: str | None = None
+    check: Check | None = None
     finished: bool = False
 
 
@@ -47,6 +58,7 @@ class _Reporter:
     def __init__(self, fd: int | None) -> None:
         self.fd = fd
         self.meta: dict[str, _Meta] = {}
+        self.control: ControlClient | None = None
 
     def emit(self, event: dict[str, Any]) -> None:
         if self.fd is None:
@@ -60,16 +72,31 @@ class _Reporter:
 _reporter = _Reporter(None)
 
 
-def _test_name(item: pytest.Item) -> str:
+def _test_names(item: pytest.Item) -> tuple[str, str]:
+    """The test's name in Spanish (the docstring's first line) and in English (a line
+    "en: ..." of the docstring; empty when the suite gives none)."""
     doc = getattr(getattr(item, "function", None), "__doc__", None)
-    if doc and doc.strip():
-        name = doc.strip().splitlines()[0].strip()
-    else:
-        name = item.name.removeprefix("test_").replace("_", " ")
+    lines = [line.strip() for line in (doc or "").strip().splitlines()]
+    name = lines[0] if lines and lines[0] else item.name.removeprefix("test_").replace("_", " ")
+    name_en = next((line[3:].strip() for line in lines[1:] if line.startswith("en:")), "")
     params = getattr(item, "callspec", None)
-    if params is not None and "{" in name:
-        name = name.format(**params.params)
-    return name
+    if params is not None:
+        name = name.format(**params.params) if "{" in name else name
+        name_en = name_en.format(**params.params) if "{" in name_en else name_en
+    return name, name_en
+
+
+def _secrets() -> dict[str, str]:
+    """The run's secret values by name, so recorded exchanges can leave them out."""
+    path = os.environ.get(ENV_RUN_INFO)
+    if not path:
+        return {}
+    try:
+        info = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return {}
+    env = info.get("env", {})
+    return {name: str(env[name]) for name in info.get("secrets", []) if env.get(name)}
 
 
 def _failure_message(excinfo: pytest.ExceptionInfo[BaseException]) -> str:
@@ -102,7 +129,8 @@ def pytest_collection_modifyitems(
         marker = item.get_closest_marker("points")
         points = float(marker.args[0]) if marker and marker.args else 1.0
         visibility = Visibility.HIDDEN if item.get_closest_marker("hidden") else Visibility.VISIBLE
-        meta = _Meta(str(number), _test_name(item), points, visibility)
+        name, name_en = _test_names(item)
+        meta = _Meta(str(number), name, points, visibility, name_en=name_en)
         _reporter.meta[item.nodeid] = meta
         described.append(
             {
@@ -110,6 +138,7 @@ def pytest_collection_modifyitems(
                 "name": meta.name,
                 "max_score": meta.max_score,
                 "visibility": meta.visibility.value,
+                **({"name_en": meta.name_en} if meta.name_en else {}),
             }
         )
     _reporter.emit({"event": "collected", "tests": described})
@@ -119,14 +148,31 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     """Before the first test: the student's servers must be up, or nothing can be graded."""
     if not os.environ.get(ENV_CONTROL) or session.config.option.collectonly:
         return
+    recorder.secrets = _secrets()
     client = ControlClient()
     try:
         client.call("ready")
     except ControlError as exc:
+        client.close()
         _reporter.emit({"event": "startup-failed", "output": str(exc)})
         pytest.exit("the student's program did not start", returncode=3)
-    finally:
-        client.close()
+    # Kept open: it marks each test's start.
+    _reporter.control = client
+
+
+def pytest_runtest_logstart(nodeid: str, location: tuple[str, int | None, str]) -> None:
+    meta = _reporter.meta.get(nodeid)
+    recorder.reset()
+    if meta is None or _reporter.control is None:
+        return
+    # Before the test's first request: what the programs write from now on is its own.
+    _reporter.control.call("test-start", test=meta.number)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _reporter.control is not None:
+        _reporter.control.close()
+        _reporter.control = None
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -143,19 +189,27 @@ def pytest_runtest_makereport(
         if call.when != "call":
             message = f"(antes de que la prueba pudiera empezar) {message}"
         meta.failure = message[:_OUTPUT_LIMIT]
+        if isinstance(call.excinfo.value, CheckFailed):
+            meta.check = call.excinfo.value.check
     elif report.skipped and meta.failure is None:
         meta.failure = "esta prueba no se ejecutó"
     if call.when == "teardown" and not meta.finished:
         meta.finished = True
         passed = meta.failure is None
+        # A failed test's exchanges only: what a student needs to act on, and documents
+        # stay small (a passing suite of 21 tests would otherwise carry ~100 of them).
+        exchanges = recorder.take()
         result = TestResult(
             number=meta.number,
             name=meta.name,
+            name_en=meta.name_en,
             score=meta.max_score if passed else 0.0,
             max_score=meta.max_score,
             status=TestStatus.PASSED if passed else TestStatus.FAILED,
             output=meta.failure or "",
             visibility=meta.visibility,
+            check=None if passed else meta.check,
+            exchanges=() if passed else exchanges,
         )
         _reporter.emit({"event": "test", "test": result.to_dict()})
 
@@ -317,8 +371,12 @@ class AmqpQueue:
         while True:
             message = self._channel.basic_get(queue, no_ack=True)
             if message is not None:
+                raw = message.body
+                text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+                _note(f"AMQP: la cola {queue} entregó un mensaje: {text[:500]}")
                 return json.loads(message.body)
             if time.monotonic() >= deadline:
+                _note(f"AMQP: ningún mensaje llegó a la cola {queue} en {timeout:g} s")
                 return None
             time.sleep(0.05)
 
@@ -354,6 +412,11 @@ class AmqpQueue:
 
     def close(self) -> None:
         self._conn.close()
+
+
+def _note(description: str) -> None:
+    """An exchange over another protocol than HTTP, recorded as a plain description."""
+    recorder.exchanges.append(Exchange(description=description))
 
 
 @pytest.fixture

@@ -166,6 +166,37 @@ class SubmissionSerializer(serializers.ModelSerializer[Submission]):
         return f"/ws/submissions/{submission.pk}/"
 
 
+class HttpRequestSerializer(serializers.Serializer[Any]):
+    method = serializers.CharField()
+    path = serializers.CharField()
+    headers = serializers.DictField(child=serializers.CharField())
+    body = serializers.CharField(allow_blank=True)
+
+
+class HttpResponseSerializer(serializers.Serializer[Any]):
+    status = serializers.IntegerField()
+    headers = serializers.DictField(child=serializers.CharField())
+    body = serializers.CharField(allow_blank=True)
+    time = serializers.FloatField()
+
+
+class ExchangeSerializer(serializers.Serializer[Any]):
+    """One HTTP request a failed test made, its answer (null: none) and a curl command
+    that sends it again to the student's own server."""
+
+    request = HttpRequestSerializer(allow_null=True)
+    response = HttpResponseSerializer(allow_null=True)
+    curl = serializers.CharField(allow_blank=True)
+    description = serializers.CharField(required=False)
+
+
+class CheckSerializer(serializers.Serializer[Any]):
+    """A standard check that failed: its code and parameters (docs/results.md)."""
+
+    code = serializers.CharField()
+    params = serializers.DictField()
+
+
 class TestResultSerializer(serializers.Serializer[Any]):
     number = serializers.CharField()
     name = serializers.CharField()
@@ -174,11 +205,18 @@ class TestResultSerializer(serializers.Serializer[Any]):
     status = serializers.ChoiceField(choices=["passed", "failed"])
     output = serializers.CharField(allow_blank=True)
     visibility = serializers.ChoiceField(choices=["visible", "hidden"])
+    # Present only when there is something to say (never for a student's hidden test).
+    name_en = serializers.CharField(required=False)
+    check = CheckSerializer(required=False)
+    exchanges = ExchangeSerializer(many=True, required=False)
+    stdout = serializers.CharField(required=False)
+    stderr = serializers.CharField(required=False)
 
 
 class ResultsSerializer(serializers.Serializer[Any]):
-    """The results document of shared/spec/results.md, as the viewer may see it."""
+    """The results document of docs/results.md, as the viewer may see it."""
 
+    version = serializers.IntegerField(required=False)
     exercise = serializers.CharField()
     status = serializers.CharField()
     score = serializers.FloatField()

@@ -121,6 +121,7 @@ def snapshot_of(submission: Submission, viewer: Viewer) -> dict[str, Any]:
 
 def _row(test: Any) -> dict[str, Any]:
     return {
+        **(test.detail or {}),
         "number": test.number,
         "name": test.name,
         "score": test.score,

@@ -239,7 +239,17 @@ def _test_fields(test: TestOutcome) -> dict[str, object]:
         "status": test.status.value,
         "output": test.output,
         "visibility": test.visibility.value,
+        "detail": detail_of(test),
     }
+
+
+def detail_of(test: TestOutcome) -> dict[str, object]:
+    """What a test's row keeps beyond its columns (selectors._row puts it back)."""
+    data = test.to_dict()
+    return {key: data[key] for key in DETAIL_KEYS if key in data}
+
+
+DETAIL_KEYS = ("name_en", "check", "exchanges", "stdout", "stderr")
 
 
 def run_grading(submission_id: int, worker: str = "") -> StartResult:

@@ -59,7 +59,7 @@ class Submission(models.Model):
     test_count = models.PositiveSmallIntegerField(null=True, blank=True)  # once collected
     score = models.FloatField(null=True, blank=True)
     max_score = models.FloatField(null=True, blank=True)
-    # The whole results document (shared/spec/results.md), hidden tests included;
+    # The whole results document (docs/results.md), hidden tests included;
     # what a student sees is filtered from it.
     results = models.JSONField(null=True, blank=True)
     # Internal errors retried, and runs taken over from a worker that died: both are
@@ -110,6 +110,10 @@ class TestResult(models.Model):
         choices=[(v.value, v.value) for v in Visibility],
         default=Visibility.VISIBLE.value,
     )
+    # The rest of the test's entry in the results document (version 2): its English
+    # name, the check that failed, its HTTP exchanges, its own stdout/stderr. Kept so a
+    # reload during a run shows what the live page showed.
+    detail = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["submission", "position"]

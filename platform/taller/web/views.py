@@ -10,7 +10,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import translation
+from django.utils import dateformat, timezone, translation
+from django.utils.formats import get_format
 from django.utils.html import json_script
 from django.utils.safestring import SafeString
 from django.utils.translation import get_language, ngettext
@@ -23,6 +24,7 @@ from taller.grading.selectors import snapshot_of, submission_snapshot, viewer_fo
 from taller.submissions import selectors as submission_selectors
 from taller.submissions.models import Submission
 from taller.submissions.services import InvalidSubmission, RateLimited, submission_create
+from taller.web import feedback
 from taller.web.forms import files_from_post
 from taller.web.markdown import render_markdown, without_title
 from taller.web.templatetags.taller import SUMMARY_FAILED
@@ -79,9 +81,13 @@ def exercise_view(request: AuthenticatedRequest, slug: str) -> HttpResponse:
 
 
 def _submission_links(submission: Submission) -> dict[str, Any]:
+    local = timezone.localtime(submission.submitted_at)
     return {
         "id": submission.pk,
         "attempt": submission.attempt,
+        # For the attempts table's new row, in the format of the rows rendered here.
+        "submitted_at": local.isoformat(),
+        "submitted_at_display": dateformat.format(local, get_format("SHORT_DATETIME_FORMAT")),
         "status": submission.status,
         "status_url": reverse("submission-status", args=[submission.pk]),
         "ws_path": f"/ws/submissions/{submission.pk}/",
@@ -146,6 +152,8 @@ def _live_strings() -> dict[str, Any]:
         "summary_passed": _("Todas las pruebas pasaron."),
         "summary_failed_one": ngettext(*SUMMARY_FAILED, 1),
         "summary_failed_many": ngettext(*SUMMARY_FAILED, 2),
+        "test_output_title": _("Salida de esta prueba"),
+        **feedback.strings(),
     }
 
 

@@ -10,6 +10,8 @@ from django.utils.html import format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext, ngettext
 
+from taller.web import feedback
+
 if TYPE_CHECKING:
     from taller.submissions.selectors import AttemptRow
 
@@ -97,3 +99,14 @@ def results_summary(results: dict[str, Any] | None) -> str:
             return summary_failed(failed, len(tests))
         return gettext("Todas las pruebas pasaron.")
     return str(results.get("output") or "")
+
+
+# A failed test's feedback (web/feedback.py): the same words live.js uses.
+register.filter("check_message", feedback.check_message)
+register.filter("test_name", feedback.display_name)
+register.filter("exchange_view", feedback.exchange_view)
+
+
+@register.filter
+def start_there(tests: list[dict[str, Any]] | None) -> str:
+    return feedback.start_there(tests or [])

@@ -1,4 +1,4 @@
-"""`python manage.py grade SLUG PATH [--json]`, exactly as shared/spec/results.md says."""
+"""`python manage.py grade SLUG PATH [--json]`, exactly as docs/results.md says."""
 
 from __future__ import annotations
 

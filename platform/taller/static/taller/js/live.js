@@ -37,6 +37,12 @@
     if (text !== undefined && text !== null) node.textContent = String(text);
     return node;
   }
+  // A block that may scroll: focusable, so a keyboard can scroll it too.
+  function scroller(cls, text) {
+    var node = el("pre", cls, text);
+    node.tabIndex = 0;
+    return node;
+  }
   function isFinal(status) {
     return FINAL.indexOf(status) !== -1;
   }
@@ -57,6 +63,211 @@
     }
     return results.output || "";
   }
+
+  // A failed test's feedback, as templates/web/_results.html renders it on a reload
+  // (the words come from web/feedback.py through S).
+  var lang = document.documentElement.lang || "es";
+  function param(value) {
+    if (value === null || value === undefined) return S.none;
+    if (Array.isArray(value)) return value.join(" / ");
+    return String(value);
+  }
+  function checkMessage(check) {
+    if (!check || !S.checks || !S.checks[check.code]) return "";
+    var params = check.params || {};
+    return S.checks[check.code].replace(/%\((\w+)\)s/g, function (_, key) {
+      if (key === "expected" && (params.expected === null || params.expected === undefined)) {
+        return S.any;
+      }
+      return param(params[key]);
+    });
+  }
+  function testName(t) {
+    return (lang === "en" && t.name_en) || t.name;
+  }
+  function pretty(body, headers) {
+    var type = "";
+    Object.keys(headers || {}).forEach(function (k) {
+      if (k.toLowerCase() === "content-type") type = headers[k];
+    });
+    if (type.toLowerCase().indexOf("json") !== -1) {
+      try {
+        return JSON.stringify(JSON.parse(body), null, 2);
+      } catch (e) {
+        return body;
+      }
+    }
+    return body;
+  }
+  function headerBlock(headers) {
+    var names = Object.keys(headers || {});
+    if (!names.length) return null;
+    var details = el("details", "exchange-headers");
+    details.appendChild(el("summary", null, fmt(S.headers, names.length)));
+    details.appendChild(
+      el(
+        "pre",
+        null,
+        names
+          .map(function (k) {
+            return k + ": " + headers[k];
+          })
+          .join("\n")
+      )
+    );
+    return details;
+  }
+  function renderExchange(x) {
+    if (!x.request && x.description) return el("p", "exchange-description", x.description);
+    var box = el("div", "exchange");
+    var request = x.request || {};
+    var req = el("div", "exchange-request");
+    req.appendChild(el("h3", null, S.request));
+    req.appendChild(el("pre", "exchange-line", ((request.method || "") + " " + (request.path || "")).trim()));
+    var rh = headerBlock(request.headers);
+    if (rh) req.appendChild(rh);
+    if (request.body) req.appendChild(scroller("exchange-body", pretty(request.body, request.headers)));
+    box.appendChild(req);
+    var res = el("div", "exchange-response");
+    res.appendChild(el("h3", null, S.response));
+    var response = x.response;
+    if (response) {
+      var phrase = (S.phrases || {})[String(response.status)] || "";
+      res.appendChild(
+        el(
+          "pre",
+          "exchange-line status-" + (response.status < 400 ? "ok" : "bad"),
+          ("HTTP " + response.status + " " + phrase).trim()
+        )
+      );
+      var sh = headerBlock(response.headers);
+      if (sh) res.appendChild(sh);
+      if (response.body) res.appendChild(scroller("exchange-body", pretty(response.body, response.headers)));
+    } else {
+      res.appendChild(el("p", "exchange-line status-bad", S.no_response));
+    }
+    box.appendChild(res);
+    if (x.curl) {
+      var curl = el("div", "exchange-curl");
+      var pre = scroller("curl");
+      pre.appendChild(el("code", null, x.curl));
+      curl.appendChild(pre);
+      var button = el("button", "btn btn-sm copy-curl", S.copy_curl);
+      button.type = "button";
+      button.dataset.curl = x.curl;
+      curl.appendChild(button);
+      box.appendChild(curl);
+    }
+    return box;
+  }
+  function renderTest(t) {
+    var item = el("li", "test-item " + t.status);
+    item.dataset.test = t.number;
+    item.appendChild(el("span", "test-name", testName(t)));
+    item.appendChild(el("span", "test-points", points(t.score) + " / " + points(t.max_score)));
+    var exchanges = t.exchanges || [];
+    if (t.output || exchanges.length || t.stdout || t.stderr) {
+      var details = el("details", "test-detail");
+      if (t.status === "failed") details.open = true;
+      details.appendChild(el("summary", null, t.status === "failed" ? S.what_failed : S.test_output_title));
+      var message = checkMessage(t.check) || t.output;
+      if (message) details.appendChild(el("pre", "test-output", message));
+      exchanges.forEach(function (x) {
+        details.appendChild(renderExchange(x));
+      });
+      if (t.stdout || t.stderr) {
+        var own = el("div", "test-own-output");
+        own.appendChild(el("h3", null, S.test_output));
+        if (t.stdout) own.appendChild(scroller(null, t.stdout));
+        if (t.stderr) own.appendChild(scroller("stderr", t.stderr));
+        details.appendChild(own);
+      }
+      item.appendChild(details);
+    }
+    return item;
+  }
+  function firstFailure(t) {
+    if (t.status === "passed") return null;
+    var params = (t.check && t.check.params) || {};
+    if (params.method && params.path && typeof params.got === "number") {
+      return params.method + " " + params.path + " \u2192 " + params.got;
+    }
+    var exchanges = t.exchanges || [];
+    for (var i = exchanges.length - 1; i >= 0; i--) {
+      var x = exchanges[i];
+      if (x.request && x.response) {
+        return x.request.method + " " + x.request.path + " \u2192 " + x.response.status;
+      }
+    }
+    return null;
+  }
+  function startThere(tests) {
+    var counts = {};
+    var order = [];
+    tests.forEach(function (t) {
+      var place = firstFailure(t);
+      if (place === null) return;
+      if (!(place in counts)) {
+        counts[place] = 0;
+        order.push(place);
+      }
+      counts[place] += 1;
+    });
+    var best = null;
+    order.forEach(function (place) {
+      if (best === null || counts[place] > counts[best]) best = place;
+    });
+    if (best === null || counts[best] < 2) return "";
+    return String(S.start_there_many || "")
+      .replace("%(n)s", String(counts[best]))
+      .replace("%(request)s", best);
+  }
+
+  // "Copy as curl": the Clipboard API where the page may use it, else a selection.
+  panel.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest(".copy-curl") : null;
+    if (!button) return;
+    var text = button.dataset.curl || "";
+    function done(ok) {
+      button.textContent = ok ? S.copied : S.copy_failed;
+      setTimeout(function () {
+        button.textContent = S.copy_curl;
+      }, 2000);
+    }
+    function fallback() {
+      var area = document.createElement("textarea");
+      area.value = text;
+      area.setAttribute("readonly", "");
+      area.style.position = "fixed";
+      area.style.opacity = "0";
+      document.body.appendChild(area);
+      area.select();
+      var ok = false;
+      try {
+        ok = document.execCommand("copy");
+      } catch (e) {
+        ok = false;
+      }
+      document.body.removeChild(area);
+      done(ok);
+    }
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(
+        function () {
+          done(true);
+        },
+        fallback
+      );
+    } else {
+      fallback();
+    }
+  });
+  function revealCopyButtons() {
+    panel.querySelectorAll(".copy-curl[hidden]").forEach(function (b) {
+      b.hidden = false;
+    });
+  }
+  revealCopyButtons();
 
   function render() {
     if (!state) return;
@@ -93,20 +304,12 @@
     var results = state.results;
     var line = summaryLine(results);
     if (line) panel.appendChild(el("p", "results-output", line));
+    var start = startThere(state.tests);
+    if (start) panel.appendChild(el("p", "start-there", start));
     if (state.tests.length) {
       var list = el("ul", "test-list");
       state.tests.forEach(function (t) {
-        var item = el("li", "test-item " + t.status);
-        item.appendChild(el("span", "test-name", t.name));
-        item.appendChild(el("span", "test-points", points(t.score) + " / " + points(t.max_score)));
-        if (t.output) {
-          var details = document.createElement("details");
-          if (t.status === "failed") details.open = true;
-          details.appendChild(el("summary", null, S.what_failed));
-          details.appendChild(el("pre", "test-output", t.output));
-          item.appendChild(details);
-        }
-        list.appendChild(item);
+        list.appendChild(renderTest(t));
       });
       panel.appendChild(list);
     }
@@ -127,13 +330,10 @@
     if (!row) {
       row = document.createElement("tr");
       row.dataset.submission = String(state.id);
+      // The server formats the date as the rendered rows are (the site's format).
       var when = document.createElement("time");
-      var now = new Date();
-      when.dateTime = now.toISOString();
-      when.textContent = now.toLocaleString(document.documentElement.lang || "es", {
-        dateStyle: "short",
-        timeStyle: "short",
-      });
+      when.dateTime = state.submitted_at || new Date().toISOString();
+      when.textContent = state.submitted_at_display || "";
       var whenCell = el("td");
       whenCell.appendChild(when);
       row.append(el("td", null, state.attempt), whenCell, el("td"), el("td"));
@@ -293,6 +493,8 @@
           state = {
             id: r.body.id,
             attempt: r.body.attempt,
+            submitted_at: r.body.submitted_at,
+            submitted_at_display: r.body.submitted_at_display,
             status: r.body.status,
             queue_position: null,
             test_count: null,
