@@ -28,7 +28,6 @@ class RegistrationAdmin(LtiRegistrationAdmin):
 class ContextCohortAdmin(admin.ModelAdmin):
     list_display = ["context", "cohort", "roster_synced_at"]
     list_select_related = ["context", "cohort"]
-    autocomplete_fields: list[str] = []
     readonly_fields = ["context", "roster_synced_at", "roster_error"]
 
     def has_add_permission(self, request: object) -> bool:

@@ -13,7 +13,7 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.auth.hashers import make_password
 from django.core.cache import cache
@@ -32,7 +32,7 @@ from lti_tool.models import (
     LtiUser,
 )
 from lti_tool.services.nrps import fetch_member_data
-from pylti1p3.assignments_grades import AssignmentsGradesService
+from pylti1p3.assignments_grades import AssignmentsGradesService, TAssignmentsGradersData
 from pylti1p3.grade import Grade as AgsGrade
 from pylti1p3.lineitem import LineItem
 from pylti1p3.service_connector import ServiceConnector
@@ -244,7 +244,9 @@ def line_item_record(lti_launch: LtiLaunch, target: Exercise | Course) -> LtiLin
             return LtiLineItem.objects.filter(context=context, resource_id=resource_id).first()
         if "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem" not in scopes:
             return None
-        ags = AssignmentsGradesService(_connector(lti_launch.registration), claim)
+        ags = AssignmentsGradesService(
+            _connector(lti_launch.registration), cast(TAssignmentsGradersData, claim)
+        )
         found = ags.find_or_create_lineitem(
             LineItem()
             .set_label(label)
@@ -342,7 +344,10 @@ def _dispatch_send(sync_id: int, countdown: float = 0) -> None:
         if settings.TALLER_GRADING == "celery":
             from taller.lti.tasks import send_score
 
-            send_score.apply_async(args=(sync_id,), countdown=countdown or None)
+            if countdown:
+                send_score.apply_async(args=(sync_id,), countdown=countdown)
+            else:
+                send_score.apply_async(args=(sync_id,))
         else:
             from taller.grading.inprocess import executor
 
