@@ -178,3 +178,24 @@ def test_configuration_page_gives_what_an_lms_asks_for(
     assert canvas["target_link_uri"] == taller.launch_url
     assert canvas["public_jwk_url"] == f"{taller.url}/lti/jwks.json"
     assert "https://purl.imsglobal.org/spec/lti-ags/scope/score" in canvas["scopes"]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [{}, {"id_token": "no-es-un-jwt"}, {"id_token": "a.b.c", "state": ""}],
+    ids=["empty", "not-a-jwt", "empty-state"],
+)
+def test_a_post_that_is_no_launch_gets_a_400_with_its_reason(
+    taller: Taller, data: dict[str, str]
+) -> None:
+    response = requests.post(taller.launch_url, data=data, timeout=10)
+    assert response.status_code == 400
+    assert 'data-code="invalid"' in response.text
+
+
+def test_a_state_this_browser_was_not_given_is_refused(taller: Taller) -> None:
+    response = requests.post(
+        taller.launch_url, data={"id_token": "a.b.c", "state": "state-ajeno"}, timeout=10
+    )
+    assert response.status_code == 403
+    assert 'data-code="no_state"' in response.text

@@ -214,3 +214,17 @@ def test_the_roster_comes_in_on_launch_and_leavers_stay(lms: TestLMS, taller: Ta
     # Shown as gone, not deleted: her enrolment and work stay.
     assert Enrollment.objects.filter(cohort=cohort, student__first_name="Bea").exists()
     assert "dejó el curso" in page.text
+
+
+def test_a_changed_deadline_or_late_policy_reaches_the_lms(lms: TestLMS, taller: Taller) -> None:
+    ana, cohort, line_item = launched_with_line_item(lms, taller)
+    graded(ana, taller, cohort, 10.0)
+    # The admin moves the deadline back: the attempt is now two started days late.
+    late_by_a_day_and_a_half(cohort, taller)
+    # Then makes the policy harsher: 25 % a day.
+    cohort.late_penalty_percent_per_day = Decimal("25")
+    cohort.save()
+    cohort.name = "Otro nombre"  # not a policy change: nothing sent
+    cohort.save()
+
+    assert [s["scoreGiven"] for s in lms.line_items[line_item].scores] == [10.0, 8.0, 5.0]

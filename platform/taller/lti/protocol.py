@@ -40,9 +40,10 @@ _CODES = (
     ("Unable to find public key", "bad_signature"),
     ("Signature verification failed", "bad_signature"),
     ("Can't decode id_token", "bad_signature"),
+    # The state cookie set at login did not come back: a browser that blocks
+    # third-party cookies in the LMS's frame.
     ("State not found", "no_state"),
-    ("Missing state", "no_state"),
-    ("Missing", "no_state"),
+    ("cookie", "no_state"),
 )
 
 

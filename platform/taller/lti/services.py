@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, cast
 
+import requests
 from django.contrib.auth.hashers import make_password
 from django.core.cache import cache
 from django.db import transaction
@@ -33,6 +34,7 @@ from lti_tool.models import (
 )
 from lti_tool.services.nrps import fetch_member_data
 from pylti1p3.assignments_grades import AssignmentsGradesService, TAssignmentsGradersData
+from pylti1p3.exception import LtiException
 from pylti1p3.grade import Grade as AgsGrade
 from pylti1p3.lineitem import LineItem
 from pylti1p3.service_connector import ServiceConnector
@@ -217,7 +219,13 @@ def launch_accept(lti_launch: LtiLaunch) -> LaunchOutcome:
     cohort = context_cohort(lti_launch.context, course)
     join_cohort(cohort, user, role)
     if lti_launch.is_resource_launch and target is not None:
-        line_item_record(lti_launch, target)
+        try:
+            with transaction.atomic():
+                line_item_record(lti_launch, target)
+        except (LtiException, requests.RequestException) as exc:
+            # The platform's line item service failed: the student still gets in, and
+            # the next launch of this link tries again.
+            logger.warning("lti launch: no line item for %s: %s", resource_id_of(target), exc)
     return LaunchOutcome(user=user, role=role, cohort=cohort, target=target or course)
 
 
@@ -283,10 +291,13 @@ def _target_max(target: Exercise | Course) -> float:
 # Scores -----------------------------------------------------------------------------
 
 
-def grade_changed(*, cohort_id: int, student_id: int, exercise: Exercise) -> list[int]:
-    """The student's grade for this exercise (and so their course total) may have
-    changed: every line item of the cohort's LMS courses that shows it is owed a send.
-    Call inside the transaction that changed it; the sends are queued on commit."""
+def grade_changed(
+    *, cohort_id: int, exercise: Exercise, student_id: int | None = None
+) -> list[int]:
+    """A grade for this exercise (and so a course total) may have changed, one
+    student's (a new score) or everyone's in the cohort (None: a new deadline): every
+    line item of the cohort's LMS courses that shows it is owed a send. Call inside the
+    transaction that changed it; the sends are queued on commit."""
     resource_ids = [
         f"{EXERCISE_PREFIX}{exercise.slug}",
         f"{COURSE_PREFIX}{exercise.section.course.slug}",
@@ -294,12 +305,23 @@ def grade_changed(*, cohort_id: int, student_id: int, exercise: Exercise) -> lis
     line_items = LtiLineItem.objects.filter(
         context__taller_cohort__cohort_id=cohort_id, resource_id__in=resource_ids
     ).select_related("context__deployment")
-    return _owe(line_items, cohort_id=cohort_id, student_ids=[student_id])
+    if not line_items.exists():
+        return []
+    if student_id is None:
+        student_ids = list(
+            Enrollment.objects.filter(cohort_id=cohort_id).values_list("student_id", flat=True)
+        )
+    else:
+        student_ids = [student_id]
+    return _owe(line_items, cohort_id=cohort_id, student_ids=student_ids)
 
 
 def cohort_grades_resend(cohort: Cohort) -> list[int]:
     """Every grade of the cohort sent again (after a change of deadline or policy, or
     when an LMS lost them)."""
+    line_items = selectors.cohort_line_items(cohort)
+    if not line_items.exists():
+        return []
     student_ids = list(cohort.enrollments.values_list("student_id", flat=True))
     return _owe(
         selectors.cohort_line_items(cohort).select_related("context__deployment"),

@@ -65,7 +65,11 @@ def _messages() -> dict[str, str]:
     }
 
 
-def _refuse(request: HttpRequest, code: str, detail: str = "", status: int = 403) -> HttpResponse:
+def _refuse(
+    request: HttpRequest, code: str, detail: str = "", status: int | None = None
+) -> HttpResponse:
+    # Not a launch at all: 400; a launch Taller will not accept: 403.
+    status = status or (400 if code == "invalid" else 403)
     message = _messages().get(code, _messages()["invalid"])
     return render(
         request,
@@ -121,11 +125,14 @@ class LaunchView(LtiLaunchBaseView):
                 "inactive_deployment",
                 f"deployment_id={deployment.deployment_id}",
             )
-        sync_data_from_launch(lti_launch)
         try:
+            sync_data_from_launch(lti_launch)
             outcome = services.launch_accept(lti_launch)
         except services.LtiError as exc:
             return _refuse(request, exc.code)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            # A signed token whose claims are not shaped as LTI says (a platform's bug).
+            return _refuse(request, "invalid", f"{exc.__class__.__name__}: {exc}")
         login(request, outcome.user, backend=BACKEND)
         request.session[SESSION_KEY] = lti_launch.get_launch_id()
         if lti_launch.context.memberships_url:
