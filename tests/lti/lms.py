@@ -93,7 +93,16 @@ class LineItemRecord:
 class TestLMS:
     __test__ = False
 
-    def __init__(self, *, client_id: str = "taller-client", deployment_id: str = "dep-1") -> None:
+    def __init__(
+        self,
+        *,
+        client_id: str = "taller-client",
+        deployment_id: str = "dep-1",
+        host: str = "127.0.0.1",
+    ) -> None:
+        # Listens on 127.0.0.1 whatever name its URLs use ("localhost" for a browser,
+        # whose cookies for Taller at localhost then stay same-site).
+        self.host = host
         self.key = new_key()
         self.kid = self.key.thumbprint()
         self.client_id = client_id
@@ -116,8 +125,8 @@ class TestLMS:
 
     @property
     def url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
+        port = self.server.server_address[1]
+        return f"http://{self.host}:{port}"
 
     @property
     def issuer(self) -> str:
