@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, cast
@@ -47,7 +48,7 @@ from taller.cohorts.services import cohort_create
 from taller.courses.models import Course, Exercise
 from taller.courses.selectors import course_get
 from taller.lti import selectors
-from taller.lti.models import ContextCohort, ScoreSync
+from taller.lti.models import ContextCohort, ScoreSync, UsedNonce
 from taller.lti.selectors import COURSE_PREFIX, EXERCISE_PREFIX
 
 logger = logging.getLogger(__name__)
@@ -64,6 +65,7 @@ CUSTOM_EXERCISE = "taller_exercise"
 CUSTOM_COURSE = "taller_course"
 SCORE_LEASE = timedelta(seconds=60)
 NEW_COHORT_DAYS = 180
+ROSTER_MAX_AGE = timedelta(hours=1)
 
 
 class LtiError(Exception):
@@ -373,12 +375,29 @@ def _dispatch_send(sync_id: int, countdown: float = 0) -> None:
         else:
             from taller.grading.inprocess import executor
 
-            executor().submit_call(score_send, sync_id)
+            executor().submit_call(_send_in_process, sync_id)
     except Exception:
         # Runs after the grade's commit: whatever stops the queueing (a broker down, an
         # eager retry in tests) must not undo or fail the grading. The row is still owed
         # and the beat task sends it.
         logger.warning("lti score %s: not queued; left for the retry sweep", sync_id, exc_info=True)
+
+
+# The embedded server has no Celery and no beat: its own timer retries a failed send
+# this many times (the cohort's LMS page resends after that).
+IN_PROCESS_RETRIES = 5
+
+
+def _send_in_process(sync_id: int) -> str:
+    outcome = score_send(sync_id)
+    if outcome in ("failed", "busy"):
+        attempts = ScoreSync.objects.filter(pk=sync_id).values_list("attempts", flat=True).first()
+        if attempts is not None and attempts <= IN_PROCESS_RETRIES:
+            delay = retry_delay(attempts) if outcome == "failed" else SCORE_LEASE.total_seconds()
+            timer = threading.Timer(delay, _dispatch_send, args=(sync_id,))
+            timer.daemon = True
+            timer.start()
+    return outcome
 
 
 def retry_delay(attempts: int) -> float:
@@ -527,6 +546,23 @@ def roster_sync(link_id: int) -> int:
             roster_synced_at=timezone.now(), roster_error=""
         )
     return len(members)
+
+
+def roster_refresh_if_stale(link: ContextCohort) -> bool:
+    """On a launch: the roster is read again when it was never read or is older than
+    ROSTER_MAX_AGE (an LMS course changes slowly; a launch is frequent)."""
+    if link.context.memberships_url and (
+        link.roster_synced_at is None or link.roster_synced_at < timezone.now() - ROSTER_MAX_AGE
+    ):
+        roster_sync_enqueue(link.pk)
+        return True
+    return False
+
+
+def nonces_prune() -> int:
+    """Launch nonces past any id_token's life (pylti1p3 keeps the ones it issued a day)."""
+    deleted, _ = UsedNonce.objects.filter(used_at__lt=timezone.now() - timedelta(days=2)).delete()
+    return deleted
 
 
 def roster_sync_enqueue(link_id: int) -> None:

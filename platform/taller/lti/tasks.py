@@ -29,3 +29,8 @@ def scores_owed() -> list[int]:
 @shared_task(name="taller.lti_sync_roster", acks_late=True)
 def sync_roster(link_id: int) -> int:
     return services.roster_sync(link_id)
+
+
+@shared_task(name="taller.lti_nonces_prune")
+def nonces_prune() -> int:
+    return services.nonces_prune()

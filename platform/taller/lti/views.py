@@ -25,7 +25,7 @@ from pylti1p3.deep_link_resource import DeepLinkResource
 from pylti1p3.exception import LtiException, OIDCException
 from pylti1p3.lineitem import LineItem
 
-from taller.accounts.roles import can_manage_cohort, is_admin, role_required
+from taller.accounts.roles import Role, can_manage_cohort, is_admin, role_required
 from taller.cohorts.models import Cohort
 from taller.courses.models import Course, Exercise
 from taller.courses.selectors import course_get, published_exercises
@@ -125,6 +125,12 @@ class LaunchView(LtiLaunchBaseView):
                 "inactive_deployment",
                 f"deployment_id={deployment.deployment_id}",
             )
+        if (
+            lti_launch.is_deep_link_launch
+            and services.launch_role(lti_launch.roles_claim or []) is not Role.INSTRUCTOR
+        ):
+            # Placing content in the course is the instructor's.
+            return _refuse(request, "no_role")
         try:
             sync_data_from_launch(lti_launch)
             outcome = services.launch_accept(lti_launch)
@@ -135,13 +141,8 @@ class LaunchView(LtiLaunchBaseView):
             return _refuse(request, "invalid", f"{exc.__class__.__name__}: {exc}")
         login(request, outcome.user, backend=BACKEND)
         request.session[SESSION_KEY] = lti_launch.get_launch_id()
-        if lti_launch.context.memberships_url:
-            link = lti_launch.context.taller_cohort
-            if link.roster_synced_at is None:
-                services.roster_sync_enqueue(link.pk)
+        services.roster_refresh_if_stale(lti_launch.context.taller_cohort)
         if lti_launch.is_deep_link_launch:
-            if outcome.role is not services.Role.INSTRUCTOR and not is_admin(outcome.user):
-                return _refuse(request, "no_role")
             return _deep_link_picker(request, lti_launch.get_launch_id(), outcome.cohort.course)
         if lti_launch.is_resource_launch:
             if isinstance(outcome.target, Exercise):
@@ -206,10 +207,10 @@ def deep_link_view(request: HttpRequest) -> HttpResponse:
     )
     message_launch = lti_launch.get_message_launch()
     deep_link = message_launch.get_deep_link()
-    settings = message_launch.get_launch_data()[
+    dl_settings = message_launch.get_launch_data()[
         "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"
     ]
-    return_url = settings["deep_link_return_url"]
+    return_url = dl_settings["deep_link_return_url"]
     response = render(
         request,
         "lti/deep_link_return.html",

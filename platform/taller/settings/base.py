@@ -383,6 +383,7 @@ CELERY_TASK_ROUTES = {
     "taller.lti_send_score": {"queue": "grading"},
     "taller.lti_scores_owed": {"queue": "grading"},
     "taller.lti_sync_roster": {"queue": "grading"},
+    "taller.lti_nonces_prune": {"queue": "grading"},
 }
 CELERY_BEAT_SCHEDULE = {
     "requeue-stuck-runs": {
@@ -394,4 +395,5 @@ CELERY_BEAT_SCHEDULE = {
         "task": "taller.lti_scores_owed",
         "schedule": env.float("TALLER_LTI_RETRY_INTERVAL", default=60.0),
     },
+    "lti-nonces-prune": {"task": "taller.lti_nonces_prune", "schedule": 3600.0},
 }
