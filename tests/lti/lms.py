@@ -71,6 +71,7 @@ class Launch:
     resource_link_id: str = "link-1"
     custom: dict[str, str] = field(default_factory=dict)
     lineitem: str | None = None  # the link's line item URL, when it has one
+    locale: str = "es-ES"
     # Knobs for the refusal tests.
     issuer: str | None = None
     audience: str | None = None
@@ -207,6 +208,7 @@ class TestLMS:
             },
             f"{LTI}custom": launch.custom,
             f"{LTI}tool_platform": {"guid": "test-lms", "name": "Test LMS"},
+            f"{LTI}launch_presentation": {"document_target": "iframe", "locale": launch.locale},
             "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice": {
                 "context_memberships_url": f"{self.url}/memberships",
                 "service_versions": ["2.0"],

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import pytest
 import requests
+from django.test import Client
 from lti_tool.models import LtiDeployment, LtiUser
 
 from taller.accounts.models import User
 from taller.accounts.roles import Role, has_role
 from taller.cohorts.models import Cohort, Enrollment
 from taller.lti.models import ContextCohort
+from tests.factories import CohortFactory
 from tests.lti.conftest import Browser, Taller
 from tests.lti.lms import Launch, Person, TestLMS, new_key
 
@@ -199,3 +201,36 @@ def test_a_state_this_browser_was_not_given_is_refused(taller: Taller) -> None:
     )
     assert response.status_code == 403
     assert 'data-code="no_state"' in response.text
+
+
+def test_the_lms_language_is_kept_unless_the_person_chose_one(
+    lms: TestLMS, taller: Taller, browser: Browser
+) -> None:
+    response = browser.launch(lms, taller, lms.prepare(exercise_launch(taller, locale="en-GB")))
+    page = browser.get(taller.url + response.headers["Location"])
+    assert page.headers["Content-Language"] == "en"
+    assert ">Submit<" in page.text
+
+    # Back to Spanish with the switcher: the next launch in English does not undo it.
+    browser.cookies.set("django_language", "es")
+    response = browser.launch(lms, taller, lms.prepare(exercise_launch(taller, locale="en-GB")))
+    page = browser.get(taller.url + response.headers["Location"])
+    assert page.headers["Content-Language"] == "es"
+
+
+def test_an_admin_links_the_lms_course_to_an_existing_cohort(
+    lms: TestLMS, taller: Taller, browser: Browser, admin_client: Client
+) -> None:
+    browser.launch(lms, taller, lms.prepare(exercise_launch(taller)))
+    link = ContextCohort.objects.get()
+    existing = CohortFactory(name="Cohorte 2026-A", course=taller.exercise.section.course)
+
+    response = admin_client.post(
+        f"/admin/taller_lti/contextcohort/{link.pk}/change/", {"cohort": existing.pk}
+    )
+    assert response.status_code == 302
+
+    bea = Person("lms-user-bea", "Bea", "Sanz", "bea@uni.example", "Learner")
+    with Browser() as other:
+        other.launch(lms, taller, lms.prepare(exercise_launch(taller, bea)))
+    assert Enrollment.objects.filter(cohort=existing, student__lti_users__sub=bea.sub).exists()

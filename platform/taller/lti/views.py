@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.core.exceptions import PermissionDenied
@@ -146,9 +147,32 @@ class LaunchView(LtiLaunchBaseView):
             return _deep_link_picker(request, lti_launch.get_launch_id(), outcome.cohort.course)
         if lti_launch.is_resource_launch:
             if isinstance(outcome.target, Exercise):
-                return redirect("exercise", slug=outcome.target.slug)
-            return redirect("course")
+                response = redirect("exercise", slug=outcome.target.slug)
+            else:
+                response = redirect("course")
+            _language_from_lms(request, response, lti_launch)
+            return response
         return _refuse(request, "invalid", "message_type")
+
+
+def _language_from_lms(request: HttpRequest, response: HttpResponse, lti_launch: Any) -> None:
+    """The LMS's language for someone who never chose one here (the switcher's choice
+    wins): the same cookie the switcher sets."""
+    if settings.LANGUAGE_COOKIE_NAME in request.COOKIES:
+        return
+    locale = str((lti_launch.launch_presentation_claim or {}).get("locale") or "")
+    language = locale.replace("_", "-").split("-")[0].lower()
+    if language in {code for code, _name in settings.LANGUAGES}:
+        response.set_cookie(
+            settings.LANGUAGE_COOKIE_NAME,
+            language,
+            max_age=settings.LANGUAGE_COOKIE_AGE,
+            path=settings.LANGUAGE_COOKIE_PATH,
+            domain=settings.LANGUAGE_COOKIE_DOMAIN,
+            secure=settings.LANGUAGE_COOKIE_SECURE,
+            httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+            samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+        )
 
 
 def _deep_link_picker(request: HttpRequest, launch_id: str, course: Course) -> HttpResponse:

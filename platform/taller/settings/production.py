@@ -47,6 +47,9 @@ CSRF_COOKIE_SECURE = True
 if env.bool("TALLER_LTI_IFRAME", default=True):
     SESSION_COOKIE_SAMESITE = "None"
     CSRF_COOKIE_SAMESITE = "None"
+    # The language switcher's choice, inside the frame too.
+    LANGUAGE_COOKIE_SAMESITE = "None"
+    LANGUAGE_COOKIE_SECURE = True
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
