@@ -37,6 +37,7 @@ def test_a_learner_lands_signed_in_on_the_linked_exercise(
     assert page.status_code == 200
     assert "Una API REST" in page.text
     user = User.objects.get(lti_users__sub=ANA.sub)
+    assert user.get_username().startswith("ana-perez-")
     assert user.get_username() in page.text
     assert (user.first_name, user.last_name, user.email) == ("Ana", "Pérez", "ana@uni.example")
     assert has_role(user, Role.STUDENT) and not has_role(user, Role.INSTRUCTOR)

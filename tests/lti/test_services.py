@@ -109,6 +109,9 @@ def test_a_failed_post_is_shown_and_sent_again_never_lost(lms: TestLMS, taller: 
     staff.force_login(instructor)
     page = staff.get(f"/lti/cohortes/{cohort.pk}/").content.decode()
     assert "fallida" in page and "503" in page
+    # Reached from the cohort's reports.
+    gradebook = staff.get(f"/docencia/cohortes/{cohort.pk}/calificaciones/").content.decode()
+    assert f'href="/lti/cohortes/{cohort.pk}/"' in gradebook
 
     # The LMS is back; once the row's wait is over, the beat task sends it.
     lms.fail_scores = 0

@@ -22,6 +22,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.text import slugify
 from lti_tool.lti_core.utils import normalize_role
 from lti_tool.models import (
     Key,
@@ -111,10 +112,16 @@ def launch_role(roles: list[str]) -> Role | None:
 
 
 def _username_for(lti_user: LtiUser) -> str:
+    """A readable, free user name: the person's name and a digest of who they are in
+    the LMS (user names show in gradebooks; nobody signs in with this one)."""
     digest = hashlib.sha256(
         f"{lti_user.registration.issuer}\x00{lti_user.sub}".encode()
-    ).hexdigest()[:16]
-    return f"lti-{digest}"
+    ).hexdigest()
+    base = slugify(f"{lti_user.given_name} {lti_user.family_name}".strip() or lti_user.name)[:40]
+    for candidate in (f"{base or 'lti'}-{digest[:6]}", f"lti-{digest[:24]}"):
+        if not User.objects.filter(username=candidate).exists():
+            return candidate
+    return f"lti-{digest[:40]}"
 
 
 def account_for(lti_user: LtiUser, role: Role) -> User:
