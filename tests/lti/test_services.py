@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -146,9 +147,9 @@ def test_a_student_cannot_see_the_cohorts_lms_page(lms: TestLMS, taller: Taller)
     assert client.get(f"/lti/cohortes/{cohort.pk}/").status_code == 403
 
 
-def test_deep_linking_places_an_exercise_with_its_maximum_score(
-    lms: TestLMS, taller: Taller
-) -> None:
+def deep_link(lms: TestLMS, taller: Taller, item: str) -> dict[str, Any]:
+    """An instructor adds an activity: Taller's picker, their choice, the signed answer
+    posted back to the LMS; the content item the LMS received."""
     with Browser() as luis:
         picker = luis.launch(
             lms, taller, lms.prepare(Launch(person=LUIS, message_type="LtiDeepLinkingRequest"))
@@ -156,13 +157,13 @@ def test_deep_linking_places_an_exercise_with_its_maximum_score(
         assert picker.status_code == 200, picker.text
         (form,) = [f for f in forms_of(picker.text) if "launch_id" in f["fields"]]  # type: ignore[operator]
         fields = form["fields"]
-        assert f"exercise:{taller.exercise.slug}" in fields["item[]"]  # type: ignore[index]
+        assert item in fields["item[]"]  # type: ignore[index]
         back = luis.post(
             taller.url + str(form["action"]),
             data={
                 "csrfmiddlewaretoken": fields["csrfmiddlewaretoken"],  # type: ignore[index]
                 "launch_id": fields["launch_id"],  # type: ignore[index]
-                "item": f"exercise:{taller.exercise.slug}",
+                "item": item,
             },
         )
         assert back.status_code == 200, back.text
@@ -171,17 +172,54 @@ def test_deep_linking_places_an_exercise_with_its_maximum_score(
         assert to_lms["action"] == f"{lms.url}/deep-link-return"
         assert luis.post(str(to_lms["action"]), data=to_lms["fields"]).status_code == 200
 
-    # The LMS checked Taller's signature with Taller's JWKS and got the exercise.
-    (claims,) = lms.deep_link_responses
+    # The LMS checked Taller's signature with Taller's JWKS.
+    claims = lms.deep_link_responses[-1]
     assert claims["https://purl.imsglobal.org/spec/lti/claim/message_type"] == (
         "LtiDeepLinkingResponse"
     )
     assert claims["https://purl.imsglobal.org/spec/lti-dl/claim/data"] == "opaque-data"
-    (item,) = claims["https://purl.imsglobal.org/spec/lti-dl/claim/content_items"]
+    (content_item,) = claims["https://purl.imsglobal.org/spec/lti-dl/claim/content_items"]
+    assert content_item["url"] == taller.launch_url
+    return content_item  # type: ignore[no-any-return]
+
+
+def test_deep_linking_places_an_exercise_with_its_maximum_score(
+    lms: TestLMS, taller: Taller
+) -> None:
+    # Its maximum, as its grader's runs have shown it.
+    ana, cohort, _ = launched_with_line_item(lms, taller)
+    graded(ana, taller, cohort, 4.0)
+
+    item = deep_link(lms, taller, f"exercise:{taller.exercise.slug}")
+
     assert item["custom"] == {"taller_exercise": taller.exercise.slug}
-    assert item["url"] == taller.launch_url
     assert item["lineItem"]["resourceId"] == f"exercise:{taller.exercise.slug}"
-    assert item["lineItem"]["scoreMaximum"] > 0
+    assert item["lineItem"]["scoreMaximum"] == 10.0
+    assert item["title"] == "Una API REST"
+
+
+def test_the_whole_course_is_placed_and_gets_the_course_total(lms: TestLMS, taller: Taller) -> None:
+    course = taller.exercise.section.course
+    item = deep_link(lms, taller, f"course:{course.slug}")
+    assert item["custom"] == {"taller_course": course.slug}
+    assert item["lineItem"]["resourceId"] == f"course:{course.slug}"
+
+    # The LMS made the line item; a student opens the link and lands on the course.
+    line_item = lms.add_line_item(item["title"], item["lineItem"]["scoreMaximum"])
+    with Browser() as ana_browser:
+        response = ana_browser.launch(
+            lms,
+            taller,
+            lms.prepare(
+                Launch(person=ANA, custom=item["custom"], lineitem=line_item, resource_link_id="l2")
+            ),
+        )
+    assert response.headers["Location"] == "/curso/"
+    ana = User.objects.get(lti_users__sub=ANA.sub)
+    graded(ana, taller, ContextCohort.objects.get().cohort, 7.0)
+
+    (score,) = lms.line_items[line_item].scores
+    assert (score["scoreGiven"], score["scoreMaximum"]) == (7.0, 10.0)
 
 
 def test_a_learner_cannot_deep_link(lms: TestLMS, taller: Taller) -> None:
