@@ -72,6 +72,7 @@ class Launch:
     custom: dict[str, str] = field(default_factory=dict)
     lineitem: str | None = None  # the link's line item URL, when it has one
     locale: str = "es-ES"
+    with_context: bool = True  # the context claim is optional in LTI 1.3
     # Knobs for the refusal tests.
     issuer: str | None = None
     audience: str | None = None
@@ -219,6 +220,8 @@ class TestLMS:
                 **({"lineitem": launch.lineitem} if launch.lineitem else {}),
             },
         }
+        if not launch.with_context:
+            del claims[f"{LTI}context"]
         if launch.message_type == "LtiResourceLinkRequest":
             claims[f"{LTI}resource_link"] = {"id": launch.resource_link_id, "title": "Taller"}
         else:

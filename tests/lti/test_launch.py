@@ -235,3 +235,11 @@ def test_an_admin_links_the_lms_course_to_an_existing_cohort(
     with Browser() as other:
         other.launch(lms, taller, lms.prepare(exercise_launch(taller, bea)))
     assert Enrollment.objects.filter(cohort=existing, student__lti_users__sub=bea.sub).exists()
+
+
+def test_a_launch_without_a_course_context_still_lands(
+    lms: TestLMS, taller: Taller, browser: Browser
+) -> None:
+    response = browser.launch(lms, taller, lms.prepare(exercise_launch(taller, with_context=False)))
+    assert response.status_code == 302
+    assert ContextCohort.objects.get().cohort.name == "Test LMS"

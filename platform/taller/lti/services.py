@@ -127,6 +127,10 @@ def _username_for(lti_user: LtiUser) -> str:
 def account_for(lti_user: LtiUser, role: Role) -> User:
     """The Taller account of an LMS user: the one already linked to this issuer's
     subject (under any client id of that issuer), else a new one without a password."""
+    # Two first launches at once (a double click) make one account, not two.
+    lti_user = (
+        LtiUser.objects.select_for_update().select_related("registration").get(pk=lti_user.pk)
+    )
     if lti_user.auth_user_id is not None:
         user = lti_user.auth_user
     else:
@@ -161,12 +165,15 @@ def account_for(lti_user: LtiUser, role: Role) -> User:
 
 def context_cohort(context: LtiContext, course: Course) -> Cohort:
     """The context's cohort: the one an admin linked, else a new one for the course."""
+    # The first launches of a course, at once, make one cohort.
+    LtiContext.objects.select_for_update().filter(pk=context.pk).first()
     link = ContextCohort.objects.filter(context=context).select_related("cohort").first()
     if link is not None:
         return link.cohort
     today = date.today()
+    name = context.title or context.label or context.id_on_platform
     cohort = cohort_create(
-        name=(context.title or context.label or context.id_on_platform)[:200],
+        name=(name or str(context.deployment.registration))[:200],
         course=course,
         starts_on=today,
         ends_on=today + timedelta(days=NEW_COHORT_DAYS),

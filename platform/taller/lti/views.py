@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -137,7 +137,7 @@ class LaunchView(LtiLaunchBaseView):
             outcome = services.launch_accept(lti_launch)
         except services.LtiError as exc:
             return _refuse(request, exc.code)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError, ValidationError) as exc:
             # A signed token whose claims are not shaped as LTI says (a platform's bug).
             return _refuse(request, "invalid", f"{exc.__class__.__name__}: {exc}")
         login(request, outcome.user, backend=BACKEND)
