@@ -88,6 +88,11 @@ def test_pages_may_be_framed_by_the_registered_platform_only(
     admin = browser.get(f"{taller.url}/admin/login/")
     assert "frame-ancestors 'none'" in admin.headers["Content-Security-Policy"]
     assert admin.headers["X-Frame-Options"] == "DENY"
+    # Someone who did not come from the LMS: no frame at all.
+    with Browser() as other:
+        login = other.get(f"{taller.url}/entrar/")
+    assert "frame-ancestors 'none'" in login.headers["Content-Security-Policy"]
+    assert login.headers["X-Frame-Options"] == "DENY"
 
 
 def test_jwks_publishes_a_key_taller_made_itself(taller: Taller) -> None:
