@@ -36,6 +36,7 @@ from lti_tool.models import (
 )
 from lti_tool.services.nrps import fetch_member_data
 from pylti1p3.assignments_grades import AssignmentsGradesService, TAssignmentsGradersData
+from pylti1p3.deep_link_resource import DeepLinkResource
 from pylti1p3.exception import LtiException
 from pylti1p3.grade import Grade as AgsGrade
 from pylti1p3.lineitem import LineItem
@@ -258,7 +259,7 @@ def line_item_record(lti_launch: LtiLaunch, target: Exercise | Course) -> LtiLin
     resource_id = resource_id_of(target)
     url = claim.get("lineitem", "")
     label = str(target.title)[:255]
-    maximum = _target_max(target)
+    maximum = target_max_score(target)
     if not url:
         scopes = claim.get("scope", [])
         if (
@@ -297,7 +298,31 @@ def line_item_record(lti_launch: LtiLaunch, target: Exercise | Course) -> LtiLin
     return line_item
 
 
-def _target_max(target: Exercise | Course) -> float:
+def deep_link_resource(target: Exercise | Course, launch_url: str) -> DeepLinkResource:
+    """What deep linking places in the LMS course: a link to Taller's launch URL whose
+    custom parameter names the exercise (or the course), with a graded line item."""
+    custom = (
+        {CUSTOM_EXERCISE: target.slug}
+        if isinstance(target, Exercise)
+        else {CUSTOM_COURSE: target.slug}
+    )
+    resource_id = resource_id_of(target)
+    return (
+        DeepLinkResource()
+        .set_url(launch_url)
+        .set_title(str(target.title))
+        .set_custom_params(custom)
+        .set_lineitem(
+            LineItem()
+            .set_score_maximum(target_max_score(target))
+            .set_label(str(target.title))
+            .set_resource_id(resource_id)
+            .set_tag(resource_id)
+        )
+    )
+
+
+def target_max_score(target: Exercise | Course) -> float:
     if isinstance(target, Exercise):
         return selectors.exercise_max_score(target) or 100.0
     exercises = Exercise.objects.filter(section__course=target, is_published=True)

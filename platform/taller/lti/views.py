@@ -22,9 +22,7 @@ from lti_tool.constants import SESSION_KEY
 from lti_tool.models import Key, LtiRegistration
 from lti_tool.utils import sync_data_from_launch
 from lti_tool.views import LtiLaunchBaseView, OIDCLoginInitView
-from pylti1p3.deep_link_resource import DeepLinkResource
 from pylti1p3.exception import LtiException, OIDCException
-from pylti1p3.lineitem import LineItem
 
 from taller.accounts.roles import Role, can_manage_cohort, is_admin, role_required
 from taller.cohorts.models import Cohort
@@ -205,29 +203,13 @@ def deep_link_view(request: HttpRequest) -> HttpResponse:
             .first()
         )
     if target is None:
-        return (
-            _deep_link_picker(request, launch_id, course)
-            if course
-            else _refuse(request, "no_course")
-        )
-    custom = (
-        {services.CUSTOM_EXERCISE: target.slug}
-        if isinstance(target, Exercise)
-        else {services.CUSTOM_COURSE: target.slug}
-    )
-    resource_id = services.resource_id_of(target)
-    resource = (
-        DeepLinkResource()
-        .set_url(request.build_absolute_uri(reverse("lti-launch")))
-        .set_title(str(target.title))
-        .set_custom_params(custom)
-        .set_lineitem(
-            LineItem()
-            .set_score_maximum(services._target_max(target))
-            .set_label(str(target.title))
-            .set_resource_id(resource_id)
-            .set_tag(resource_id)
-        )
+        if course is None:
+            return _refuse(request, "no_course")
+        response = _deep_link_picker(request, launch_id, course)
+        response.status_code = 400
+        return response
+    resource = services.deep_link_resource(
+        target, request.build_absolute_uri(reverse("lti-launch"))
     )
     message_launch = lti_launch.get_message_launch()
     deep_link = message_launch.get_deep_link()
