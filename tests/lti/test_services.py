@@ -24,6 +24,7 @@ from tests.factories import CohortExerciseFactory, SubmissionFactory
 from tests.lti.conftest import Browser, Taller, forms_of
 from tests.lti.lms import Launch, Person, TestLMS
 from tests.lti.test_launch import ANA, LUIS, exercise_launch
+from tests.production.stack import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -269,3 +270,18 @@ def test_a_changed_deadline_or_late_policy_reaches_the_lms(lms: TestLMS, taller:
     cohort.save()
 
     assert [s["scoreGiven"] for s in lms.line_items[line_item].scores] == [10.0, 8.0, 5.0]
+
+
+def test_the_embedded_server_sends_scores_from_its_own_threads(
+    lms: TestLMS, taller: Taller, settings: Any
+) -> None:
+    # `make run`'s default: no Celery, grading and sends in the server's thread pool.
+    settings.TALLER_GRADING = "inprocess"
+    ana, cohort, line_item = launched_with_line_item(lms, taller)
+    graded(ana, taller, cohort, 9.0)
+
+    (score,) = wait_until(lambda: lms.line_items[line_item].scores, 30, "the score at the LMS")
+    assert score["scoreGiven"] == 9.0
+    assert wait_until(
+        lambda: ScoreSync.objects.filter(state=ScoreSync.State.SENT).exists(), 30, "sent"
+    )
