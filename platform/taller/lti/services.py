@@ -49,7 +49,7 @@ from taller.cohorts.models import Cohort, Enrollment
 from taller.cohorts.services import cohort_create
 from taller.courses.models import Course, Exercise
 from taller.courses.selectors import course_get
-from taller.lti import selectors
+from taller.lti import dispatch, selectors
 from taller.lti.models import ContextCohort, ScoreSync, UsedNonce
 from taller.lti.selectors import COURSE_PREFIX, EXERCISE_PREFIX
 
@@ -401,20 +401,8 @@ def score_send_enqueue(sync_id: int, countdown: float = 0) -> None:
 
 
 def _dispatch_send(sync_id: int, countdown: float = 0) -> None:
-    from django.conf import settings
-
     try:
-        if settings.TALLER_GRADING == "celery":
-            from taller.lti.tasks import send_score
-
-            if countdown:
-                send_score.apply_async(args=(sync_id,), countdown=countdown)
-            else:
-                send_score.apply_async(args=(sync_id,))
-        else:
-            from taller.grading.inprocess import executor
-
-            executor().submit_call(_send_in_process, sync_id)
+        dispatch.send(dispatch.SEND_SCORE, sync_id, countdown=countdown)
     except Exception:
         # Runs after the grade's commit: whatever stops the queueing (a broker down, an
         # eager retry in tests) must not undo or fail the grading. The row is still owed
@@ -427,7 +415,8 @@ def _dispatch_send(sync_id: int, countdown: float = 0) -> None:
 IN_PROCESS_RETRIES = 5
 
 
-def _send_in_process(sync_id: int) -> str:
+def send_in_process(sync_id: int) -> str:
+    """The embedded server's send (lti/apps.py runs it in its thread pool)."""
     outcome = score_send(sync_id)
     if outcome in ("failed", "busy"):
         attempts = ScoreSync.objects.filter(pk=sync_id).values_list("attempts", flat=True).first()
@@ -605,19 +594,7 @@ def nonces_prune() -> int:
 
 
 def roster_sync_enqueue(link_id: int) -> None:
-    def dispatch() -> None:
-        from django.conf import settings
-
-        if settings.TALLER_GRADING == "celery":
-            from taller.lti.tasks import sync_roster
-
-            sync_roster.apply_async(args=(link_id,))
-        else:
-            from taller.grading.inprocess import executor
-
-            executor().submit_call(roster_sync, link_id)
-
-    transaction.on_commit(dispatch)
+    transaction.on_commit(lambda: dispatch.send(dispatch.SYNC_ROSTER, link_id))
 
 
 def context_link(*, context: LtiContext, cohort: Cohort) -> ContextCohort:
