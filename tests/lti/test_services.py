@@ -95,7 +95,9 @@ def test_a_worse_attempt_later_does_not_lower_the_grade_sent(lms: TestLMS, talle
     assert [s["scoreGiven"] for s in lms.line_items[line_item].scores] == [6.0, 6.0]
 
 
-def test_a_failed_post_is_shown_and_sent_again_never_lost(lms: TestLMS, taller: Taller) -> None:
+def test_a_failed_post_is_shown_and_sent_again_never_lost(
+    lms: TestLMS, taller: Taller, admin_client: Client
+) -> None:
     ana, cohort, line_item = launched_with_line_item(lms, taller)
     lms.fail_scores = 1000
     graded(ana, taller, cohort, 10.0)
@@ -111,6 +113,9 @@ def test_a_failed_post_is_shown_and_sent_again_never_lost(lms: TestLMS, taller: 
     staff.force_login(instructor)
     page = staff.get(f"/lti/cohortes/{cohort.pk}/").content.decode()
     assert "fallida" in page and "503" in page
+    # And on the platform's status page, for the admins.
+    status = admin_client.get("/docencia/estado/").content.decode()
+    assert "Notas para el LMS" in status and "1 fallida" in status
     # Reached from the cohort's reports.
     gradebook = staff.get(f"/docencia/cohortes/{cohort.pk}/calificaciones/").content.decode()
     assert f'href="/lti/cohortes/{cohort.pk}/"' in gradebook
@@ -123,6 +128,7 @@ def test_a_failed_post_is_shown_and_sent_again_never_lost(lms: TestLMS, taller: 
     (score,) = lms.line_items[line_item].scores
     assert score["scoreGiven"] == 10.0
     assert ScoreSync.objects.get().state == ScoreSync.State.SENT
+    assert "El LMS tiene todas las notas." in admin_client.get("/docencia/estado/").content.decode()
 
 
 def test_an_instructor_resends_the_cohorts_grades(lms: TestLMS, taller: Taller) -> None:

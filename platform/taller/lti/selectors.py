@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from django.core.cache import cache
-from django.db.models import QuerySet
+from django.db.models import Count, F, QuerySet
 from lti_tool.models import LtiLineItem, LtiMembership, LtiRegistration
 
 from taller.accounts.models import User
@@ -148,3 +148,44 @@ def cohort_roster(cohort: Cohort) -> list[RosterRow]:
         )
         for m in memberships
     ]
+
+
+@dataclass(frozen=True)
+class CohortScoresOwed:
+    cohort_id: int
+    cohort_name: str
+    failed: int
+    pending: int
+
+
+@dataclass(frozen=True)
+class ScoresOwed:
+    platforms: bool  # any registration at all (else the section is left out)
+    cohorts: list[CohortScoresOwed]
+
+
+def scores_owed_by_cohort() -> ScoresOwed:
+    """Scores the LMS does not have yet, per cohort: failed sends and ones on their way."""
+    if not LtiRegistration.objects.exists():
+        return ScoresOwed(platforms=False, cohorts=[])
+    counts: dict[tuple[int, str], dict[str, int]] = {}
+    for row in (
+        ScoreSync.objects.filter(sent_revision__lt=F("revision"))
+        .values("cohort_id", "cohort__name", "state")
+        .annotate(n=Count("id"))
+        .order_by("cohort__name")
+    ):
+        key = (row["cohort_id"], row["cohort__name"])
+        counts.setdefault(key, {})[row["state"]] = row["n"]
+    return ScoresOwed(
+        platforms=True,
+        cohorts=[
+            CohortScoresOwed(
+                cohort_id=cohort_id,
+                cohort_name=name,
+                failed=by_state.get(ScoreSync.State.FAILED, 0),
+                pending=sum(n for state, n in by_state.items() if state != ScoreSync.State.FAILED),
+            )
+            for (cohort_id, name), by_state in counts.items()
+        ],
+    )
