@@ -115,4 +115,5 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("taller.api.urls")),
+    path("lti/", include("taller.lti.urls")),
 ]

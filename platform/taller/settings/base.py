@@ -49,6 +49,10 @@ INSTALLED_APPS = [
     "taller.live",
     "taller.teaching",
     "taller.web",
+    # LTI 1.3: django-lti's models (registrations, deployments, contexts, line items,
+    # keys), then Taller's use of them.
+    "lti_tool",
+    "taller.lti",
 ]
 
 MIDDLEWARE = [
@@ -60,6 +64,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
+    # The registered LMS platforms may frame the site (CSP frame-ancestors).
+    "taller.lti.middleware.FrameAncestorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "taller.web.middleware.CourseLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -371,10 +377,23 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=900),
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_TASK_ROUTES = {"taller.requeue_stuck": {"queue": "grading"}}
+CELERY_TASK_ROUTES = {
+    "taller.requeue_stuck": {"queue": "grading"},
+    # Scores and rosters for LMS platforms (taller.lti): quick HTTP calls, beside grading.
+    "taller.lti_send_score": {"queue": "grading"},
+    "taller.lti_scores_owed": {"queue": "grading"},
+    "taller.lti_sync_roster": {"queue": "grading"},
+    "taller.lti_nonces_prune": {"queue": "grading"},
+}
 CELERY_BEAT_SCHEDULE = {
     "requeue-stuck-runs": {
         "task": "taller.requeue_stuck",
         "schedule": env.float("TALLER_REAPER_INTERVAL", default=30.0),
     },
+    # Scores owed to LMS platforms whose send failed or was lost are sent again.
+    "lti-scores-owed": {
+        "task": "taller.lti_scores_owed",
+        "schedule": env.float("TALLER_LTI_RETRY_INTERVAL", default=60.0),
+    },
+    "lti-nonces-prune": {"task": "taller.lti_nonces_prune", "schedule": 3600.0},
 }

@@ -41,6 +41,15 @@ TALLER_GRADING = env.str("TALLER_GRADING", default="celery")
 
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
+# Inside an LMS's iframe Taller is a third party: its session and CSRF cookies travel
+# only with SameSite=None (and Secure), as the LTI 1.3 browser guidance says. CSRF is
+# still checked by token and Origin. TALLER_LTI_IFRAME=False keeps them Lax.
+if env.bool("TALLER_LTI_IFRAME", default=True):
+    SESSION_COOKIE_SAMESITE = "None"
+    CSRF_COOKIE_SAMESITE = "None"
+    # The language switcher's choice, inside the frame too.
+    LANGUAGE_COOKIE_SAMESITE = "None"
+    LANGUAGE_COOKIE_SECURE = True
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
