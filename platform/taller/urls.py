@@ -102,6 +102,21 @@ urlpatterns = [
     path("docencia/<slug:slug>/", teaching.exercise_versions_view, name="teaching-exercise"),
     path("docencia/<slug:slug>/editar/", editing.exercise_edit_view, name="teaching-edit"),
     path(
+        "docencia/<slug:slug>/versiones/<id:number>/",
+        teaching.version_view,
+        name="teaching-version",
+    ),
+    path(
+        "docencia/<slug:slug>/versiones/<id:number>/estado/",
+        teaching.validation_status_view,
+        name="teaching-version-status",
+    ),
+    path(
+        "docencia/<slug:slug>/versiones/<id:number>/paquete.zip",
+        teaching.version_download_view,
+        name="teaching-version-download",
+    ),
+    path(
         "docencia/<slug:slug>/versiones/<id:number>/publicar/",
         teaching.publish_view,
         name="teaching-publish",

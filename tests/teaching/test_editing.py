@@ -115,9 +115,12 @@ def test_an_unknown_exercise_is_not_found(client: Client, course: None) -> None:
             {"starter": {"grande.js": "x" * (MAX_CONTENT_FILE_BYTES + 1)}},
             f"grande.js ocupa {MAX_CONTENT_FILE_BYTES + 1} bytes",
         ),
-        ({"suite": {"conftest.py": "import pytest\n"}}, "no test_*.py grader suite"),
+        (
+            {"suite": {"conftest.py": "import pytest\n"}},
+            "no hay ninguna suite de pytest (un archivo test_*.py)",
+        ),
         ({"statement_es": "   "}, "El enunciado en español no puede quedar vacío."),
-        ({}, "this content is already version"),
+        ({}, "este contenido ya es la versión"),
     ],
     ids=["empty-name", "dotdot", "absolute", "huge", "no-tests", "no-statement", "unchanged"],
 )
@@ -141,7 +144,7 @@ def test_an_edit_of_a_version_no_longer_current_is_refused(client: Client, cours
     before = GraderVersion.objects.count()
     response = client.post(URL, data)
     assert response.status_code == 400
-    assert f"Mientras editabas se publicó la versión {current().number}." in (
+    assert f"Mientras editabas se creó la versión {current().number}." in (
         response.content.decode()
     )
     assert GraderVersion.objects.count() == before
@@ -196,11 +199,11 @@ def test_a_statement_only_edit_validates_and_can_be_published(
     version = GraderVersion.objects.get(exercise__slug="rest-api", number=base.number + 1)
     assert version.source == "edit"
     assert version.state == "valid", version.validation
-    assert [r["kind"] for r in version.validation["rows"]] == ["reference", "wrong"]
+    assert [r["kind"] for r in version.validation["rows"]] == ["reference", "wrong", "starter"]
     assert version.starter_files == base.starter_files
     assert version.suite_files == base.suite_files
     assert version.statement_es.endswith("\nNota nueva.\n") and "\r" not in version.statement_es
-    client.post(f"/docencia/rest-api/versiones/{version.number}/publicar/")
+    client.post(f"/docencia/rest-api/versiones/{version.number}/publicar/", {"confirm": "1"})
     assert current() == version
 
 
@@ -226,9 +229,9 @@ def test_a_broken_grader_edit_is_invalid_and_never_published(
     page = client.get("/docencia/rest-api/").content.decode()
     assert "Publicar esta versión" not in page
     refused = client.post(
-        f"/docencia/rest-api/versiones/{version.number}/publicar/", follow=True
+        f"/docencia/rest-api/versiones/{version.number}/publicar/", {"confirm": "1"}, follow=True
     ).content.decode()
-    assert "only a version whose validation passed can be published" in refused
+    assert "solo se puede publicar una versión cuya validación pasó" in refused
     assert current() == base
 
 
@@ -253,9 +256,12 @@ def test_an_edit_can_start_from_an_earlier_version_to_fix_it(
     )
     client.force_login(UserFactory(role=Role.INSTRUCTOR))
     exercise_page = client.get("/docencia/rest-api/").content.decode()
-    assert f'href="{URL}?desde={broken.number}"' in exercise_page
+    assert f'href="{URL}?desde={base.number}"' in exercise_page
+    # The editor starts from the newest version, and says it is not the one in use.
+    page = client.get(URL).content.decode()
+    assert "roto a propósito" in page and "no es la vigente" in page
     page = client.get(f"{URL}?desde={broken.number}").content.decode()
-    assert "roto a propósito" in page and "no de la vigente" in page
+    assert "roto a propósito" in page
     fixed = {**suite, "test_rest_api.py": "# roto a propósito\n# y arreglado\n"}
     with django_capture_on_commit_callbacks(execute=False):
         response = client.post(f"{URL}?desde={broken.number}", form_data(broken, suite=fixed))

@@ -166,9 +166,10 @@ def exercise_edit_view(request: HttpRequest, slug: str) -> HttpResponse:
     exercise = selectors.exercise_for_staff(slug)
     if exercise is None:
         raise Http404
-    # Normally the current version; ?desde=N starts from another one, e.g. to fix a
-    # draft whose validation failed without losing the work in it.
-    base: GraderVersion | None = exercise.current_version
+    # The newest version, so a second edit never drops the first one unseen; ?desde=N
+    # starts from another (an older one to go back to, a draft to fix).
+    newest: GraderVersion | None = exercise.versions.order_by("-number").first()
+    base: GraderVersion | None = newest
     if request.GET.get("desde"):
         try:
             base = selectors.version_of(slug, int(request.GET["desde"]))
@@ -198,7 +199,7 @@ def exercise_edit_view(request: HttpRequest, slug: str) -> HttpResponse:
                 }
         elif statement.is_valid() and statement.cleaned_data["base"] != base.number:
             problem = _(
-                "Mientras editabas se publicó la versión %(n)s. Copia tus cambios, vuelve "
+                "Mientras editabas se creó la versión %(n)s. Copia tus cambios, vuelve "
                 "a abrir el editor y aplícalos sobre ella."
             ) % {"n": base.number}
         elif statement.is_valid() and starter.is_valid() and suite.is_valid():
@@ -241,6 +242,7 @@ def exercise_edit_view(request: HttpRequest, slug: str) -> HttpResponse:
             "exercise": exercise,
             "base": base,
             "from_current": base.pk == exercise.current_version_id,
+            "newest": newest,
             "statement": statement,
             "starter": starter,
             "suite": suite,
