@@ -105,7 +105,9 @@ def test_responde_el_estado_en_json(http: HttpClient) -> None:
     """GET /api/salud responde el estado en JSON"""
     respuesta = http.get("/api/salud")
     cuerpo = respuesta.expect_json(200)
-    assert cuerpo == {{"estado": "ok"}}, f'{{respuesta.describe()}}: se esperaba {{{{"estado": "ok"}}}}'
+    assert cuerpo == {{"estado": "ok"}}, (
+        f'{{respuesta.describe()}}: se esperaba {{{{"estado": "ok"}}}}'
+    )
 '''
 
 
