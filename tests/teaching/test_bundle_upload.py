@@ -11,6 +11,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
@@ -183,10 +184,11 @@ def test_a_zip_of_the_wrong_folder_names_its_actual_top_level(
 
 @db
 def test_upload_messages_are_in_english_on_request(instructor: Client, course: None) -> None:
+    instructor.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     data = _with_manifest(lambda m: m.replace("time_limit_seconds", "time_limit"))
-    page = post_bundle(instructor, data, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    page = post_bundle(instructor, data).content.decode()
     assert "the field «run.time_limit» does not exist; did you mean «time_limit_seconds»?" in page
-    page = post_bundle(instructor, BAD_ZIPS["duplicate"][0], HTTP_ACCEPT_LANGUAGE="en")
+    page = post_bundle(instructor, BAD_ZIPS["duplicate"][0])
     assert "appears twice in the bundle" in page.content.decode()
 
 
