@@ -166,6 +166,8 @@ def test_validation_rows_open_to_each_test_and_progress_counts_k_of_n(
     version = GraderVersion.objects.filter(exercise__slug="rest-api").order_by("-number")[0]
     status = f"/docencia/rest-api/versiones/{version.number}/estado/"
     assert client.get(status).json()["state"] == "draft"
+    listing = client.get("/docencia/rest-api/").content.decode()
+    assert f'data-validation-progress="{status}"' in listing  # followed live by validation.js
     for callback in callbacks:
         callback()
     assert client.get(status).json() == {
