@@ -255,11 +255,17 @@ def _describe(error: ValidationError, path: Path, model: type[BaseModel]) -> Con
 
 def _read_toml(path: Path) -> dict[str, object]:
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ContentError(_("%(p)s: falta el archivo") % {"p": path}) from None
     except UnicodeDecodeError:
         raise ContentError(_("%(p)s: no es texto UTF-8") % {"p": path}) from None
+    return _parse_toml(text, path)
+
+
+def _parse_toml(text: str, path: Path) -> dict[str, object]:
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ContentError(_("%(p)s: no es TOML válido: %(e)s") % {"p": path, "e": exc}) from None
     except RecursionError:
@@ -316,6 +322,14 @@ def content_hash(*trees: dict[str, str] | dict[str, dict[str, str]] | str) -> st
 def _ordered(files: dict[str, str]) -> dict[str, str]:
     """Files in the order _read_tree finds them on disk (sorted by path components)."""
     return dict(sorted(files.items(), key=lambda item: PurePosixPath(item[0]).parts))
+
+
+def manifest_from_text(text: str, path: Path) -> Manifest:
+    """A manifest written on the site's editor, checked as one read from disk."""
+    try:
+        return Manifest.model_validate(_parse_toml(text, path))
+    except ValidationError as exc:
+        raise _describe(exc, path, Manifest) from None
 
 
 def load_exercise(exercise_dir: Path, graders_dir: Path) -> ExerciseContent:

@@ -10,7 +10,13 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from taller.courses.bundles import content_files, zip_files
-from taller.courses.content import ExerciseContent, Manifest, exercise_content, load_course
+from taller.courses.content import (
+    ContentError,
+    ExerciseContent,
+    Manifest,
+    exercise_content,
+    load_course,
+)
 from taller.courses.models import Course, Exercise, GraderVersion, Section
 
 
@@ -213,23 +219,37 @@ def version_content_edited(
     statement_en: str,
     starter: dict[str, str],
     suite: dict[str, str],
+    manifest: Manifest | None = None,
+    solution: dict[str, str] | None = None,
+    alternatives: dict[str, dict[str, str]] | None = None,
+    wrong: dict[str, dict[str, str]] | None = None,
 ) -> ExerciseContent:
     """A version's content with the parts edited on the site replaced.
 
-    The rest (manifest, solutions, wrong solutions) is the version's own, so the
-    result is checked and fingerprinted exactly as a bundle with those files would be.
-    Raises ContentError.
+    A part not given is the version's own, so the result is checked and fingerprinted
+    exactly as a bundle with those files would be. Raises ContentError.
     """
     slug = version.exercise.slug
+    exercise_dir = Path("exercises") / slug
+    if manifest is not None and manifest.slug != slug:
+        raise ContentError(
+            _(
+                "%(p)s: «slug» es «%(s)s»; el editor no cambia el slug de un ejercicio "
+                "(debe seguir siendo «%(slug)s»)"
+            )
+            % {"p": exercise_dir / "manifest.toml", "s": manifest.slug, "slug": slug}
+        )
     return exercise_content(
-        Manifest.model_validate(version.manifest),
-        exercise_dir=Path("exercises") / slug,
+        manifest if manifest is not None else Manifest.model_validate(version.manifest),
+        exercise_dir=exercise_dir,
         graders_dir=Path("graders"),
         statement_es=statement_es,
         statement_en=statement_en,
         starter=starter,
-        solution=dict(version.solution_files),
-        alternatives={k: dict(v) for k, v in version.alternative_files.items()},
-        wrong={k: dict(v) for k, v in version.wrong_files.items()},
+        solution=solution if solution is not None else dict(version.solution_files),
+        alternatives=alternatives
+        if alternatives is not None
+        else {k: dict(v) for k, v in version.alternative_files.items()},
+        wrong=wrong if wrong is not None else {k: dict(v) for k, v in version.wrong_files.items()},
         suite=suite,
     )
