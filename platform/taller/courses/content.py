@@ -195,7 +195,7 @@ def _known_fields(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[st
 
 
 def _explain(item: dict[str, object], model: type[BaseModel]) -> str:
-    loc = tuple(item["loc"])  # type: ignore[arg-type]
+    loc: tuple[int | str, ...] = tuple(item["loc"])  # type: ignore[arg-type]
     field = ".".join(str(p) for p in loc) or _("(primer nivel)")
     kind = str(item["type"])
     value = item.get("input")
