@@ -64,6 +64,13 @@ def _members(archive: zipfile.ZipFile) -> list[tuple[zipfile.ZipInfo, PurePosixP
             raise BundleError(
                 _("%(n)r: los nombres deben ser rutas relativas dentro del paquete") % {"n": name}
             )
+        if len(name.encode("utf-8", "surrogateescape")) > 1000 or any(
+            len(part.encode("utf-8", "surrogateescape")) > 255 for part in path.parts
+        ):
+            raise BundleError(
+                _("%(n)r: el nombre es demasiado largo (255 bytes por parte, 1000 en total)")
+                % {"n": name[:80]}
+            )
         mode = info.external_attr >> 16
         if stat.S_ISLNK(mode):
             raise BundleError(_("%(n)r: los enlaces no se admiten; copia el archivo") % {"n": name})
@@ -138,9 +145,7 @@ def unpack(upload: BinaryIO, into: Path) -> str:
                     _("%(n)r: está fuera de exercises/<slug>/ y graders/<slug>/")
                     % {"n": info.filename}
                 )
-            target = into.joinpath(*path.parts)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            total += _extract(archive, info, target, MAX_TOTAL_BYTES - total)
+            total += _extract(archive, info, into.joinpath(*path.parts), MAX_TOTAL_BYTES - total)
         return slugs.pop()
 
 
@@ -148,6 +153,7 @@ def _extract(archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, room
     """Decompress one entry, counting what really comes out: a header's size can lie."""
     size = 0
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
         with archive.open(info) as source, open(target, "xb") as sink:
             while chunk := source.read(65536):
                 size += len(chunk)
