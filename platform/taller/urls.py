@@ -21,6 +21,7 @@ urlpatterns = [
     ),
     path("docencia/", teaching.exercises_view, name="teaching"),
     path("docencia/estado/", teaching.status_view, name="teaching-status"),
+    path("docencia/plantilla.zip", teaching.template_bundle_view, name="teaching-template-bundle"),
     path("docencia/cohortes/", teaching.cohorts_view, name="teaching-cohorts"),
     path("docencia/cohortes/<id:cohort_id>/", teaching.cohort_view, name="teaching-cohort"),
     path(

@@ -265,3 +265,18 @@ def test_the_editor_says_which_version_it_starts_from_and_that_a_newer_exists(
     assert "graders/rest-api/" in page  # the help text's <slug> is no longer eaten
     older = instructor.get(f"/docencia/rest-api/editar/?desde={first.number}").content.decode()
     assert f"existe una más reciente, la {second.number}" in older
+
+
+@db
+def test_the_template_bundle_is_accepted_as_a_new_exercise(
+    instructor: Client, course: None
+) -> None:
+    page = instructor.get("/docencia/").content.decode()
+    assert 'href="/docencia/plantilla.zip"' in page and "check_bundle" in page
+    data = instructor.get("/docencia/plantilla.zip").content
+    content = load_bundle(io.BytesIO(data))
+    assert content.manifest.slug == "nuevo-ejercicio" and content.wrong and content.starter
+    response = post_bundle(instructor, data)
+    assert response.status_code == 302
+    version = GraderVersion.objects.get(exercise__slug="nuevo-ejercicio")
+    assert version.state == "draft" and not version.exercise.is_published

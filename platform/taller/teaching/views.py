@@ -27,8 +27,8 @@ from taller.accounts.roles import (
 from taller.accounts.services import activation_path
 from taller.cohorts.selectors import cohort_enrollments
 from taller.cohorts.services import cohort_invite_rotate, enrollments_import
-from taller.courses.bundles import BundleError, load_bundle
-from taller.courses.models import GraderVersion
+from taller.courses.bundles import BundleError, load_bundle, zip_files
+from taller.courses.models import GraderVersion, Section
 from taller.courses.services import (
     VersionError,
     grader_version_publish,
@@ -183,6 +183,19 @@ def version_download_view(request: HttpRequest, slug: str, number: int) -> HttpR
         raise Http404
     response = HttpResponse(version_bundle(version), content_type="application/zip")
     response["Content-Disposition"] = f'attachment; filename="{slug}-v{number}.zip"'
+    return response
+
+
+@role_required(is_staff_member)
+def template_bundle_view(request: HttpRequest) -> HttpResponse:
+    """A bundle to start from: what `manage.py new_exercise` writes, ready to upload."""
+    from taller.courses.management.commands.new_exercise import scaffold_files
+
+    section = Section.objects.order_by("number").values_list("number", flat=True).first() or 1
+    response = HttpResponse(
+        zip_files(scaffold_files("nuevo-ejercicio", section)), content_type="application/zip"
+    )
+    response["Content-Disposition"] = 'attachment; filename="nuevo-ejercicio.zip"'
     return response
 
 

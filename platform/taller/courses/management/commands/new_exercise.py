@@ -111,6 +111,20 @@ def test_responde_el_estado_en_json(http: HttpClient) -> None:
 '''
 
 
+def scaffold_files(slug: str, section: int) -> dict[str, str]:
+    """The new exercise's files by their path in a bundle (exercises/..., graders/...)."""
+    base = f"exercises/{slug}"
+    return {
+        f"{base}/manifest.toml": MANIFEST.format(slug=slug, section=section),
+        f"{base}/statement.es.md": STATEMENT_ES.format(slug=slug),
+        f"{base}/statement.en.md": STATEMENT_EN.format(slug=slug),
+        f"{base}/starter/server.js": SERVER.format(body=STARTER_BODY),
+        f"{base}/solution/server.js": SERVER.format(body=SOLUTION_BODY),
+        f"{base}/wrong/texto-plano/server.js": SERVER.format(body=WRONG_BODY),
+        f"graders/{slug}/test_{slug.replace('-', '_')}.py": SUITE.format(slug=slug),
+    }
+
+
 class Command(BaseCommand):
     help = (
         "Create exercises/SLUG/ and graders/SLUG/ for a new exercise: a small HTTP "
@@ -141,14 +155,10 @@ class Command(BaseCommand):
         for folder in (exercise, suite):
             if folder.exists():
                 raise CommandError(f"{folder} already exists; nothing was written")
+        roots = {"exercises": exercise.parent, "graders": suite.parent}
         files = {
-            exercise / "manifest.toml": MANIFEST.format(slug=slug, section=section),
-            exercise / "statement.es.md": STATEMENT_ES.format(slug=slug),
-            exercise / "statement.en.md": STATEMENT_EN.format(slug=slug),
-            exercise / "starter" / "server.js": SERVER.format(body=STARTER_BODY),
-            exercise / "solution" / "server.js": SERVER.format(body=SOLUTION_BODY),
-            exercise / "wrong" / "texto-plano" / "server.js": SERVER.format(body=WRONG_BODY),
-            suite / f"test_{slug.replace('-', '_')}.py": SUITE.format(slug=slug),
+            roots[name.split("/", 1)[0]] / name.split("/", 1)[1]: text
+            for name, text in scaffold_files(slug, section).items()
         }
         for path, text in files.items():
             path.parent.mkdir(parents=True, exist_ok=True)
