@@ -190,8 +190,9 @@ def pytest_runtest_makereport(
         message = _failure_message(call.excinfo)
         if call.when != "call":
             message = f"(antes de que la prueba pudiera empezar) {message}"
-            if not isinstance(call.excinfo.value, ControlError):
-                # A fixture that raises is the grader's bug, not the student's program.
+            if not isinstance(call.excinfo.value, ControlError | AssertionError):
+                # A fixture that raises is the grader's bug; one whose check fails (or
+                # whose program would not start) is about the student's program.
                 short = item._repr_failure_py(call.excinfo, style="short")
                 _report_suite_error(item.nodeid, str(short), _root())
         meta.failure = message[:_OUTPUT_LIMIT]

@@ -104,6 +104,11 @@ def row_lines(row: Mapping[str, Any]) -> list[str]:
             )
         return lines
     lines.append(indent + row_message(row))
+    for test in row.get("tests") or ():
+        if test.get("status") != "passed" and row.get("kind") in ("reference", "alternative"):
+            lines.append(f"{indent}  ✗ {test.get('name')}")
+            output = str(test.get("output") or "").splitlines()
+            lines += [f"{indent}      {line}" for line in output[:6]]
     report = str(row.get("report") or "")
     if report:
         lines.append(indent + _("Informe de pytest:"))

@@ -55,7 +55,12 @@ class Command(BaseCommand):
             else:
                 spec, entry = exercise_spec(slug, show_hidden=True)
                 source = _source_of(slug)
-        except (LookupError, ContentError, BundleError) as exc:
+        except LookupError as exc:
+            self._usage(
+                f"{exc}; to grade with an exercise that is neither on the site nor in "
+                "TALLER_EXERCISES_DIR, name its folder or zip with --bundle PATH"
+            )
+        except (ContentError, BundleError) as exc:
             self._usage(str(exc))
         if not path.exists():
             self._usage(f"{path}: no such file or folder")
