@@ -115,3 +115,11 @@ def test_instructor_authoring_loop(live: Any, new_page: Any, shots: Shots, tmp_p
     current = Exercise.objects.select_related("current_version").get(slug=SLUG)
     assert current.current_version is not None and current.current_version.number == 2
     shots(page, "rolled back")
+
+    # 5. The editor starts from the newest version (3) and says it is not the one in use.
+    page.get_by_role("link", name=re.compile("Editar en el sitio")).click()
+    expect(page.locator("main")).to_contain_text("Se parte de la versión 3")
+    page.get_by_text("Manifiesto", exact=True).click()
+    expect(page.get_by_label("manifest.toml")).to_have_value(re.compile(f'slug = "{SLUG}"'))
+    a11y.assert_basics(page)
+    shots(page, "editor")

@@ -28,6 +28,7 @@ from taller.courses.content import (
     _IGNORED_PARTS,
     ContentError,
     ExerciseContent,
+    Manifest,
     load_exercise,
 )
 
@@ -255,6 +256,8 @@ def _toml_value(value: Any) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     if isinstance(value, dict):
+        if not value:
+            return "{}"
         return (
             "{ " + ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items()) + " }"
         )
@@ -271,6 +274,8 @@ def _toml_key(key: str) -> str:
 
 def manifest_toml(manifest: Mapping[str, Any]) -> str:
     """A validated manifest (as stored, JSON) written back as manifest.toml."""
+    # In the order the fields are documented, not the order the database kept them in.
+    manifest = Manifest.model_validate(dict(manifest)).model_dump(mode="json")
     lines: list[str] = []
     tables: list[tuple[str, Mapping[str, Any]]] = []
     arrays: list[tuple[str, list[Mapping[str, Any]]]] = []
