@@ -6,6 +6,8 @@ names and compressed data rather than only in bytes no zip reader gets past."""
 from __future__ import annotations
 
 import io
+import warnings
+import zipfile
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -38,3 +40,22 @@ def test_corrupted_bytes_are_refused_with_a_reason(changes: list[tuple[int, int]
 @given(st.integers(0, len(GOOD)), st.binary(max_size=64))
 def test_truncated_or_padded_bundles_are_refused_with_a_reason(cut: int, tail: bytes) -> None:
     _read(GOOD[:cut] + tail)
+
+
+NAMES = st.lists(
+    st.sampled_from(["exercises", "graders", "x", "solution", ".", "..", "", "a.js", " ", "é"]),
+    min_size=1,
+    max_size=5,
+).map("/".join)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(NAMES, st.binary(max_size=16)), min_size=1, max_size=6))
+def test_any_entry_names_are_refused_with_a_reason(entries: list[tuple[str, bytes]]) -> None:
+    buffer = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # duplicate names, on purpose
+        with zipfile.ZipFile(buffer, "w") as archive:
+            for name, data in entries:
+                archive.writestr(zipfile.ZipInfo(name or "_"), data)
+    _read(buffer.getvalue())

@@ -98,6 +98,7 @@ BAD_ZIPS = {
         "método de compresión desconocido (99)",
     ),
     "duplicate": (_duplicate(), "aparece dos veces"),
+    "dot": (zipped({".": "x", "graders/x/test_x.py": "x"}), "rutas relativas dentro del paquete"),
     "file-and-folder": (
         zipped({SOLUTION: "a", SOLUTION + "/b.js": "b", "graders/x/test_x.py": "x"}),
         "es a la vez un archivo y una carpeta",

@@ -61,7 +61,13 @@ def _members(archive: zipfile.ZipFile) -> list[tuple[zipfile.ZipInfo, PurePosixP
     for info in infos:
         name = info.filename
         path = PurePosixPath(name)
-        if "\\" in name or "\0" in name or path.is_absolute() or ".." in path.parts:
+        if (
+            "\\" in name
+            or "\0" in name
+            or path.is_absolute()
+            or ".." in path.parts
+            or not path.parts
+        ):
             raise BundleError(
                 _("%(n)r: los nombres deben ser rutas relativas dentro del paquete") % {"n": name}
             )
