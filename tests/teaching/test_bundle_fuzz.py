@@ -8,11 +8,13 @@ from __future__ import annotations
 import io
 import warnings
 import zipfile
+from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from taller.courses.bundles import BundleError, load_bundle
+from taller.courses.bundles import BundleError, _toml_key, _toml_value, load_bundle
+from taller.courses.content import ContentError, manifest_from_text
 from tests.teaching.test_bundle_upload import rest_api_files, zipped
 
 GOOD = zipped(rest_api_files(), compression=8)  # deflated, as zip tools write
@@ -59,3 +61,29 @@ def test_any_entry_names_are_refused_with_a_reason(entries: list[tuple[str, byte
             for name, data in entries:
                 archive.writestr(zipfile.ZipInfo(name or "_"), data)
     _read(buffer.getvalue())
+
+
+KEYS = st.sampled_from(
+    ["slug", "section", "order", "title", "run", "es", "en", "entry", "time_limit_seconds",
+     "programs", "name", "command", "port", "env", "services", "queue", "secrets", "X_Y", "?"]
+)  # fmt: skip
+VALUES = st.recursive(
+    st.one_of(
+        st.integers(-(2**70), 2**70),
+        st.floats(),
+        st.booleans(),
+        st.text(max_size=8),
+    ),
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(KEYS, inner, max_size=4)),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(KEYS, VALUES, max_size=6))
+def test_any_manifest_is_read_or_refused_with_a_reason(manifest: dict) -> None:
+    text = "\n".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in manifest.items())
+    try:
+        manifest_from_text(text, Path("exercises/x/manifest.toml"))
+    except ContentError as exc:
+        assert "exercises/x/manifest.toml" in str(exc)
