@@ -97,6 +97,10 @@ BAD_ZIPS = {
         _patch(_one_entry(), local=8, central=10, value=struct.pack("<H", 99)),
         "método de compresión desconocido (99)",
     ),
+    "future-version": (
+        _patch(_one_entry(), local=4, central=6, value=struct.pack("<H", 64)),
+        "el archivo no es un zip válido",
+    ),
     "duplicate": (_duplicate(), "aparece dos veces"),
     "dot": (zipped({".": "x", "graders/x/test_x.py": "x"}), "rutas relativas dentro del paquete"),
     "file-and-folder": (

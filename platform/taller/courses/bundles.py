@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import json
 import stat
+import struct
 import tempfile
 import zipfile
 import zlib
@@ -138,7 +139,9 @@ def unpack(upload: BinaryIO, into: Path) -> str:
     """Write the bundle's files under `into`; return the exercise's slug."""
     try:
         archive = zipfile.ZipFile(upload)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, OSError):
+    except Exception:
+        # zipfile fails on hostile bytes in many undocumented ways (BadZipFile, struct
+        # errors, NotImplementedError for a "zip file version 6.4"...): all mean this.
         raise BundleError(_("el archivo no es un zip válido")) from None
     with archive:
         members = _members(archive)
@@ -177,7 +180,7 @@ def _extract(archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, room
                 sink.write(chunk)
     except BundleError:
         raise
-    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, OSError) as exc:
+    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, OSError, struct.error) as exc:
         # A bad CRC, a truncated stream, a header that does not match the data.
         raise BundleError(
             _("%(n)r: el zip está dañado (%(e)s); vuelve a crearlo")
