@@ -138,6 +138,9 @@ Event = Collected | TestFinished
 # callback keeps up with the suite, several when it fell behind (so a callback that
 # writes to a database can write them in one go instead of falling further behind).
 OnEvents = Callable[[Sequence[Event]], None]
+# Called once, after the run, with pytest's own report of a broken suite (a syntax or
+# import error, a fixture that raised): for the grader's author, never for the student.
+OnSuiteReport = Callable[[str], None]
 
 
 class _InternalError(Exception):
@@ -149,12 +152,18 @@ def grade(
     files: Mapping[str, bytes],
     config: RunnerConfig,
     on_events: OnEvents | None = None,
+    on_suite_report: OnSuiteReport | None = None,
 ) -> Results:
     """Grade `files` against `spec`'s suite. Never raises for the student's faults."""
     started = time.monotonic()
     run = _Run(spec, files, config, on_events or (lambda events: None))
     try:
-        return run.execute()
+        try:
+            return run.execute()
+        finally:
+            report = run.suite_report()
+            if report and on_suite_report is not None:
+                on_suite_report(report)
     except SubmissionRejected as exc:
         return Results.ungraded(spec.slug, RunStatus.REJECTED, exc.reason)
     except (_InternalError, SandboxError, ContractError, OSError) as exc:
@@ -195,6 +204,8 @@ class _Run:
         self.collected: tuple[TestResult, ...] = ()
         self.finished: dict[str, TestResult] = {}
         self.startup_failure: str | None = None
+        self.suite_errors: list[str] = []
+        self.suite_stderr = ""
         self.started = time.monotonic()
         self._lock = threading.RLock()
         # Every program started, restarts included (a restart's output is kept too), and
@@ -308,11 +319,14 @@ class _Run:
             )
         assert self.suite is not None
         code = self.suite.popen.returncode
-        if code not in (0, 1):
-            # For the staff's logs only: a suite's traceback may show hidden tests' inputs.
+        if code not in (0, 1) or not self.collected:
+            # For the staff only (logs, the author's report): a suite's traceback may show
+            # hidden tests' inputs.
             assert self.io_dir is not None
             tail = (self.io_dir / "suite.stderr").read_bytes()[-4000:].decode(errors="replace")
+            self.suite_stderr = tail
             logger.warning("%s: grader suite exited with code %s:\n%s", self.spec.slug, code, tail)
+        if code not in (0, 1):
             raise _InternalError(f"the grader suite exited with code {code}")
         if not self.collected:
             raise _InternalError("the grader suite collected no tests")
@@ -435,6 +449,9 @@ class _Run:
             if kind == "startup-failed":
                 self.startup_failure = str(event["output"])
                 return None
+            if kind == "suite-error":
+                self.suite_errors.append(str(event["output"]))
+                return None
             raise ContractError(f"unknown event {kind!r}")
         except (ValueError, KeyError, TypeError) as exc:
             self._kill_suite()
@@ -546,6 +563,14 @@ class _Run:
         raise ControlError(f"unknown operation {op!r}")
 
     # Output and cleanup ----------------------------------------------------------------
+
+    def suite_report(self) -> str:
+        """pytest's reports of what broke in the suite, its files named as in graders/."""
+        parts = list(dict.fromkeys(self.suite_errors))
+        if self.suite_stderr.strip():
+            parts.append(self.suite_stderr.strip())
+        text = "\n\n".join(parts)
+        return text.replace("/suite/", f"graders/{self.spec.slug}/")
 
     def _slices(
         self, start: dict[int, tuple[int, int]] | None, end: dict[int, tuple[int, int]] | None

@@ -21,6 +21,7 @@ urlpatterns = [
     ),
     path("docencia/", teaching.exercises_view, name="teaching"),
     path("docencia/estado/", teaching.status_view, name="teaching-status"),
+    path("docencia/plantilla.zip", teaching.template_bundle_view, name="teaching-template-bundle"),
     path("docencia/cohortes/", teaching.cohorts_view, name="teaching-cohorts"),
     path("docencia/cohortes/<id:cohort_id>/", teaching.cohort_view, name="teaching-cohort"),
     path(
@@ -101,6 +102,21 @@ urlpatterns = [
     ),
     path("docencia/<slug:slug>/", teaching.exercise_versions_view, name="teaching-exercise"),
     path("docencia/<slug:slug>/editar/", editing.exercise_edit_view, name="teaching-edit"),
+    path(
+        "docencia/<slug:slug>/versiones/<id:number>/",
+        teaching.version_view,
+        name="teaching-version",
+    ),
+    path(
+        "docencia/<slug:slug>/versiones/<id:number>/estado/",
+        teaching.validation_status_view,
+        name="teaching-version-status",
+    ),
+    path(
+        "docencia/<slug:slug>/versiones/<id:number>/paquete.zip",
+        teaching.version_download_view,
+        name="teaching-version-download",
+    ),
     path(
         "docencia/<slug:slug>/versiones/<id:number>/publicar/",
         teaching.publish_view,

@@ -97,8 +97,8 @@ def see_it_validated(flow: Flow) -> None:
     # The page refreshes itself while validating; the worker fills in the table.
     table = version.get_by_role("region", name="Validación").locator("table")
     expect(table).to_be_visible(timeout=VALIDATION_TIMEOUT)
-    rows = table.locator("tbody tr")
-    expect(rows).to_have_count(2)
+    rows = table.locator("tbody > tr")
+    expect(rows).to_have_count(3)  # the reference, the wrong solution, the starter
     reference = rows.filter(has_text="solution")
     expect(reference).to_contain_text("referencia")
     expect(reference).to_contain_text("aprobado")
@@ -118,7 +118,10 @@ def see_it_validated(flow: Flow) -> None:
 
 def publish_it(flow: Flow) -> None:
     page = flow.page
-    page.get_by_role("button", name="Publicar esta versión").click()
+    page.get_by_role("link", name="Publicar esta versión…").click()
+    # The confirmation shows what changes against the version in use.
+    expect(page.locator("#publicar")).to_contain_text("statement.es.md")
+    page.get_by_role("button", name="Confirmar: publicar esta versión").click()
     expect(page.get_by_role("status")).to_contain_text(
         "La versión 2 califica ahora los envíos nuevos."
     )

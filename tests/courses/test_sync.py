@@ -64,24 +64,33 @@ def test_changed_content_makes_a_new_version_and_keeps_the_old(content: tuple[Pa
 @pytest.mark.parametrize(
     ("edit", "expected"),
     [
-        (lambda m: m.replace("section = 3", 'section = "tres"'), "field 'section'"),
+        (
+            lambda m: m.replace("section = 3", 'section = "tres"'),
+            "«section» debe ser un número entero",
+        ),
         (
             lambda m: m.replace("memory_limit_mb = 256", "memory_limit_mb = 1"),
-            "field 'run.memory_limit_mb'",
+            "«run.memory_limit_mb» debe ser como mínimo 32",
         ),
         (
             lambda m: m.replace('entry = ["server.js"]', 'entry = ["../server.js"]'),
-            "field 'run.entry.0'",
+            "«run.entry.0»: «../server.js» debe ser una ruta relativa",
         ),
         (
             lambda m: m.replace('entry = ["server.js"]', 'entry = ["main.js"]'),
-            "'main.js' is not in solution/",
+            "«main.js», que no está en solution/ (hay: server.js)",
         ),
-        (lambda m: m.replace("services = []", 'services = ["oracle"]'), "field 'run.services.0'"),
-        (lambda m: m.replace("[title]", "[titulo]"), "field 'title'"),
-        (lambda m: m.replace('slug = "rest-api"', 'slug = "otra"'), "differs from its folder"),
-        (lambda m: "surprise = true\n" + m, "field 'surprise'"),
-        (lambda m: m.replace("[run]", "[run"), "not valid TOML"),
+        (
+            lambda m: m.replace("services = []", 'services = ["oracle"]'),
+            "«run.services.0» debe ser uno de",
+        ),
+        (lambda m: m.replace("[title]", "[titulo]"), "falta el campo «title»"),
+        (
+            lambda m: m.replace('slug = "rest-api"', 'slug = "otra"'),
+            "pero la carpeta se llama «rest-api»",
+        ),
+        (lambda m: "surprise = true\n" + m, "el campo «surprise» no existe"),
+        (lambda m: m.replace("[run]", "[run"), "no es TOML válido"),
     ],
 )
 def test_a_bad_manifest_names_the_file_and_field_and_writes_nothing(
@@ -99,15 +108,15 @@ def test_a_bad_manifest_names_the_file_and_field_and_writes_nothing(
 
 def test_a_missing_statement_or_suite_is_reported(content: tuple[Path, Path]) -> None:
     (content[0] / "rest-api" / "statement.en.md").unlink()
-    with pytest.raises(CommandError, match=r"statement\.en\.md: file is missing"):
+    with pytest.raises(CommandError, match=r"statement\.en\.md: falta el archivo"):
         sync(content)
     (content[0] / "rest-api" / "statement.en.md").write_text("# ok")
     shutil.rmtree(content[1] / "rest-api")
-    with pytest.raises(CommandError, match=r"no test_.*grader suite"):
+    with pytest.raises(CommandError, match=r"no hay ninguna suite de pytest"):
         sync(content)
 
 
 def test_links_in_content_are_refused(content: tuple[Path, Path]) -> None:
     (content[0] / "rest-api" / "starter" / "secret.js").symlink_to("/etc/passwd")
-    with pytest.raises(CommandError, match="links are not allowed"):
+    with pytest.raises(CommandError, match="los enlaces no se admiten"):
         sync(content)

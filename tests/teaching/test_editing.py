@@ -3,11 +3,14 @@ bundle and published only if valid."""
 
 from __future__ import annotations
 
+import html
+
 import pytest
 from django.test import Client
 
 from taller.accounts.models import User
 from taller.accounts.roles import Role
+from taller.courses.bundles import manifest_toml
 from taller.courses.content import MAX_CONTENT_FILE_BYTES
 from taller.courses.models import Exercise, GraderVersion
 from tests.factories import CohortFactory, UserFactory
@@ -17,12 +20,21 @@ db = pytest.mark.django_db
 URL = "/docencia/rest-api/editar/"
 
 
+def _flat(variants: dict[str, dict[str, str]]) -> dict[str, str]:
+    return {
+        f"{name}/{path}": text for name, files in variants.items() for path, text in files.items()
+    }
+
+
 def form_data(
     version: GraderVersion,
     *,
     statement_es: str | None = None,
     starter: dict[str, str] | None = None,
     suite: dict[str, str] | None = None,
+    manifest: str | None = None,
+    solution: dict[str, str] | None = None,
+    wrong: dict[str, str] | None = None,
     newline: str = "\n",
 ) -> dict[str, str]:
     """What the edit form posts: the version's own content unless told otherwise."""
@@ -30,12 +42,19 @@ def form_data(
         "base": str(version.number),
         "statement_es": statement_es if statement_es is not None else version.statement_es,
         "statement_en": version.statement_en,
+        "manifest": manifest if manifest is not None else manifest_toml(version.manifest),
     }
-    for prefix, files in (
-        ("starter", version.starter_files if starter is None else starter),
-        ("suite", version.suite_files if suite is None else suite),
-    ):
-        initial = version.starter_files if prefix == "starter" else version.suite_files
+    own = {
+        "starter": version.starter_files,
+        "suite": version.suite_files,
+        "solution": version.solution_files,
+        "alternatives": _flat(version.alternative_files),
+        "wrong": _flat(version.wrong_files),
+    }
+    given = {"starter": starter, "suite": suite, "solution": solution, "wrong": wrong}
+    for prefix, initial in own.items():
+        files = given.get(prefix)
+        files = initial if files is None else files
         data[f"{prefix}-TOTAL_FORMS"] = str(len(files))
         data[f"{prefix}-INITIAL_FORMS"] = str(min(len(initial), len(files)))
         data[f"{prefix}-MIN_NUM_FORMS"] = "0"
@@ -115,9 +134,12 @@ def test_an_unknown_exercise_is_not_found(client: Client, course: None) -> None:
             {"starter": {"grande.js": "x" * (MAX_CONTENT_FILE_BYTES + 1)}},
             f"grande.js ocupa {MAX_CONTENT_FILE_BYTES + 1} bytes",
         ),
-        ({"suite": {"conftest.py": "import pytest\n"}}, "no test_*.py grader suite"),
+        (
+            {"suite": {"conftest.py": "import pytest\n"}},
+            "no hay ninguna suite de pytest (un archivo test_*.py)",
+        ),
         ({"statement_es": "   "}, "El enunciado en español no puede quedar vacío."),
-        ({}, "this content is already version"),
+        ({}, "este contenido ya es la versión"),
     ],
     ids=["empty-name", "dotdot", "absolute", "huge", "no-tests", "no-statement", "unchanged"],
 )
@@ -141,7 +163,7 @@ def test_an_edit_of_a_version_no_longer_current_is_refused(client: Client, cours
     before = GraderVersion.objects.count()
     response = client.post(URL, data)
     assert response.status_code == 400
-    assert f"Mientras editabas se publicó la versión {current().number}." in (
+    assert f"Mientras editabas se creó la versión {current().number}." in (
         response.content.decode()
     )
     assert GraderVersion.objects.count() == before
@@ -196,11 +218,11 @@ def test_a_statement_only_edit_validates_and_can_be_published(
     version = GraderVersion.objects.get(exercise__slug="rest-api", number=base.number + 1)
     assert version.source == "edit"
     assert version.state == "valid", version.validation
-    assert [r["kind"] for r in version.validation["rows"]] == ["reference", "wrong"]
+    assert [r["kind"] for r in version.validation["rows"]] == ["reference", "wrong", "starter"]
     assert version.starter_files == base.starter_files
     assert version.suite_files == base.suite_files
     assert version.statement_es.endswith("\nNota nueva.\n") and "\r" not in version.statement_es
-    client.post(f"/docencia/rest-api/versiones/{version.number}/publicar/")
+    client.post(f"/docencia/rest-api/versiones/{version.number}/publicar/", {"confirm": "1"})
     assert current() == version
 
 
@@ -226,9 +248,9 @@ def test_a_broken_grader_edit_is_invalid_and_never_published(
     page = client.get("/docencia/rest-api/").content.decode()
     assert "Publicar esta versión" not in page
     refused = client.post(
-        f"/docencia/rest-api/versiones/{version.number}/publicar/", follow=True
+        f"/docencia/rest-api/versiones/{version.number}/publicar/", {"confirm": "1"}, follow=True
     ).content.decode()
-    assert "only a version whose validation passed can be published" in refused
+    assert "solo se puede publicar una versión cuya validación pasó" in refused
     assert current() == base
 
 
@@ -253,9 +275,12 @@ def test_an_edit_can_start_from_an_earlier_version_to_fix_it(
     )
     client.force_login(UserFactory(role=Role.INSTRUCTOR))
     exercise_page = client.get("/docencia/rest-api/").content.decode()
-    assert f'href="{URL}?desde={broken.number}"' in exercise_page
+    assert f'href="{URL}?desde={base.number}"' in exercise_page
+    # The editor starts from the newest version, and says it is not the one in use.
+    page = client.get(URL).content.decode()
+    assert "roto a propósito" in page and "no es la vigente" in page
     page = client.get(f"{URL}?desde={broken.number}").content.decode()
-    assert "roto a propósito" in page and "no de la vigente" in page
+    assert "roto a propósito" in page
     fixed = {**suite, "test_rest_api.py": "# roto a propósito\n# y arreglado\n"}
     with django_capture_on_commit_callbacks(execute=False):
         response = client.post(f"{URL}?desde={broken.number}", form_data(broken, suite=fixed))
@@ -264,3 +289,62 @@ def test_an_edit_can_start_from_an_earlier_version_to_fix_it(
     assert newest.suite_files["test_rest_api.py"].endswith("# y arreglado\n")
     assert client.get(f"{URL}?desde=999").status_code == 404
     assert client.get(f"{URL}?desde=x").status_code == 404
+
+
+@db
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            {"manifest": lambda m: m.replace("time_limit_seconds", "time_limit")},
+            "¿quisiste decir «time_limit_seconds»?",
+        ),
+        (
+            {"manifest": lambda m: m.replace('slug = "rest-api"', 'slug = "otra"')},
+            "el editor no cambia el slug de un ejercicio",
+        ),
+        ({"wrong": lambda w: {"server.js": "x"}}, "nombra la variante y luego el archivo"),
+        ({"solution": lambda s: {"main.js": "x"}}, "«run.entry» nombra «server.js»"),
+    ],
+    ids=["misspelt-field", "slug", "wrong-without-variant", "entry-gone"],
+)
+def test_bad_edits_of_the_manifest_and_solutions_say_what_to_write(
+    client: Client, course: None, change: dict, message: str
+) -> None:
+    client.force_login(UserFactory(role=Role.INSTRUCTOR))
+    version = current()
+    own = {
+        "manifest": manifest_toml(version.manifest),
+        "wrong": version.wrong_files,
+        "solution": version.solution_files,
+    }
+    edits = {part: edit(own[part]) for part, edit in change.items()}
+    before = GraderVersion.objects.count()
+    response = client.post(URL, form_data(version, **edits))
+    assert response.status_code == 400
+    assert message in html.unescape(response.content.decode())
+    assert GraderVersion.objects.count() == before
+
+
+@db
+def test_the_manifest_and_a_wrong_solution_are_edited_into_a_new_version(
+    client: Client, course: None, django_capture_on_commit_callbacks
+) -> None:
+    client.force_login(UserFactory(role=Role.INSTRUCTOR))
+    version = current()
+    page = client.get(URL).content.decode()
+    assert "time_limit_seconds = 30.0" in page and "sin-location/server.js" in page
+    manifest = manifest_toml(version.manifest).replace(
+        "time_limit_seconds = 30.0", "time_limit_seconds = 20.0"
+    )
+    wrong = {
+        **_flat(version.wrong_files),
+        "nueva/server.js": "require('http').createServer().listen(process.env.PORT);\n",
+    }
+    with django_capture_on_commit_callbacks(execute=False):
+        response = client.post(URL, form_data(version, manifest=manifest, wrong=wrong))
+    assert response.status_code == 302
+    edited = GraderVersion.objects.get(exercise__slug="rest-api", number=version.number + 1)
+    assert edited.manifest["run"]["time_limit_seconds"] == 20
+    assert set(edited.wrong_files) == set(version.wrong_files) | {"nueva"}
+    assert edited.solution_files == version.solution_files

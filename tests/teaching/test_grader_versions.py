@@ -82,15 +82,15 @@ def _zip_with(name: str, data: bytes = b"x", *, link: bool = False) -> io.BytesI
 @pytest.mark.parametrize(
     ("archive", "message"),
     [
-        (_zip_with("../evil.js"), "relative paths"),
-        (_zip_with("/etc/cron.d/x"), "relative paths"),
+        (_zip_with("../evil.js"), "rutas relativas"),
+        (_zip_with("/etc/cron.d/x"), "rutas relativas"),
         (
             _zip_with("exercises/x/solution/link.js", b"/etc/passwd", link=True),
-            "links are not allowed",
+            "los enlaces no se admiten",
         ),
-        (_zip_with("exercises/x/a/b.js", b"0" * (MAX_FILE_BYTES + 1)), "larger than"),
-        (io.BytesIO(b"not a zip"), "not a zip"),
-        (_zip_with("README.md"), "exactly one exercise"),
+        (_zip_with("exercises/x/a/b.js", b"0" * (MAX_FILE_BYTES + 1)), "ocupa más de"),
+        (io.BytesIO(b"not a zip"), "no es un zip"),
+        (_zip_with("README.md"), "su nivel superior contiene: README.md"),
     ],
     ids=["dotdot", "absolute", "symlink", "too-big", "not-zip", "no-exercise"],
 )
@@ -108,7 +108,7 @@ def test_a_zip_bomb_is_stopped_by_what_it_really_unpacks(monkeypatch: pytest.Mon
         for n in range(3):
             archive.writestr(f"exercises/x/solution/f{n}.js", "0" * 60_000)
     buffer.seek(0)
-    with pytest.raises(BundleError, match="unpacks to more than"):
+    with pytest.raises(BundleError, match="descomprimido ocupa más de"):
         load_bundle(buffer)
 
 
@@ -135,13 +135,21 @@ def test_a_valid_version_is_validated_then_published(
         response = upload(instructor_client, bundle(statement_extra="\nNota nueva.\n"))
     version = GraderVersion.objects.get(exercise=exercise, number=before.number + 1)
     assert version.state == "valid", version.validation
-    assert [r["kind"] for r in version.validation["rows"]] == ["reference", "wrong"]
+    assert [r["kind"] for r in version.validation["rows"]] == ["reference", "wrong", "starter"]
     assert all(r["ok"] for r in version.validation["rows"])
     # Validated is not yet published: submissions still use the old version.
     assert Exercise.objects.get(pk=exercise.pk).current_version == before
     assert "Publicar esta versión" in instructor_client.get("/docencia/rest-api/").content.decode()
-
+    # The confirmation shows what changes against the version in use.
+    confirm = instructor_client.get(f"/docencia/rest-api/versiones/{version.number}/")
+    assert "Nota nueva." in confirm.content.decode()
+    assert "statement.es.md" in confirm.content.decode()
     instructor_client.post(f"/docencia/rest-api/versiones/{version.number}/publicar/")
+    assert Exercise.objects.get(pk=exercise.pk).current_version == before  # not confirmed
+
+    instructor_client.post(
+        f"/docencia/rest-api/versiones/{version.number}/publicar/", {"confirm": "1"}
+    )
     exercise.refresh_from_db()
     assert exercise.current_version == version
     assert "Nota nueva." in exercise.current_version.statement_es
@@ -162,9 +170,14 @@ def test_a_version_whose_wrong_solution_passes_is_invalid_and_never_published(
     wrong = [r for r in version.validation["rows"] if r["kind"] == "wrong"]
     assert wrong and not wrong[0]["ok"]
     page = instructor_client.post(
-        f"/docencia/rest-api/versiones/{version.number}/publicar/", follow=True
+        f"/docencia/rest-api/versiones/{version.number}/publicar/", {"confirm": "1"}, follow=True
     ).content.decode()
-    assert "only a version whose validation passed can be published" in page
+    assert "solo se puede publicar una versión cuya validación pasó" in page
+    # Said for the grader's author, not as the student's "all tests passed".
+    listing = instructor_client.get("/docencia/rest-api/").content.decode()
+    assert "Esta solución incorrecta saca todos los puntos: ninguna prueba detecta su error" in (
+        listing
+    )
     assert Exercise.objects.get(pk=exercise.pk).current_version == before
 
 
@@ -175,7 +188,7 @@ def test_the_same_content_twice_is_refused(instructor_client: Client, course: No
     data = bundle(statement_extra="\nUna vez.\n")
     upload(instructor_client, data)
     page = upload(instructor_client, data).content.decode()
-    assert "this content is already version" in page
+    assert "este contenido ya es la versión" in page
 
 
 @db

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
@@ -113,6 +114,53 @@ def _failure_message(excinfo: pytest.ExceptionInfo[BaseException]) -> str:
     return f"{exc.__class__.__name__}: {exc}"
 
 
+# A frame of pytest's short report: "path:line: in function", then indented source.
+_FRAME = re.compile(r"^(?P<path>\S.*?):\d+: in |^<frozen ")
+
+
+def _suite_frames_only(text: str, root: str) -> str:
+    """pytest's report without the frames of pytest's and Python's own machinery.
+
+    What is left names the suite's file and line and the message, as the instructor
+    wrote them; a frame from elsewhere (importlib, pytest's rewriting) only hides them.
+    """
+    kept: list[str] = []
+    keep = True
+    for line in text.splitlines():
+        frame = _FRAME.match(line)
+        if frame is not None:
+            path = frame.group("path") or "<"
+            keep = not path.startswith(("/", "<")) or path.startswith(root + "/")
+            if keep and not path.startswith("/"):
+                line = f"{root}/{line}"  # named from the suite's root, as in the rest
+        elif not line.startswith(" "):
+            keep = True
+        if keep:
+            kept.append(line)
+    return "\n".join(kept).strip()
+
+
+def _report_suite_error(where: str, text: str, root: str) -> None:
+    """For the instructor only (never the student): pytest's report of a broken suite."""
+    _reporter.emit(
+        {
+            "event": "suite-error",
+            "where": where,
+            "output": _suite_frames_only(text, root)[-_OUTPUT_LIMIT:],
+        }
+    )
+
+
+def pytest_collectreport(report: pytest.CollectReport) -> None:
+    # A syntax error, a failed import, a conftest that raises: the suite cannot run.
+    if report.failed:
+        _report_suite_error(report.nodeid, report.longreprtext, _root())
+
+
+def _root() -> str:
+    return str(Path.cwd())
+
+
 def pytest_configure(config: pytest.Config) -> None:
     global _reporter
     config.addinivalue_line("markers", "points(n): how many points the test is worth")
@@ -188,6 +236,11 @@ def pytest_runtest_makereport(
         message = _failure_message(call.excinfo)
         if call.when != "call":
             message = f"(antes de que la prueba pudiera empezar) {message}"
+            if not isinstance(call.excinfo.value, ControlError | AssertionError):
+                # A fixture that raises is the grader's bug; one whose check fails (or
+                # whose program would not start) is about the student's program.
+                short = item._repr_failure_py(call.excinfo, style="short")
+                _report_suite_error(item.nodeid, str(short), _root())
         meta.failure = message[:_OUTPUT_LIMIT]
         if isinstance(call.excinfo.value, CheckFailed):
             meta.check = call.excinfo.value.check

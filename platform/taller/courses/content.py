@@ -18,12 +18,14 @@ Errors name the file and the field, so an instructor can fix a manifest unaided.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Literal
 
+from django.utils.translation import gettext as _
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -49,7 +51,9 @@ def is_relative_path(value: str) -> bool:
 
 def _relative_path(value: str) -> str:
     if not is_relative_path(value):
-        raise ValueError(f"'{value}' must be a relative path inside the submission")
+        raise ValueError(
+            _("«%(v)s» debe ser una ruta relativa dentro de la entrega, sin «..»") % {"v": value}
+        )
     return value
 
 
@@ -67,7 +71,8 @@ class ContentError(ValueError):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Strict: `section = "3"` is a mistake to point out, not a number to guess at.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class Titles(_Strict):
@@ -144,21 +149,130 @@ class CourseContent:
     exercises: tuple[ExerciseContent, ...]
 
 
-def _describe(error: ValidationError, path: Path) -> ContentError:
-    parts = []
-    for item in error.errors():
-        field = ".".join(str(p) for p in item["loc"]) or "(top level)"
-        parts.append(f"{path}: field '{field}': {item['msg']}")
+def _type_words(kind: str) -> str | None:
+    return {
+        "int_type": _("un número entero"),
+        "int_parsing": _("un número entero"),
+        "float_type": _("un número"),
+        "float_parsing": _("un número"),
+        "string_type": _("un texto entre comillas"),
+        "bool_type": _("true o false"),
+        "list_type": _("una lista [ … ]"),
+        "dict_type": _("una tabla"),
+        "model_type": _("una tabla"),
+    }.get(kind)
+
+
+def _found(value: object) -> str:
+    kind = {
+        str: _("el texto"),
+        int: _("el número"),
+        float: _("el número"),
+        bool: _("el valor"),
+        list: _("una lista"),
+        dict: _("una tabla"),
+    }.get(type(value), "")
+    shown = repr(value) if not isinstance(value, list | dict) else ""
+    return f"{kind} {shown}".strip()
+
+
+def _known_fields(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:
+    """The fields a manifest may have where `loc` points (for "did you mean")."""
+    current: type[BaseModel] | None = model
+    for part in loc[:-1]:
+        if current is None or isinstance(part, int):
+            continue
+        field = current.model_fields.get(part)
+        if field is None:
+            return []
+        annotation = field.annotation
+        args = getattr(annotation, "__args__", ())
+        nested = [
+            a for a in (annotation, *args) if isinstance(a, type) and issubclass(a, BaseModel)
+        ]
+        current = nested[0] if nested else None
+    return list(current.model_fields) if current is not None else []
+
+
+def _explain(item: dict[str, object], model: type[BaseModel]) -> str:
+    loc: tuple[int | str, ...] = tuple(item["loc"])  # type: ignore[arg-type]
+    field = ".".join(str(p) for p in loc) or _("(primer nivel)")
+    kind = str(item["type"])
+    value = item.get("input")
+    ctx = item.get("ctx") or {}
+    assert isinstance(ctx, dict)
+    if kind == "extra_forbidden":
+        known = _known_fields(model, loc)
+        guess = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.5)
+        message = _("el campo «%(f)s» no existe") % {"f": field}
+        if guess:
+            message += "; " + _("¿quisiste decir «%(g)s»?") % {"g": guess[0]}
+        elif known:
+            message += "; " + _("los campos posibles aquí son: %(k)s") % {"k": ", ".join(known)}
+        return message
+    if kind == "missing":
+        return _("falta el campo «%(f)s»") % {"f": field}
+    want = _type_words(kind)
+    if want is not None:
+        return _("«%(f)s» debe ser %(want)s; se encontró %(found)s") % {
+            "f": field,
+            "want": want,
+            "found": _found(value),
+        }
+    if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
+        bound = next(iter(ctx.values()), "")
+        words = {
+            "greater_than_equal": _("como mínimo %(b)s"),
+            "greater_than": _("mayor que %(b)s"),
+            "less_than_equal": _("como máximo %(b)s"),
+            "less_than": _("menor que %(b)s"),
+        }[kind] % {"b": bound}
+        return _("«%(f)s» debe ser %(rule)s; se encontró %(v)s") % {
+            "f": field,
+            "rule": words,
+            "v": value,
+        }
+    if kind == "string_pattern_mismatch":
+        return _(
+            "«%(f)s» no tiene la forma esperada (%(v)r): usa minúsculas, números y guiones "
+            "para un slug, o una ruta relativa para un archivo"
+        ) % {"f": field, "v": value}
+    if kind == "literal_error":
+        return _("«%(f)s» debe ser uno de %(allowed)s; se encontró %(v)r") % {
+            "f": field,
+            "allowed": ctx.get("expected", ""),
+            "v": value,
+        }
+    if kind == "value_error" and isinstance(ctx.get("error"), ValueError):
+        return _("«%(f)s»: %(msg)s") % {"f": field, "msg": ctx["error"]}
+    return _("«%(f)s»: %(msg)s") % {"f": field, "msg": item["msg"]}
+
+
+def _describe(error: ValidationError, path: Path, model: type[BaseModel]) -> ContentError:
+    parts = [f"{path}: {_explain(dict(item), model)}" for item in error.errors()]
     return ContentError("; ".join(parts))
 
 
 def _read_toml(path: Path) -> dict[str, object]:
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ContentError(f"{path}: file is missing") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ContentError(f"{path}: not valid TOML: {exc}") from None
+        raise ContentError(_("%(p)s: falta el archivo") % {"p": path}) from None
+    except UnicodeDecodeError:
+        raise ContentError(_("%(p)s: no es texto UTF-8") % {"p": path}) from None
+    return _parse_toml(text, path)
+
+
+def _parse_toml(text: str, path: Path) -> dict[str, object]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ContentError(_("%(p)s: no es TOML válido: %(e)s") % {"p": path, "e": exc}) from None
+    except RecursionError:
+        # tomllib recurses into nested arrays; thousands of "[" exhaust the stack.
+        raise ContentError(
+            _("%(p)s: tiene demasiados niveles de corchetes anidados") % {"p": path}
+        ) from None
 
 
 def _read_tree(root: Path) -> dict[str, str]:
@@ -171,15 +285,23 @@ def _read_tree(root: Path) -> dict[str, str]:
         if any(part in _IGNORED_PARTS for part in rel.parts) or path.suffix == ".pyc":
             continue
         if path.is_symlink():
-            raise ContentError(f"{path}: links are not allowed in exercise content")
+            raise ContentError(
+                _("%(p)s: los enlaces no se admiten en un ejercicio; copia el archivo")
+                % {"p": path}
+            )
         if path.is_dir():
             continue
         if path.stat().st_size > MAX_CONTENT_FILE_BYTES:
-            raise ContentError(f"{path}: larger than {MAX_CONTENT_FILE_BYTES} bytes")
+            raise ContentError(
+                _("%(p)s: ocupa más de %(max)s bytes") % {"p": path, "max": MAX_CONTENT_FILE_BYTES}
+            )
         try:
             files[rel.as_posix()] = path.read_text(encoding="utf-8")
         except UnicodeDecodeError:
-            raise ContentError(f"{path}: not UTF-8 text") from None
+            raise ContentError(
+                _("%(p)s: no es texto UTF-8 (los ejercicios solo llevan archivos de texto)")
+                % {"p": path}
+            ) from None
     return files
 
 
@@ -202,23 +324,37 @@ def _ordered(files: dict[str, str]) -> dict[str, str]:
     return dict(sorted(files.items(), key=lambda item: PurePosixPath(item[0]).parts))
 
 
+def manifest_from_text(text: str, path: Path) -> Manifest:
+    """A manifest written on the site's editor, checked as one read from disk."""
+    try:
+        return Manifest.model_validate(_parse_toml(text, path))
+    except ValidationError as exc:
+        raise _describe(exc, path, Manifest) from None
+
+
 def load_exercise(exercise_dir: Path, graders_dir: Path) -> ExerciseContent:
     manifest_path = exercise_dir / "manifest.toml"
     try:
         manifest = Manifest.model_validate(_read_toml(manifest_path))
     except ValidationError as exc:
-        raise _describe(exc, manifest_path) from None
+        raise _describe(exc, manifest_path, Manifest) from None
     if manifest.slug != exercise_dir.name:
         raise ContentError(
-            f"{manifest_path}: field 'slug': '{manifest.slug}' differs from its folder "
-            f"'{exercise_dir.name}'"
+            _("%(p)s: «slug» es «%(s)s» pero la carpeta se llama «%(d)s»; deben coincidir")
+            % {"p": manifest_path, "s": manifest.slug, "d": exercise_dir.name}
         )
     statements = {}
     for lang in ("es", "en"):
         path = exercise_dir / f"statement.{lang}.md"
         if not path.is_file():
-            raise ContentError(f"{path}: file is missing")
-        statements[lang] = path.read_text(encoding="utf-8")
+            raise ContentError(
+                _("%(p)s: falta el archivo (el enunciado en %(lang)s, en Markdown)")
+                % {"p": path, "lang": {"es": _("español"), "en": _("inglés")}[lang]}
+            )
+        try:
+            statements[lang] = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise ContentError(_("%(p)s: no es texto UTF-8") % {"p": path}) from None
     return exercise_content(
         manifest,
         exercise_dir=exercise_dir,
@@ -259,12 +395,28 @@ def exercise_content(
     alternatives = {k: _ordered(v) for k, v in sorted(alternatives.items())}
     wrong = {k: _ordered(v) for k, v in sorted(wrong.items())}
     if not solution:
-        raise ContentError(f"{exercise_dir / 'solution'}: a reference solution is required")
+        raise ContentError(
+            _("%(p)s: falta la solución de referencia (al menos un archivo)")
+            % {"p": exercise_dir / "solution"}
+        )
     for entry in manifest.run.entry:
         if entry not in solution:
-            raise ContentError(f"{manifest_path}: field 'run.entry': '{entry}' is not in solution/")
+            raise ContentError(
+                _("%(p)s: «run.entry» nombra «%(e)s», que no está en solution/ (hay: %(found)s)")
+                % {
+                    "p": manifest_path,
+                    "e": entry,
+                    "found": ", ".join(sorted(solution)[:10]) or "—",
+                }
+            )
     if not any(Path(p).name.startswith("test_") and p.endswith(".py") for p in suite):
-        raise ContentError(f"{graders_dir / manifest.slug}: no test_*.py grader suite")
+        raise ContentError(
+            _(
+                "%(p)s: no hay ninguna suite de pytest (un archivo test_*.py); "
+                "se encontró: %(found)s"
+            )
+            % {"p": graders_dir / manifest.slug, "found": ", ".join(sorted(suite)[:10]) or "—"}
+        )
     return ExerciseContent(
         manifest=manifest,
         statement_es=statement_es,
@@ -292,7 +444,7 @@ def load_course(exercises_dir: Path, graders_dir: Path) -> CourseContent:
     try:
         course = CourseSpec.model_validate(_read_toml(course_path))
     except ValidationError as exc:
-        raise _describe(exc, course_path) from None
+        raise _describe(exc, course_path, CourseSpec) from None
     numbers = {s.number for s in course.sections}
     exercises = []
     for exercise_dir in sorted(p for p in exercises_dir.iterdir() if p.is_dir()):
@@ -301,8 +453,13 @@ def load_course(exercises_dir: Path, graders_dir: Path) -> CourseContent:
         content = load_exercise(exercise_dir, graders_dir)
         if content.manifest.section not in numbers:
             raise ContentError(
-                f"{exercise_dir / 'manifest.toml'}: field 'section': "
-                f"{content.manifest.section} is not a section of {course_path}"
+                _("%(p)s: «section» es %(n)s, que no es una sección de %(c)s (hay: %(known)s)")
+                % {
+                    "p": exercise_dir / "manifest.toml",
+                    "n": content.manifest.section,
+                    "c": course_path,
+                    "known": ", ".join(str(n) for n in sorted(numbers)),
+                }
             )
         exercises.append(content)
     return CourseContent(course=course, exercises=tuple(exercises))

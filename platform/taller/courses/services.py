@@ -7,8 +7,16 @@ from pathlib import Path
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
-from taller.courses.content import ExerciseContent, Manifest, exercise_content, load_course
+from taller.courses.bundles import content_files, zip_files
+from taller.courses.content import (
+    ContentError,
+    ExerciseContent,
+    Manifest,
+    exercise_content,
+    load_course,
+)
 from taller.courses.models import Course, Exercise, GraderVersion, Section
 
 
@@ -116,7 +124,16 @@ def grader_version_upload(
     if exercise is None:
         section = section or Section.objects.filter(number=manifest.section).order_by("pk").first()
         if section is None:
-            raise VersionError(f"the course has no section {manifest.section}")
+            known = ", ".join(
+                str(n) for n in Section.objects.order_by("number").values_list("number", flat=True)
+            )
+            raise VersionError(
+                _(
+                    "el curso no tiene la sección %(n)s (manifest.toml, «section»); las "
+                    "secciones son: %(known)s"
+                )
+                % {"n": manifest.section, "known": known or "—"}
+            )
         exercise = Exercise.objects.create(
             slug=manifest.slug,
             section=section,
@@ -128,8 +145,11 @@ def grader_version_upload(
     existing = exercise.versions.filter(content_hash=content.content_hash).first()
     if existing is not None:
         raise VersionError(
-            f"this content is already version {existing.number} of {exercise.slug} "
-            f"({existing.get_state_display()})"
+            _(
+                "este contenido ya es la versión %(n)s de %(slug)s (%(state)s): no hay nada "
+                "nuevo que validar. Para volver a ella, publícala desde su página."
+            )
+            % {"n": existing.number, "slug": exercise.slug, "state": existing.get_state_display()}
         )
     last = exercise.versions.order_by("-number").first()
     return GraderVersion.objects.create(
@@ -145,14 +165,21 @@ def grader_version_upload(
 
 @transaction.atomic
 def grader_version_publish(version_id: int) -> GraderVersion:
-    """Make a validated version the one that grades new submissions."""
+    """Make a validated version the one that grades new submissions.
+
+    An earlier published version may be published again: that is a rollback, and it
+    grades new submissions from then on exactly as it did before.
+    """
     version = (
         GraderVersion.objects.select_for_update().select_related("exercise").get(pk=version_id)
     )
     if version.state not in (GraderVersion.State.VALID, GraderVersion.State.PUBLISHED):
         raise VersionError(
-            f"version {version.number} is {version.get_state_display()}: only a version "
-            "whose validation passed can be published"
+            _(
+                "la versión %(n)s está %(state)s: solo se puede publicar una versión cuya "
+                "validación pasó"
+            )
+            % {"n": version.number, "state": version.get_state_display()}
         )
     exercise = Exercise.objects.select_for_update().get(pk=version.exercise_id)
     version.state = GraderVersion.State.PUBLISHED
@@ -165,6 +192,26 @@ def grader_version_publish(version_id: int) -> GraderVersion:
     return version
 
 
+def version_files(version: GraderVersion) -> dict[str, str]:
+    """A version as the files of its bundle, by path (the diff and the download read it)."""
+    return content_files(
+        version.exercise.slug,
+        manifest=version.manifest,
+        statement_es=version.statement_es,
+        statement_en=version.statement_en,
+        starter=version.starter_files,
+        solution=version.solution_files,
+        alternatives=version.alternative_files,
+        wrong=version.wrong_files,
+        suite=version.suite_files,
+    )
+
+
+def version_bundle(version: GraderVersion) -> bytes:
+    """A version as a bundle zip: uploaded again, it is the same content (same hash)."""
+    return zip_files(version_files(version))
+
+
 def version_content_edited(
     version: GraderVersion,
     *,
@@ -172,23 +219,37 @@ def version_content_edited(
     statement_en: str,
     starter: dict[str, str],
     suite: dict[str, str],
+    manifest: Manifest | None = None,
+    solution: dict[str, str] | None = None,
+    alternatives: dict[str, dict[str, str]] | None = None,
+    wrong: dict[str, dict[str, str]] | None = None,
 ) -> ExerciseContent:
     """A version's content with the parts edited on the site replaced.
 
-    The rest (manifest, solutions, wrong solutions) is the version's own, so the
-    result is checked and fingerprinted exactly as a bundle with those files would be.
-    Raises ContentError.
+    A part not given is the version's own, so the result is checked and fingerprinted
+    exactly as a bundle with those files would be. Raises ContentError.
     """
     slug = version.exercise.slug
+    exercise_dir = Path("exercises") / slug
+    if manifest is not None and manifest.slug != slug:
+        raise ContentError(
+            _(
+                "%(p)s: «slug» es «%(s)s»; el editor no cambia el slug de un ejercicio "
+                "(debe seguir siendo «%(slug)s»)"
+            )
+            % {"p": exercise_dir / "manifest.toml", "s": manifest.slug, "slug": slug}
+        )
     return exercise_content(
-        Manifest.model_validate(version.manifest),
-        exercise_dir=Path("exercises") / slug,
+        manifest if manifest is not None else Manifest.model_validate(version.manifest),
+        exercise_dir=exercise_dir,
         graders_dir=Path("graders"),
         statement_es=statement_es,
         statement_en=statement_en,
         starter=starter,
-        solution=dict(version.solution_files),
-        alternatives={k: dict(v) for k, v in version.alternative_files.items()},
-        wrong={k: dict(v) for k, v in version.wrong_files.items()},
+        solution=solution if solution is not None else dict(version.solution_files),
+        alternatives=alternatives
+        if alternatives is not None
+        else {k: dict(v) for k, v in version.alternative_files.items()},
+        wrong=wrong if wrong is not None else {k: dict(v) for k, v in version.wrong_files.items()},
         suite=suite,
     )

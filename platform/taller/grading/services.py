@@ -358,12 +358,19 @@ def grader_version_validate(version_id: int) -> GraderVersion | None:
         version.validation = {"rows": [], "started_at": started}
         version.save(update_fields=["state", "validation"])
     rows: list[dict[str, object]] = []
+    planned = {"total": 0}
+
+    def plan(total: int) -> None:
+        planned["total"] = total
+        GraderVersion.objects.filter(pk=version_id).update(
+            validation={"rows": rows, "started_at": started, "total": total}
+        )
 
     def record(row: CheckRow) -> None:
-        # Saved row by row, so the instructor's page shows progress.
+        # Saved row by row, so the instructor's page shows progress ("k of N").
         rows.append(asdict(row))
         GraderVersion.objects.filter(pk=version_id).update(
-            validation={"rows": rows, "started_at": started}
+            validation={"rows": rows, "started_at": started, "total": planned["total"]}
         )
 
     try:
@@ -373,7 +380,9 @@ def grader_version_validate(version_id: int) -> GraderVersion | None:
             solution=version.solution_files,
             alternatives=version.alternative_files,
             wrong=version.wrong_files,
+            starter=version.starter_files,
             on_row=record,
+            on_plan=plan,
         )
         ok = bool(rows) and all(r["ok"] for r in rows)
         failure = ""
@@ -387,6 +396,7 @@ def grader_version_validate(version_id: int) -> GraderVersion | None:
             "rows": rows,
             "started_at": started,
             "finished_at": timezone.now().isoformat(),
+            "total": planned["total"],
             "error": failure,
         }
         version.save(update_fields=["state", "validation"])

@@ -8,7 +8,7 @@ published only by hand once valid.
 from __future__ import annotations
 
 import re
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from django import forms
@@ -21,12 +21,14 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from taller.accounts.roles import is_staff_member, role_required
-from taller.courses.bundles import MAX_FILES, MAX_TOTAL_BYTES
+from taller.courses.bundles import MAX_FILES, MAX_TOTAL_BYTES, manifest_toml
 from taller.courses.content import (
     MAX_CONTENT_FILE_BYTES,
     PATH_CHARS,
     ContentError,
+    Manifest,
     is_relative_path,
+    manifest_from_text,
 )
 from taller.courses.models import GraderVersion
 from taller.courses.services import VersionError, grader_version_upload, version_content_edited
@@ -69,6 +71,23 @@ class StatementForm(forms.Form):
             attrs={"rows": 16, "lang": "en", "maxlength": MAX_CONTENT_FILE_BYTES}
         ),
     )
+
+    manifest = forms.CharField(
+        label=gettext_lazy("manifest.toml"),
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 16, "spellcheck": "false", "maxlength": 64 * 1024}),
+    )
+
+    def __init__(self, *args: Any, slug: str = "", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.slug = slug
+
+    def clean_manifest(self) -> Manifest:
+        text = _text(self.cleaned_data["manifest"])
+        try:
+            return manifest_from_text(text, Path("exercises") / self.slug / "manifest.toml")
+        except ContentError as exc:
+            raise forms.ValidationError(str(exc)) from None
 
     def clean_statement_es(self) -> str:
         text = _text(self.cleaned_data["statement_es"])
@@ -146,9 +165,45 @@ class BaseFileFormSet(forms.BaseFormSet):  # type: ignore[type-arg]
         return {f.cleaned_data["path"]: f.cleaned_data["content"] for f in self._kept()}
 
 
+class VariantFileFormSet(BaseFileFormSet):
+    """Alternatives and wrong solutions: each file named `<variant>/<path>`."""
+
+    def clean(self) -> None:
+        super().clean()
+        if any(self.errors):
+            return
+        for form in self._kept():
+            path = form.cleaned_data["path"]
+            if "/" not in path:
+                raise forms.ValidationError(
+                    _(
+                        "%(p)s: nombra la variante y luego el archivo, como en la carpeta: "
+                        "sin-location/server.js"
+                    )
+                    % {"p": path}
+                )
+
+    def variants(self) -> dict[str, dict[str, str]]:
+        grouped: dict[str, dict[str, str]] = {}
+        for path, text in self.file_map().items():
+            name, rest = path.split("/", 1)
+            grouped.setdefault(name, {})[rest] = text
+        return grouped
+
+
 FileFormSet: type[BaseFileFormSet] = forms.formset_factory(  # type: ignore[assignment]
     FileForm,
     formset=BaseFileFormSet,
+    extra=1,
+    can_delete=True,
+    max_num=MAX_FILES,
+    validate_max=True,
+)
+
+
+VariantFormSet: type[VariantFileFormSet] = forms.formset_factory(  # type: ignore[assignment]
+    FileForm,
+    formset=VariantFileFormSet,
     extra=1,
     can_delete=True,
     max_num=MAX_FILES,
@@ -160,15 +215,22 @@ def _initial_files(files: dict[str, str]) -> list[dict[str, str]]:
     return [{"path": p, "content": t} for p, t in sorted(files.items())]
 
 
+def _initial_variants(variants: dict[str, dict[str, str]]) -> list[dict[str, str]]:
+    return _initial_files(
+        {f"{name}/{path}": text for name, files in variants.items() for path, text in files.items()}
+    )
+
+
 @role_required(is_staff_member)
 @require_http_methods(["GET", "POST"])
 def exercise_edit_view(request: HttpRequest, slug: str) -> HttpResponse:
     exercise = selectors.exercise_for_staff(slug)
     if exercise is None:
         raise Http404
-    # Normally the current version; ?desde=N starts from another one, e.g. to fix a
-    # draft whose validation failed without losing the work in it.
-    base: GraderVersion | None = exercise.current_version
+    # The newest version, so a second edit never drops the first one unseen; ?desde=N
+    # starts from another (an older one to go back to, a draft to fix).
+    newest: GraderVersion | None = exercise.versions.order_by("-number").first()
+    base: GraderVersion | None = newest
     if request.GET.get("desde"):
         try:
             base = selectors.version_of(slug, int(request.GET["desde"]))
@@ -179,14 +241,22 @@ def exercise_edit_view(request: HttpRequest, slug: str) -> HttpResponse:
     data = request.POST if request.method == "POST" else None
     statement = StatementForm(
         data,
+        slug=exercise.slug,
         initial={
             "base": base.number,
             "statement_es": base.statement_es,
             "statement_en": base.statement_en,
+            "manifest": manifest_toml(base.manifest),
         },
     )
     starter = FileFormSet(data, prefix="starter", initial=_initial_files(base.starter_files))
     suite = FileFormSet(data, prefix="suite", initial=_initial_files(base.suite_files))
+    solution = FileFormSet(data, prefix="solution", initial=_initial_files(base.solution_files))
+    alternatives = VariantFormSet(
+        data, prefix="alternatives", initial=_initial_variants(base.alternative_files)
+    )
+    wrong = VariantFormSet(data, prefix="wrong", initial=_initial_variants(base.wrong_files))
+    formsets = (starter, suite, solution, alternatives, wrong)
     problem = ""
     preview: dict[str, Any] = {}
     if data is not None:
@@ -198,10 +268,10 @@ def exercise_edit_view(request: HttpRequest, slug: str) -> HttpResponse:
                 }
         elif statement.is_valid() and statement.cleaned_data["base"] != base.number:
             problem = _(
-                "Mientras editabas se publicó la versión %(n)s. Copia tus cambios, vuelve "
+                "Mientras editabas se creó la versión %(n)s. Copia tus cambios, vuelve "
                 "a abrir el editor y aplícalos sobre ella."
             ) % {"n": base.number}
-        elif statement.is_valid() and starter.is_valid() and suite.is_valid():
+        elif statement.is_valid() and all(f.is_valid() for f in formsets):
             try:
                 content = version_content_edited(
                     base,
@@ -209,6 +279,10 @@ def exercise_edit_view(request: HttpRequest, slug: str) -> HttpResponse:
                     statement_en=statement.cleaned_data["statement_en"],
                     starter=starter.file_map(),
                     suite=suite.file_map(),
+                    manifest=statement.cleaned_data["manifest"],
+                    solution=solution.file_map(),
+                    alternatives=alternatives.variants(),
+                    wrong=wrong.variants(),
                 )
                 with transaction.atomic():
                     version = grader_version_upload(
@@ -227,12 +301,7 @@ def exercise_edit_view(request: HttpRequest, slug: str) -> HttpResponse:
     invalid = (
         data is not None
         and not preview
-        and (
-            bool(problem)
-            or bool(statement.errors)
-            or not starter.is_valid()
-            or not suite.is_valid()
-        )
+        and (bool(problem) or bool(statement.errors) or not all(f.is_valid() for f in formsets))
     )
     return render(
         request,
@@ -241,9 +310,13 @@ def exercise_edit_view(request: HttpRequest, slug: str) -> HttpResponse:
             "exercise": exercise,
             "base": base,
             "from_current": base.pk == exercise.current_version_id,
+            "newest": newest,
             "statement": statement,
             "starter": starter,
             "suite": suite,
+            "solution": solution,
+            "alternatives": alternatives,
+            "wrong": wrong,
             "problem": problem,
             "preview": preview,
         },

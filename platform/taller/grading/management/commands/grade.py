@@ -2,27 +2,46 @@
 
 from __future__ import annotations
 
+import io
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
+from django.db import DatabaseError
 
+from taller.courses.bundles import BundleError, load_bundle, zip_folder
 from taller.courses.content import ContentError
+from taller.courses.models import Exercise
 from taller.grading.runner import grade_files
 from taller.grading.selectors import exercise_spec
 from taller_grader.results import Results, TestStatus
+from taller_grader.runner import ExerciseSpec, spec_from_manifest
 
 MAX_FILES = 200
 
 
 class Command(BaseCommand):
-    help = "Grade the files under PATH against exercise SLUG, in the same sandbox as the site."
+    help = (
+        "Grade the files under PATH against exercise SLUG, in the same sandbox as the site. "
+        "The grader is the site's published version of SLUG, or the folders on disk "
+        "(TALLER_EXERCISES_DIR, TALLER_GRADERS_DIR) for an exercise not in the database; "
+        "--bundle grades with a zip or folder instead, as check_bundle reads it. The first "
+        "line (stderr with --json) says which grader was used."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("slug")
         parser.add_argument("path", help="a folder, or one file taken as the entry file")
         parser.add_argument("--json", action="store_true", help="print the results document")
+        parser.add_argument(
+            "--bundle",
+            help="grade with this exercise instead of the site's: a bundle (.zip), a folder "
+            "holding exercises/<slug>/ and graders/<slug>/, or the exercise's own folder "
+            "(its suite in graders/<slug>/ beside exercises/); never the database's version",
+        )
 
     def run_from_argv(self, argv: list[str]) -> None:
         # argparse's own usage errors exit 2 as well, which is what the contract asks.
@@ -31,8 +50,17 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         slug, path = options["slug"], Path(options["path"])
         try:
-            spec, entry = exercise_spec(slug, show_hidden=True)
-        except (LookupError, ContentError) as exc:
+            if options.get("bundle"):
+                spec, entry, source = _bundle_spec(slug, Path(options["bundle"]))
+            else:
+                spec, entry = exercise_spec(slug, show_hidden=True)
+                source = _source_of(slug)
+        except LookupError as exc:
+            self._usage(
+                f"{exc}; to grade with an exercise that is neither on the site nor in "
+                "TALLER_EXERCISES_DIR, name its folder or zip with --bundle PATH"
+            )
+        except (ContentError, BundleError) as exc:
             self._usage(str(exc))
         if not path.exists():
             self._usage(f"{path}: no such file or folder")
@@ -46,13 +74,44 @@ class Command(BaseCommand):
             self.stderr.write(f"grade: the platform failed: {exc}")
             sys.exit(1)
         if options["json"]:
+            self.stderr.write(f"graded with {source}")
             self.stdout.write(results.to_json(indent=2))
         else:
+            self.stdout.write(f"graded with {source}")
             self.stdout.write(_table(results))
 
     def _usage(self, message: str) -> None:
         self.stderr.write(f"grade: {message}")
         sys.exit(2)
+
+
+def _bundle_spec(slug: str, bundle: Path) -> tuple[ExerciseSpec, str, str]:
+    data = zip_folder(bundle) if bundle.is_dir() else bundle.read_bytes()
+    content = load_bundle(io.BytesIO(data))
+    if content.manifest.slug != slug:
+        raise LookupError(f"{bundle} holds exercise {content.manifest.slug!r}, not {slug!r}")
+    manifest = content.manifest.model_dump(mode="json")
+    spec = replace(spec_from_manifest(slug, manifest, content.suite), show_hidden=True)
+    files = ", ".join(sorted(content.suite))
+    return spec, content.manifest.run.entry[0], f"{bundle} (grader files: {files})"
+
+
+def _source_of(slug: str) -> str:
+    """Where exercise_spec took the grader from, in the words of the line printed."""
+    try:
+        exercise = Exercise.objects.select_related("current_version").filter(slug=slug).first()
+    except DatabaseError:
+        exercise = None
+    if exercise is not None and exercise.current_version is not None:
+        version = exercise.current_version
+        return (
+            f"version {version.number} of {slug}, the site's published one "
+            f"(content {version.content_hash[:12]}); --bundle grades with local files"
+        )
+    return (
+        f"{settings.TALLER_EXERCISES_DIR / slug} and {settings.TALLER_GRADERS_DIR / slug} "
+        "on disk (not in the database)"
+    )
 
 
 def _read_files(path: Path, entry: str) -> dict[str, str]:
