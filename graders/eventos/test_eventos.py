@@ -9,6 +9,7 @@ the consumer's sessionTimeout (3 s with the statement's 6 s, 15 s with kafkajs' 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import threading
@@ -44,15 +45,16 @@ class Broker:
         # parse, and OffsetFetch v5 in a shape it cannot either: one client per version.
         self.grupos = KafkaAdminClient(client_id="taller-grader", api_version=(2, 2, 0), **kwargs)
         self.lector = KafkaConsumer(enable_auto_commit=False, **kwargs)
+        # Whether the group `notificaciones` ever had a member: if not, the waits that
+        # need it are cut short (one test says so; the others need not wait for it too).
+        self.visto = False
 
     def crear_topico(self) -> None:
         from kafka.admin import NewTopic
         from kafka.errors import TopicAlreadyExistsError
 
-        try:
+        with contextlib.suppress(TopicAlreadyExistsError):
             self.admin.create_topics([NewTopic(TOPICO, PARTICIONES, 1)])
-        except TopicAlreadyExistsError:
-            pass
 
     def finales(self) -> dict[int, int]:
         """Each partition's end offset (where the next event will go)."""
@@ -89,9 +91,13 @@ class Broker:
         fin = time.monotonic() + limite
         while time.monotonic() < fin:
             if len(self.miembros()) == cuantos:
+                self.visto = True
                 return True
             time.sleep(0.1)
         return False
+
+    def limite(self, normal: float) -> float:
+        return normal if self.visto else 3.0
 
     def confirmados(self) -> dict[int, int]:
         """The group's committed offset per partition (absent: none committed)."""
@@ -301,7 +307,7 @@ def test_filtro_por_usuario(pedidos: HttpClient, notificaciones: HttpClient) -> 
 @pytest.mark.points(1)
 def test_grupo_notificaciones(notificaciones: HttpClient, broker: Broker) -> None:
     """notificaciones: consume en el grupo de consumidores «notificaciones»"""
-    assert broker.esperar_miembros(1, UNIRSE), (
+    assert broker.esperar_miembros(1, broker.limite(UNIRSE)), (
         f"el grupo de consumidores {GRUPO!r} no tiene miembros: usa groupId: {GRUPO!r}"
     )
 
@@ -318,11 +324,12 @@ def test_confirma_despues_de_procesar(
         None,
     )
     assert registro is not None, f"el pedido {pedido['id']} no llegó a {TOPICO}"
-    fin = time.monotonic() + UNIRSE
+    limite = broker.limite(UNIRSE)
+    fin = time.monotonic() + limite
     while broker.confirmados().get(registro.partition, -1) <= registro.offset:
         assert time.monotonic() < fin, (
             f"el grupo {GRUPO} no confirmó (commit) el evento del pedido {pedido['id']} en "
-            f"{UNIRSE:g} s"
+            f"{limite:g} s"
         )
         time.sleep(0.02)
     # Committed: a crash now would not deliver it again, so it must already be listed.
@@ -352,8 +359,20 @@ def _reinicio(
     programa.start()
     despues = pedir(pedidos, 4, "Después")
     esperados = [p["id"] for p in caidos] + [despues["id"]]
-    notas = esperar_en_lista(notificaciones, set(esperados), limite)
-    recibidos = ids(notas)
+    # Until all are listed; or, once the order made after the restart is, 3 s more for
+    # the others (one fetch brings every partition's events): a consumer that lost them
+    # does not keep the grader waiting the whole bound.
+    limite = broker.limite(limite)
+    fin = time.monotonic() + limite
+    gracia: float | None = None
+    while True:
+        recibidos = ids(lista(notificaciones))
+        ahora = time.monotonic()
+        if set(esperados) <= set(recibidos) or ahora > fin or (gracia and ahora > gracia):
+            break
+        if gracia is None and despues["id"] in recibidos:
+            gracia = ahora + 3
+        time.sleep(0.1)
     perdidos = [i for i in esperados if i not in recibidos]
     assert not perdidos, (
         f"tras reiniciar, GET /notificaciones no lista los pedidos {perdidos}, creados "
@@ -398,9 +417,10 @@ def test_dos_consumidores_reparten(
 ) -> None:
     """notificaciones: dos procesos del grupo se reparten las particiones y cada usuario va a uno"""
     programs["notificaciones2"].start()
-    assert broker.esperar_miembros(2, TRAS_SIGKILL), (
+    limite = broker.limite(TRAS_SIGKILL)
+    assert broker.esperar_miembros(2, limite), (
         f"con un segundo proceso de notificaciones, el grupo {GRUPO} no llegó a tener dos "
-        f"miembros en {TRAS_SIGKILL:g} s"
+        f"miembros en {limite:g} s"
     )
     uno, dos = http_to(3003), http_to(3004)
     antes = set(ids(lista(uno))) | set(ids(lista(dos)))
