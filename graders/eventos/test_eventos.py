@@ -26,7 +26,7 @@ GRUPO = "notificaciones"
 PARTICIONES = 3
 # Bounds, not sleeps: each wait ends as soon as what it waits for is seen.
 UNIRSE = 25.0  # a group join (15 s with kafkajs' defaults) and its first fetch
-TRAS_SIGKILL = 45.0  # the dead member's session must expire first (2 x sessionTimeout)
+TRAS_SIGKILL = 75.0  # the dead member must expire first: 2 x sessionTimeout (60 s by default)
 
 
 def _kafka_kwargs(run_env: dict[str, str]) -> dict[str, Any]:
