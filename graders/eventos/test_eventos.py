@@ -114,6 +114,11 @@ class Broker:
             if isinstance(tp, TopicPartition) and tp.topic == TOPICO and meta.offset >= 0
         }
 
+    def todo_confirmado(self) -> bool:
+        """Whether the group has committed every event written so far."""
+        confirmados = self.confirmados()
+        return all(confirmados.get(p, 0) >= fin for p, fin in self.finales().items())
+
     def close(self) -> None:
         self.lector.close()
         self.grupos.close()
@@ -352,7 +357,7 @@ def _reinicio(
     if senal == signal.SIGKILL:
         # A correct consumer has committed what it listed; wait for that, then kill.
         fin = time.monotonic() + 10
-        while time.monotonic() < fin and broker.confirmados() != broker.finales():
+        while time.monotonic() < fin and not broker.todo_confirmado():
             time.sleep(0.05)
     programa.stop(senal, timeout=10)
     caidos = [pedir(pedidos, u, "Mientras tanto") for u in (1, 2, 3)]
