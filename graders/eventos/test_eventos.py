@@ -268,11 +268,11 @@ def test_responde_tras_la_confirmacion(pedidos: HttpClient, broker: Broker, cont
     assert resultado, "POST /pedidos no respondió en 15 s"
     if isinstance(resultado[0], BaseException):
         raise resultado[0]
-    assert not antes_de_confirmar, (
-        "POST /pedidos respondió mientras el broker todavía no había confirmado el evento: "
-        "espera (await) a producer.send() antes de responder 201"
-    )
     resultado[0].expect_status(201)
+    assert not antes_de_confirmar, (
+        "POST /pedidos respondió 201 mientras el broker todavía no había confirmado el "
+        "evento: espera (await) a producer.send() antes de responder"
+    )
 
 
 @pytest.mark.points(3)
