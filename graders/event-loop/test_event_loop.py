@@ -1,4 +1,4 @@
-"""Grader suite for `event-loop` (shared/spec/exercises.md, section 1).
+"""Grader suite for `event-loop` (docs/exercises.md, section 1).
 
 main.js runs under inject/traza.cjs (see manifest.toml), which writes to stderr, for
 every line printed on stdout, the mechanism it was printed from (async_hooks resource

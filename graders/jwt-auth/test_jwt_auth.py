@@ -1,4 +1,4 @@
-"""Grader suite for `jwt-auth` (shared/spec/exercises.md, section 6).
+"""Grader suite for `jwt-auth` (docs/exercises.md, section 6).
 
 Every check on tokens uses tokens this suite forges itself with the run's JWT_SECRET
 (given to the suite through `run_env`): valid ones, expired ones, ones signed with

@@ -1,4 +1,4 @@
-"""Grader suite for `microservices` (shared/spec/exercises.md, section 9).
+"""Grader suite for `microservices` (docs/exercises.md, section 9).
 
 Both services run in the same sandboxed network; the suite talks to each on its port,
 stops `usuarios` (SIGSTOP: it accepts connections and never answers; then for real) to

@@ -1,4 +1,4 @@
-"""Grader suite for `middleware` (shared/spec/exercises.md, section 7).
+"""Grader suite for `middleware` (docs/exercises.md, section 7).
 
 The server runs under inject/registro.cjs (see manifest.toml), which stamps every
 response with X-Taller-Stdout-Bytes: how many bytes the server had written to stdout

@@ -1,4 +1,4 @@
-"""Grader suite for `mongo` (shared/spec/exercises.md, section 5).
+"""Grader suite for `mongo` (docs/exercises.md, section 5).
 
 The suite reads the run's own MongoDB collection itself (`mongo`). "Ordered by id" is
 creation order within one run of the student's server: ObjectIds from two processes in

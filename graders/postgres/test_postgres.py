@@ -1,4 +1,4 @@
-"""Grader suite for `postgres` (shared/spec/exercises.md, section 4).
+"""Grader suite for `postgres` (docs/exercises.md, section 4).
 
 The suite reads the run's own database itself (`pg`), restarts the student's server to
 prove persistence, sends the SQL-injection `nombre`, and fires twenty concurrent inserts.

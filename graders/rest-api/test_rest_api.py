@@ -1,4 +1,4 @@
-"""Grader suite for `rest-api` (shared/spec/exercises.md, section 3).
+"""Grader suite for `rest-api` (docs/exercises.md, section 3).
 
 Tests run in the order written, against one run of the student's server; each test
 creates the tasks it needs, so none depends on another's leftovers.

@@ -1,4 +1,4 @@
-"""Grader suite for `ssr` (shared/spec/exercises.md, section 2).
+"""Grader suite for `ssr` (docs/exercises.md, section 2).
 
 Only the HTML as first served counts: no JavaScript runs here. Elements are compared by
 their text (React may put `<!-- -->` between text parts), never as raw HTML.

@@ -524,6 +524,16 @@ class _Run:
                 if spec.autostart:
                     self._wait_ready(spec.name, self.spec.startup_seconds)
             return {}
+        if op == "pause-service":
+            # Freeze one of the run's own services for a few seconds (the eventos grader:
+            # does `pedidos` answer before the broker acknowledged?).
+            service_name = str(args.get("service", ""))
+            service = self.config.services.services.get(service_name)
+            pause = getattr(service, "pause", None)
+            if service_name not in self.provisioned or pause is None:
+                raise ControlError(f"this run has no service {service_name!r} to pause")
+            pause(self.run_id, float(args.get("seconds", 1)))
+            return {}
         name = str(args.get("name", ""))
         if name not in self.specs:
             raise ControlError(f"the exercise has no program named {name!r}")

@@ -1,5 +1,6 @@
 """Per-run services through the whole runner: sandboxed student code and the grader suite
-both reach the run's own PostgreSQL, MongoDB and RabbitMQ (tests/services proves the release)."""
+both reach the run's own PostgreSQL, MongoDB, RabbitMQ and Kafka broker (tests/services
+proves the release)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 from taller_grader.results import RunStatus
 from taller_grader.runner import ExerciseSpec, ProgramSpec, RunnerConfig, ServiceProvider, grade
 from taller_grader.sandbox.services import (
+    KafkaConfig,
     MongoConfig,
     PostgresConfig,
     RabbitConfig,
@@ -65,6 +67,24 @@ amqp.connect(process.env.AMQP_URL).then(async (conn) => {
   }).listen(process.env.PORT);
 });
 """,
+    "kafka": """
+const http = require("node:http");
+const { Kafka, logLevel } = require("kafkajs");
+const brokers = process.env.KAFKA_BROKERS.split(",");
+const kafka = new Kafka({ brokers, logLevel: logLevel.NOTHING });
+(async () => {
+  const admin = kafka.admin(); await admin.connect();
+  await admin.createTopics({ topics: [{ topic: "visitas", numPartitions: 1 }] });
+  await admin.disconnect();
+  const producer = kafka.producer(); await producer.connect();
+  http.createServer(async (req, res) => {
+    const value = JSON.stringify({ id: 1 });
+    await producer.send({ topic: "visitas", messages: [{ key: "1", value }] });
+    res.setHeader("Content-Type", "application/json");
+    res.end(JSON.stringify({ id: 1 }));
+  }).listen(process.env.PORT);
+})();
+""",
 }
 
 # The grader reads the service itself, as the course's suites do.
@@ -84,6 +104,27 @@ def test_the_message_is_on_the_runs_queue(http, amqp_queue):
     http.post("/", json={}).expect_json(200)
     assert amqp_queue.get("visitas") == {"id": 1}
 """,
+    "kafka": """
+import json
+
+import pytest
+from kafka import KafkaConsumer, TopicPartition
+
+from taller_grader.sdk.control import ControlError
+
+
+def test_the_event_is_on_the_runs_broker(http, run_env, control):
+    http.post("/", json={}).expect_json(200)
+    reader = KafkaConsumer(bootstrap_servers=run_env["KAFKA_BROKERS"], consumer_timeout_ms=5000)
+    reader.assign([TopicPartition("visitas", 0)])
+    reader.seek(TopicPartition("visitas", 0), 0)
+    assert [(m.key, json.loads(m.value)) for m in reader][:1] == [(b"1", {"id": 1})]
+    reader.close()
+    # The suite may freeze the run's own broker, and only a service the run has.
+    control.call("pause-service", service="kafka", seconds=0.2)
+    with pytest.raises(ControlError):
+        control.call("pause-service", service="postgres", seconds=0.2)
+""",
 }
 
 
@@ -94,6 +135,7 @@ def services():
             postgres=PostgresConfig(state_dir=str(STATE / "postgres"), pool_size=0),
             rabbitmq=RabbitConfig(),
             mongo=MongoConfig(state_dir=str(STATE / "mongo")),
+            kafka=KafkaConfig(state_dir=str(STATE / "kafka")),
         )
     )
     yield registry
@@ -101,7 +143,7 @@ def services():
         service.close()
 
 
-@pytest.mark.parametrize("service", ["postgres", "mongo", "rabbitmq"])
+@pytest.mark.parametrize("service", ["postgres", "mongo", "rabbitmq", "kafka"])
 def test_student_code_and_grader_both_reach_the_runs_own_service(services, service: str) -> None:
     spec = ExerciseSpec(
         slug=f"svc-{service}",

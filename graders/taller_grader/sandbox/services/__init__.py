@@ -1,6 +1,6 @@
-"""Per-run services: a PostgreSQL database, a RabbitMQ vhost or a MongoDB database of the
-run's own, created before the run, reachable only from the run's network namespace, and
-removed after it.
+"""Per-run services: a PostgreSQL database, a RabbitMQ vhost, a MongoDB database or a
+Kafka-compatible broker of the run's own, created before the run, reachable only from
+the run's network namespace, and removed after it.
 
 The platform builds the registry once per worker from its settings and asks it by name::
 
@@ -20,12 +20,13 @@ from taller_grader.sandbox.services.base import (
     new_name,
     new_password,
 )
+from taller_grader.sandbox.services.kafka import KafkaConfig, KafkaService
 from taller_grader.sandbox.services.mongo import MongoConfig, MongoService
 from taller_grader.sandbox.services.netns import Forwarder, in_netns, socket_in_netns
 from taller_grader.sandbox.services.postgres import PostgresConfig, PostgresService
 from taller_grader.sandbox.services.rabbitmq import RabbitConfig, RabbitMQService
 
-SERVICE_NAMES = ("postgres", "rabbitmq", "mongo")
+SERVICE_NAMES = ("postgres", "rabbitmq", "mongo", "kafka")
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +34,7 @@ class ServicesConfig:
     postgres: PostgresConfig = field(default_factory=PostgresConfig)
     rabbitmq: RabbitConfig = field(default_factory=RabbitConfig)
     mongo: MongoConfig = field(default_factory=MongoConfig)
+    kafka: KafkaConfig = field(default_factory=KafkaConfig)
 
 
 def build_service(name: str, config: ServicesConfig) -> RunService:
@@ -43,6 +45,8 @@ def build_service(name: str, config: ServicesConfig) -> RunService:
         return RabbitMQService(config.rabbitmq)
     if name == "mongo":
         return MongoService(config.mongo)
+    if name == "kafka":
+        return KafkaService(config.kafka)
     raise KeyError(f"unknown service {name!r}; known: {', '.join(SERVICE_NAMES)}")
 
 
@@ -53,6 +57,8 @@ def build_services(config: ServicesConfig) -> dict[str, RunService]:
 __all__ = [
     "SERVICE_NAMES",
     "Forwarder",
+    "KafkaConfig",
+    "KafkaService",
     "MongoConfig",
     "MongoService",
     "PostgresConfig",
