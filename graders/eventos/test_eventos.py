@@ -187,7 +187,9 @@ def valor(registro: Any) -> Any:
 
 @pytest.mark.points(2)
 def test_crear_pedido(pedidos: HttpClient) -> None:
-    """pedidos: POST /pedidos responde 201 con el pedido"""
+    """pedidos: POST /pedidos responde 201 con el pedido
+    en: pedidos: POST /pedidos answers 201 with the order
+    """
     pedido = pedir(pedidos, 2, "Lámpara")
     assert pedido.get("usuarioId") == 2 and pedido.get("producto") == "Lámpara", (
         f"POST /pedidos: se esperaba usuarioId 2 y producto Lámpara, llegó {pedido}"
@@ -205,7 +207,9 @@ def test_crear_pedido(pedidos: HttpClient) -> None:
     ids=["sin-usuario", "usuario-0", "producto-vacio"],
 )
 def test_pedido_invalido_400(pedidos: HttpClient, cuerpo: dict[str, Any]) -> None:
-    """pedidos: un cuerpo inválido responde 400 con {{"error"}} ({cuerpo})"""
+    """pedidos: un cuerpo inválido responde 400 con {{"error"}} ({cuerpo})
+    en: pedidos: an invalid body answers 400 with {{"error"}} ({cuerpo})
+    """
     respuesta = pedidos.post("/pedidos", json=cuerpo)
     respuesta.expect_status(400)
     error = respuesta.json()
@@ -216,7 +220,9 @@ def test_pedido_invalido_400(pedidos: HttpClient, cuerpo: dict[str, Any]) -> Non
 
 @pytest.mark.points(2)
 def test_publica_el_evento(pedidos: HttpClient, broker: Broker) -> None:
-    """pedidos: cada pedido se publica en pedidos.creados como {"id", "usuarioId", "producto"}"""
+    """pedidos: cada pedido se publica en pedidos.creados como {"id", "usuarioId", "producto"}
+    en: pedidos: each order is published to pedidos.creados as {"id", "usuarioId", "producto"}
+    """
     antes = broker.finales()
     pedido = pedir(pedidos, 3, "Taza")
     eventos = [valor(r) for r in broker.eventos_desde(antes, 1)]
@@ -229,7 +235,9 @@ def test_publica_el_evento(pedidos: HttpClient, broker: Broker) -> None:
 
 @pytest.mark.points(2)
 def test_clave_del_evento(pedidos: HttpClient, broker: Broker) -> None:
-    """pedidos: cada evento lleva la clave String(usuarioId)"""
+    """pedidos: cada evento lleva la clave String(usuarioId)
+    en: pedidos: each event carries the key String(usuarioId)
+    """
     antes = broker.finales()
     for usuario in (1, 2, 4, 1):
         pedir(pedidos, usuario, "Cuaderno")
@@ -247,7 +255,9 @@ def test_clave_del_evento(pedidos: HttpClient, broker: Broker) -> None:
 
 @pytest.mark.points(2)
 def test_responde_tras_la_confirmacion(pedidos: HttpClient, broker: Broker, control: Any) -> None:
-    """pedidos: responde 201 solo después de que el broker confirmó el evento (send esperado)"""
+    """pedidos: responde 201 solo después de que el broker confirmó el evento (send esperado)
+    en: pedidos: answers 201 only after the broker acknowledged the event (send awaited)
+    """
     resultado: list[Response | BaseException] = []
 
     def enviar() -> None:
@@ -277,7 +287,9 @@ def test_responde_tras_la_confirmacion(pedidos: HttpClient, broker: Broker, cont
 
 @pytest.mark.points(3)
 def test_notificaciones_recibe(pedidos: HttpClient, notificaciones: HttpClient) -> None:
-    """notificaciones: GET /notificaciones lista cada pedido recibido, una vez"""
+    """notificaciones: GET /notificaciones lista cada pedido recibido, una vez
+    en: notificaciones: GET /notificaciones lists every order received, once
+    """
     creados = [pedir(pedidos, u, p) for u, p in ((1, "Mate"), (2, "Yerba"), (1, "Termo"))]
     buscados = {p["id"] for p in creados}
     notas = esperar_en_lista(notificaciones, buscados, UNIRSE)
@@ -298,7 +310,9 @@ def test_notificaciones_recibe(pedidos: HttpClient, notificaciones: HttpClient) 
 
 @pytest.mark.points(2)
 def test_filtro_por_usuario(pedidos: HttpClient, notificaciones: HttpClient) -> None:
-    """notificaciones: ?usuarioId=N lista los pedidos de ese usuario, en orden"""
+    """notificaciones: ?usuarioId=N lista los pedidos de ese usuario, en orden
+    en: notificaciones: ?usuarioId=N lists that user's orders, in order
+    """
     creados = [pedir(pedidos, 6, f"Libro {i}") for i in range(3)]
     creados.append(pedir(pedidos, 7, "Otro"))
     esperar_en_lista(notificaciones, {p["id"] for p in creados}, UNIRSE)
@@ -311,7 +325,9 @@ def test_filtro_por_usuario(pedidos: HttpClient, notificaciones: HttpClient) -> 
 
 @pytest.mark.points(1)
 def test_grupo_notificaciones(notificaciones: HttpClient, broker: Broker) -> None:
-    """notificaciones: consume en el grupo de consumidores «notificaciones»"""
+    """notificaciones: consume en el grupo de consumidores «notificaciones»
+    en: notificaciones: consumes in the consumer group «notificaciones»
+    """
     assert broker.esperar_miembros(1, broker.limite(UNIRSE)), (
         f"el grupo de consumidores {GRUPO!r} no tiene miembros: usa groupId: {GRUPO!r}"
     )
@@ -321,7 +337,9 @@ def test_grupo_notificaciones(notificaciones: HttpClient, broker: Broker) -> Non
 def test_confirma_despues_de_procesar(
     pedidos: HttpClient, notificaciones: HttpClient, broker: Broker
 ) -> None:
-    """notificaciones: confirma el offset de un evento después de procesarlo"""
+    """notificaciones: confirma el offset de un evento después de procesarlo
+    en: notificaciones: commits an event's offset after processing it
+    """
     antes = broker.finales()
     pedido = pedir(pedidos, 8, "Taza")
     registro = next(
@@ -398,7 +416,9 @@ def _reinicio(
 def test_reinicio_sigterm(
     pedidos: HttpClient, notificaciones: HttpClient, broker: Broker, programs: Any
 ) -> None:
-    """notificaciones: tras un reinicio (SIGTERM) sigue donde quedó, sin perder ni repetir"""
+    """notificaciones: tras un reinicio (SIGTERM) sigue donde quedó, sin perder ni repetir
+    en: notificaciones: after a restart (SIGTERM) resumes where it left off, losing and repeating nothing
+    """
     _reinicio(pedidos, notificaciones, broker, programs["notificaciones"], signal.SIGTERM, UNIRSE)
 
 
@@ -407,7 +427,9 @@ def test_reinicio_sigterm(
 def test_reinicio_sigkill(
     pedidos: HttpClient, notificaciones: HttpClient, broker: Broker, programs: Any
 ) -> None:
-    """notificaciones: tras caer de golpe (SIGKILL) sigue donde quedó"""
+    """notificaciones: tras caer de golpe (SIGKILL) sigue donde quedó
+    en: notificaciones: after a sudden crash (SIGKILL) resumes where it left off
+    """
     _reinicio(
         pedidos, notificaciones, broker, programs["notificaciones"], signal.SIGKILL, TRAS_SIGKILL
     )
@@ -420,7 +442,9 @@ def test_dos_consumidores_reparten(
     programs: Any,
     http_to: Callable[[int], HttpClient],
 ) -> None:
-    """notificaciones: dos procesos del grupo se reparten las particiones y cada usuario va a uno"""
+    """notificaciones: dos procesos del grupo se reparten las particiones y cada usuario va a uno
+    en: notificaciones: two processes of the group share the partitions and each user's events go to one
+    """
     programs["notificaciones2"].start()
     limite = broker.limite(TRAS_SIGKILL)
     assert broker.esperar_miembros(2, limite), (
@@ -457,13 +481,17 @@ def test_dos_consumidores_reparten(
 @pytest.mark.hidden
 @pytest.mark.points(1)
 def test_ids_distintos(pedidos: HttpClient) -> None:
-    """pedidos: dos pedidos seguidos tienen ids distintos"""
+    """pedidos: dos pedidos seguidos tienen ids distintos
+    en: pedidos: two orders in a row have different ids
+    """
     assert pedir(pedidos)["id"] != pedir(pedidos)["id"]
 
 
 @pytest.mark.points(3)
 def test_terminan_limpio_con_sigterm(broker: Broker, programs: Any) -> None:
-    """ambos terminan limpio con SIGTERM en menos de 10 s (consumidor desconectado)"""
+    """ambos terminan limpio con SIGTERM en menos de 10 s (consumidor desconectado)
+    en: both exit cleanly on SIGTERM within 10 s (consumer disconnected)
+    """
     for nombre in ("notificaciones2", "notificaciones", "pedidos"):
         salida = programs[nombre].stop(signal.SIGTERM, timeout=10).get("exit") or {}
         assert salida.get("signal") is None and salida.get("code") == 0, (
