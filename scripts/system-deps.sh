@@ -8,6 +8,9 @@ command -v bwrap >/dev/null || need+=(bubblewrap)      # the sandbox
 command -v ip >/dev/null || need+=(iproute2)           # per-run network namespaces
 command -v node >/dev/null || need+=(nodejs)
 command -v npm >/dev/null || need+=(npm)
+# npm compiles Dolos's tree-sitter parsers (tools/similarity) with node-gyp.
+command -v g++ >/dev/null || need+=(g++)
+command -v make >/dev/null || need+=(make)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

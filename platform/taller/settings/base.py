@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "taller.grading",
     "taller.live",
     "taller.teaching",
+    "taller.similarity",
     "taller.web",
 ]
 
@@ -363,6 +364,17 @@ TALLER_STUCK_AFTER_SECONDS = env.int("TALLER_STUCK_AFTER_SECONDS", default=300)
 TALLER_MAX_IN_FLIGHT = env.int("TALLER_MAX_IN_FLIGHT", default=1)
 TALLER_SUBMISSIONS_PER_MINUTE = env.int("TALLER_SUBMISSIONS_PER_MINUTE", default=6)
 
+# Similarity reports (taller.similarity): Dolos in its own Node process, from this folder
+# (`make install` builds it); pairs below the floor are not kept; the page's default
+# threshold; the analysis's time limit (under the Celery task's).
+TALLER_SIMILARITY_DIR = Path(
+    env.str("TALLER_SIMILARITY_DIR", default=str(BASE_DIR / "tools" / "similarity"))
+)
+TALLER_SIMILARITY_FLOOR = env.float("TALLER_SIMILARITY_FLOOR", default=0.1)
+TALLER_SIMILARITY_THRESHOLD = env.float("TALLER_SIMILARITY_THRESHOLD", default=0.5)
+TALLER_SIMILARITY_TIMEOUT = env.int("TALLER_SIMILARITY_TIMEOUT", default=240)
+TALLER_NODE = env.str("TALLER_NODE", default="node")
+
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=300)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=360)
 CELERY_WORKER_MAX_TASKS_PER_CHILD = 200
@@ -371,7 +383,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=900),
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_TASK_ROUTES = {"taller.requeue_stuck": {"queue": "grading"}}
+CELERY_TASK_ROUTES = {
+    "taller.requeue_stuck": {"queue": "grading"},
+    "taller.analyse_similarity": {"queue": "heavy"},
+}
 CELERY_BEAT_SCHEDULE = {
     "requeue-stuck-runs": {
         "task": "taller.requeue_stuck",
