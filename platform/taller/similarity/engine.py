@@ -149,6 +149,7 @@ def analyse(
     on_progress: ProgressCallback | None = None,
 ) -> Analysis:
     """Compare every pair of entries (but none within the "earlier" group)."""
+    tool_dir = tool_dir.resolve()
     if not (tool_dir / INSTALLED_STAMP).exists():
         raise EngineError("engine-missing", str(tool_dir))
     request = {
@@ -249,11 +250,14 @@ def _report_progress(err: bytearray, seen: int, on_progress: ProgressCallback | 
 
 
 def _last_error(err: bytes) -> str:
-    for line in reversed(err.decode("utf-8", "replace").splitlines()):
+    """The script's own error line, else the end of what Node wrote (a crash's trace)."""
+    other = []
+    for line in err.decode("utf-8", "replace").splitlines():
         try:
-            message = json.loads(line).get("error")
-        except (ValueError, AttributeError):
-            message = line.strip()
-        if message:
-            return str(message)[:2000]
-    return ""
+            item = json.loads(line)
+        except ValueError:
+            other.append(line)
+            continue
+        if isinstance(item, dict) and item.get("error"):
+            return str(item["error"])[:2000]
+    return "\n".join(other[-12:])[:2000]
