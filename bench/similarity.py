@@ -24,6 +24,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -31,6 +32,32 @@ sys.path.insert(0, str(REPO / "platform"))
 sys.path.insert(0, str(REPO / "bench"))
 
 from pipeline import prepare_database  # noqa: E402
+
+
+def make_cohort(starter: dict[str, str], reference: dict[str, str]) -> tuple[Any, Any]:
+    """A course with one exercise (the starter and reference given) and a cohort."""
+    from datetime import date, timedelta
+
+    from taller.cohorts.models import Cohort
+    from taller.courses.models import Course, Exercise, GraderVersion, Section
+
+    course = Course.objects.create(slug="bench", title_es="Banco de pruebas")
+    section = Section.objects.create(course=course, number=1, slug="uno", title_es="Uno")
+    exercise = Exercise.objects.create(slug="tareas", section=section, title_es="Tareas")
+    exercise.current_version = GraderVersion.objects.create(
+        exercise=exercise,
+        number=1,
+        content_hash="0" * 64,
+        manifest={"run": {"entry": ["server.js"]}},
+        statement_es="Una API de tareas.",
+        starter_files=starter,
+        solution_files=reference,
+    )
+    exercise.save(update_fields=["current_version"])
+    cohort = Cohort.objects.create(
+        name="Banco", course=course, starts_on=date.today(), ends_on=date.today() + timedelta(60)
+    )
+    return cohort, exercise
 
 
 def main() -> None:
@@ -54,31 +81,29 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
 
+    from taller.accounts.models import User
+    from taller.cohorts.models import Enrollment
     from taller.similarity import engine, selectors
     from taller.similarity.models import SimilarityReport
     from taller.similarity.services import similarity_run
-    from tests.factories import (
-        CohortFactory,
-        EnrollmentFactory,
-        ExerciseFactory,
-        GraderVersionFactory,
-        SubmissionFactory,
-        UserFactory,
-    )
+    from taller.submissions.models import Submission
     from tests.similarity.cohort import generate
     from tests.similarity.solutions import REFERENCE, STARTER
 
-    exercise = ExerciseFactory(version=False)
-    exercise.current_version = GraderVersionFactory(
-        exercise=exercise, starter_files=STARTER, solution_files=REFERENCE
-    )
-    exercise.save(update_fields=["current_version"])
-    cohort = CohortFactory(course=exercise.section.course)
+    cohort, exercise = make_cohort(STARTER, REFERENCE)
     students = generate(args.students)
     for s in students:
-        user = UserFactory(username=s.username)
-        EnrollmentFactory(cohort=cohort, student=user)
-        SubmissionFactory(student=user, exercise=exercise, cohort=cohort, files=s.files)
+        user = User.objects.create_user(username=s.username, password=None)
+        Enrollment.objects.create(cohort=cohort, student=user)
+        Submission.objects.create(
+            student=user,
+            exercise=exercise,
+            cohort=cohort,
+            grader_version=exercise.current_version,
+            files=s.files,
+            attempt=1,
+            status="passed",
+        )
     compared = selectors.compared_submissions(cohort, exercise)
     versions = selectors.template_versions(exercise, compared)
     lines = sum(t.count("\n") for s in students for t in s.files.values())

@@ -129,8 +129,8 @@ def parse_answer(text: str, keys: set[str]) -> Analysis:
         for s in raw.get("submissions", [])
         if isinstance(s, dict)
     }
-    engine = raw.get("engine") if isinstance(raw.get("engine"), dict) else {}
-    options = raw.get("options") if isinstance(raw.get("options"), dict) else {}
+    engine: dict[str, Any] = raw["engine"] if isinstance(raw.get("engine"), dict) else {}
+    options: dict[str, Any] = raw["options"] if isinstance(raw.get("options"), dict) else {}
     return Analysis(
         engine={**engine, "options": options},
         pairs=[_pair(p, keys) for p in raw["pairs"]],

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -35,7 +35,7 @@ class Requested:
     created: bool  # False: an equal report already existed (cached, or on its way)
 
 
-def _stuck_before() -> timezone.datetime:
+def _stuck_before() -> datetime:
     return timezone.now() - timedelta(seconds=settings.TALLER_SIMILARITY_TIMEOUT * 2 + 60)
 
 
