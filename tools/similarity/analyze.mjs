@@ -52,6 +52,28 @@ function spans(layout, startRow, endRow) {
   return out;
 }
 
+// The rows a fragment covers on one side: those of its tokens, from the first kgram's
+// first token to the last one's last. Closing parentheses are left out: Dolos places
+// each at the start of the node it closes (the program's own at 0:0), which would
+// stretch a fragment up to a function's first line or to the top of the file.
+function rows(file, pairs, side) {
+  let first = Infinity;
+  let last = -Infinity;
+  for (const p of pairs) {
+    first = Math.min(first, p[side].start);
+    last = Math.max(last, p[side].stop);
+  }
+  let low = Infinity;
+  let high = -Infinity;
+  for (let i = first; i <= last; i++) {
+    if (file.tokens[i] === ")") continue;
+    const region = file.mapping[i];
+    low = Math.min(low, region.startRow);
+    high = Math.max(high, region.endRow);
+  }
+  return low <= high ? [low, high] : [0, -1];
+}
+
 function lineCount(list) {
   return list.reduce((n, s) => n + s.end - s.start + 1, 0);
 }
@@ -102,11 +124,15 @@ async function main() {
     if (similarity >= floor && similarity > 0) {
       const left = byFile.get(pair.leftFile);
       const right = byFile.get(pair.rightFile);
-      const fragments = pair.buildFragments().map((f) => {
-        const l = spans(left.layout, f.leftSelection.startRow, f.leftSelection.endRow);
-        const r = spans(right.layout, f.rightSelection.startRow, f.rightSelection.endRow);
-        return { kgrams: f.pairs.length, left: l, right: r };
-      });
+      const fragments = pair
+        .buildFragments()
+        .map((f) => {
+          const l = spans(left.layout, ...rows(pair.leftFile, f.pairs, "left"));
+          const r = spans(right.layout, ...rows(pair.rightFile, f.pairs, "right"));
+          return { kgrams: f.pairs.length, left: l, right: r };
+        })
+        // The biggest first: fragment 1 is the longest shared stretch.
+        .sort((a, b) => b.kgrams - a.kgrams || (a.left[0]?.start ?? 0) - (b.left[0]?.start ?? 0));
       const longestLines = fragments.reduce(
         (m, f) => Math.max(m, Math.min(lineCount(f.left), lineCount(f.right))),
         0,
