@@ -19,7 +19,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "taller.settings.local")
 
 app = Celery("taller")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["taller.grading", "taller.similarity"])
+app.autodiscover_tasks(["taller.grading"])
 
 
 @worker_ready.connect

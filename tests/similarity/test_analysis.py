@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from itertools import combinations
 from pathlib import Path
@@ -200,3 +201,21 @@ def test_without_the_engine_the_report_fails_and_says_why(
     settings.TALLER_SIMILARITY_DIR = installed
     retried = analyse()
     assert retried.pk != report.pk and retried.state == SimilarityReport.State.DONE
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_embedded_server_analyses_in_its_own_pool(world: World, settings: Any) -> None:
+    """Without Celery (`make run`'s default) the report is made off the request thread."""
+    from taller.similarity.services import similarity_request
+
+    settings.TALLER_GRADING = "inprocess"
+    world.submit("ana", INDEPENDENT[11])
+    world.submit("beto", disguise(dict(INDEPENDENT[11]), ("rename", "comment"), seed=9))
+    report = similarity_request(cohort=world.cohort, exercise=world.exercise).report
+    for _ in range(600):  # a bound on the wait, not on the speed
+        report.refresh_from_db()
+        if report.is_final:
+            break
+        time.sleep(0.1)
+    assert report.state == SimilarityReport.State.DONE, report.error_detail
+    assert report.pairs.get().similarity > 0.8

@@ -383,10 +383,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=900),
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_TASK_ROUTES = {
-    "taller.requeue_stuck": {"queue": "grading"},
-    "taller.analyse_similarity": {"queue": "heavy"},
-}
+CELERY_TASK_ROUTES = {"taller.requeue_stuck": {"queue": "grading"}}
 CELERY_BEAT_SCHEDULE = {
     "requeue-stuck-runs": {
         "task": "taller.requeue_stuck",

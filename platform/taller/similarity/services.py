@@ -19,11 +19,15 @@ from django.utils import timezone
 from taller.accounts.models import User
 from taller.cohorts.models import Cohort
 from taller.courses.models import Exercise
+from taller.grading import dispatch
 from taller.similarity import engine, selectors
 from taller.similarity.models import SimilarityReport, SimilarPair
 from taller.submissions.models import Submission
 
 logger = logging.getLogger(__name__)
+
+# The task that makes a report (tasks.py), sent by name.
+ANALYSE_SIMILARITY = "taller.analyse_similarity"
 
 # Why a report failed: the codes stored on it (the pages word them).
 FAILURES = ("engine-missing", "engine-failed", "timeout", "bad-output", "lost", "internal")
@@ -90,16 +94,9 @@ def similarity_request(
 
 
 def _enqueue(report_id: int) -> None:
-    if settings.TALLER_GRADING == "celery":
-        from taller.similarity.tasks import analyse_similarity
-
-        transaction.on_commit(
-            lambda: analyse_similarity.apply_async(args=(report_id,), queue="heavy")
-        )
-    else:
-        from taller.grading.inprocess import executor
-
-        transaction.on_commit(lambda: executor().submit_call(similarity_run, report_id))
+    # By name (grading/dispatch.py): a Celery worker of the heavy queue, or the embedded
+    # server's thread pool (registered in apps.py).
+    transaction.on_commit(lambda: dispatch.send(ANALYSE_SIMILARITY, report_id, queue="heavy"))
 
 
 def _fail(report: SimilarityReport, code: str, detail: str) -> None:

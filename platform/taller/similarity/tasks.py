@@ -7,7 +7,7 @@ from celery import shared_task
 from taller.similarity import services
 
 
-@shared_task(name="taller.analyse_similarity", acks_late=True)
+@shared_task(name=services.ANALYSE_SIMILARITY, acks_late=True)
 def analyse_similarity(report_id: int) -> str | None:
     report = services.similarity_run(report_id)
     return report.state if report else None
