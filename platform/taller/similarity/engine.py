@@ -170,9 +170,14 @@ def analyse(
         )
     except OSError as exc:
         raise EngineError("engine-missing", str(exc)) from exc
-    out, err = _communicate(
-        process, json.dumps(request).encode(), timeout=timeout, on_progress=on_progress
-    )
+    try:
+        out, err = _communicate(
+            process, json.dumps(request).encode(), timeout=timeout, on_progress=on_progress
+        )
+    except BaseException:  # a worker's time limit, a failed progress write: no orphan left
+        process.kill()
+        process.wait()
+        raise
     if process.returncode != 0:
         raise EngineError("engine-failed", _last_error(err) or f"exit {process.returncode}")
     return parse_answer(out.decode("utf-8", "replace"), {e.key for e in entries})
