@@ -9,11 +9,13 @@ ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 # layer is rebuilt only when the lock changes.
 FROM ${PYTHON_IMAGE} AS similarity
 RUN apt-get update \
- && apt-get install -y --no-install-recommends nodejs npm g++ make \
+ && apt-get install -y --no-install-recommends nodejs npm libnode-dev g++ make \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /build
 COPY tools/similarity/package.json tools/similarity/package-lock.json ./
-RUN npm ci --no-audit --no-fund && touch node_modules/.installed
+# Debian's node-gyp runs Debian's gyp, which only Debian's own python3 can import.
+RUN npm_config_python=/usr/bin/python3 npm ci --no-audit --no-fund \
+ && touch node_modules/.installed
 
 FROM ${PYTHON_IMAGE}
 
