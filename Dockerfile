@@ -3,6 +3,20 @@
 # one container per run, or under bubblewrap on a single host.
 # Where no registry is reachable, scripts/base-images.sh makes a local stand-in to pass.
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+
+# Dolos for the similarity reports (tools/similarity, run by the heavy workers): npm
+# compiles its tree-sitter parsers, so the compiler stays in this stage, and the
+# layer is rebuilt only when the lock changes.
+FROM ${PYTHON_IMAGE} AS similarity
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends nodejs npm libnode-dev g++ make \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /build
+COPY tools/similarity/package.json tools/similarity/package-lock.json ./
+# Debian's node-gyp runs Debian's gyp, which only Debian's own python3 can import.
+RUN npm_config_python=/usr/bin/python3 npm ci --no-audit --no-fund \
+ && touch node_modules/.installed
+
 FROM ${PYTHON_IMAGE}
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
@@ -26,6 +40,7 @@ RUN pip install --no-deps --require-hashes --only-binary :all: --target /opt/kaf
 COPY frontend/package.json frontend/package-lock.json frontend/
 RUN cd frontend && npm ci --no-audit --no-fund
 COPY . .
+COPY --from=similarity /build/node_modules tools/similarity/node_modules
 RUN npm --prefix frontend run build \
  && pip install --no-deps . \
  && SECRET_KEY=build-only-not-a-secret-but-long-enough-for-the-check-0123456789 \

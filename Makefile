@@ -10,6 +10,7 @@ TEST_DATABASE_URL ?= postgres://taller:taller@127.0.0.1:5432/taller
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
 EDITOR_BUNDLE := platform/taller/static/taller/dist/editor.js
+SIMILARITY_TOOL := tools/similarity/node_modules/.installed
 
 .PHONY: run install system-deps serve test check-graders lint typecheck lock schema services clean
 
@@ -21,7 +22,7 @@ run: install
 	@echo "Taller is at http://$(HOST):$(PORT)/  (Ctrl+C stops it)"
 	$(BIN)/daphne -b $(HOST) -p $(PORT) taller.asgi:application
 
-install: system-deps $(VENV)/.installed runtime/node_modules/.installed $(EDITOR_BUNDLE)
+install: system-deps $(VENV)/.installed runtime/node_modules/.installed $(EDITOR_BUNDLE) $(SIMILARITY_TOOL)
 
 system-deps:
 	@scripts/system-deps.sh
@@ -37,6 +38,12 @@ $(VENV)/.installed: requirements/dev.txt pyproject.toml
 # The one shared, read-only set of modules student programs may use.
 runtime/node_modules/.installed: runtime/package-lock.json
 	cd runtime && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Dolos for the similarity reports, run as its own Node process: npm compiles its
+# tree-sitter parsers (minutes), once; the stamp keeps them until the lock changes.
+$(SIMILARITY_TOOL): tools/similarity/package-lock.json
+	cd tools/similarity && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 $(EDITOR_BUNDLE): frontend/package-lock.json $(wildcard frontend/src/*)
@@ -74,4 +81,4 @@ lock:
 	uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 -q -o requirements/dev.txt
 
 clean:
-	rm -rf $(VENV) runtime/node_modules frontend/node_modules platform/taller/static/taller/dist var
+	rm -rf $(VENV) runtime/node_modules frontend/node_modules tools/similarity/node_modules platform/taller/static/taller/dist var

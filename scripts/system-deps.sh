@@ -9,6 +9,9 @@ command -v ip >/dev/null || need+=(iproute2)           # per-run network namespa
 command -v node >/dev/null || need+=(nodejs)
 command -v npm >/dev/null || need+=(npm)
 command -v curl >/dev/null || need+=(curl)            # tests run the curl commands feedback shows
+# npm compiles Dolos's tree-sitter parsers (tools/similarity) with node-gyp.
+command -v g++ >/dev/null || need+=(g++)
+command -v make >/dev/null || need+=(make)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

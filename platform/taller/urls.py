@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from taller.similarity import views as similarity
 from taller.teaching import cohort_admin, editing, regrade, reports
 from taller.teaching import views as teaching
 from taller.web import (
@@ -81,6 +82,17 @@ urlpatterns = [
         "docencia/cohortes/<id:cohort_id>/recalificaciones/<id:batch_id>/estado/",
         regrade.regrade_batch_status,
         name="teaching-regrade-status",
+    ),
+    path("docencia/cohortes/<id:cohort_id>/similitud/", similarity.report_view, name="similarity"),
+    path(
+        "docencia/cohortes/<id:cohort_id>/similitud/<id:report_id>/estado/",
+        similarity.report_status,
+        name="similarity-status",
+    ),
+    path(
+        "docencia/cohortes/<id:cohort_id>/similitud/<id:report_id>/pares/<id:pair_id>/",
+        similarity.pair_view,
+        name="similarity-pair",
     ),
     path(
         "docencia/envios/<id:submission_id>/",

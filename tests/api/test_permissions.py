@@ -89,6 +89,20 @@ MATRIX: list[tuple[str, str, str, Any, tuple[int, ...]]] = [
         None,
         (401, 403, 403, 200, 404, 200),
     ),
+    (
+        "cohort-similarity",
+        "get",
+        "/api/v1/cohorts/{cohort}/similarity/?exercise={slug}",
+        None,
+        (401, 403, 403, 200, 404, 200),
+    ),
+    (
+        "cohort-similarity",
+        "post",
+        "/api/v1/cohorts/{cohort}/similarity/",
+        "similarity",
+        (401, 403, 403, 202, 404, 200),
+    ),
     ("schema", "get", "/api/v1/schema/", None, (200, 200, 200, 200, 200, 200)),
     ("docs", "get", "/api/v1/docs/", None, (200, 200, 200, 200, 200, 200)),
 ]
@@ -122,6 +136,8 @@ def test_permission_matrix(
     )
     if body == "submit":
         body = {"exercise": world.exercise.slug, "files": files()}
+    elif body == "similarity":
+        body = {"exercise": world.exercise.slug}
     got = {}
     for actor in ACTORS:
         response = getattr(api_as(actor), method)(path, body, format="json")

@@ -10,6 +10,7 @@ from rest_framework_simplejwt.views import (
 )
 
 from taller.api import views
+from taller.similarity.api import CohortSimilarityView
 from taller.web import converters  # noqa: F401 — registers <id:...>
 
 app_name = "api"
@@ -49,6 +50,11 @@ urlpatterns = [
         "cohorts/<id:cohort_id>/submissions/",
         views.CohortSubmissionsView.as_view(),
         name="cohort-submissions",
+    ),
+    path(
+        "cohorts/<id:cohort_id>/similarity/",
+        CohortSimilarityView.as_view(),
+        name="cohort-similarity",
     ),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),

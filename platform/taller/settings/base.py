@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "taller.grading",
     "taller.live",
     "taller.teaching",
+    "taller.similarity",
     "taller.web",
     # LTI 1.3: django-lti's models (registrations, deployments, contexts, line items,
     # keys), then Taller's use of them.
@@ -374,6 +375,17 @@ TALLER_STUCK_AFTER_SECONDS = env.int("TALLER_STUCK_AFTER_SECONDS", default=300)
 # Per student: runs in flight at once, and submissions per minute.
 TALLER_MAX_IN_FLIGHT = env.int("TALLER_MAX_IN_FLIGHT", default=1)
 TALLER_SUBMISSIONS_PER_MINUTE = env.int("TALLER_SUBMISSIONS_PER_MINUTE", default=6)
+
+# Similarity reports (taller.similarity): Dolos in its own Node process, from this folder
+# (`make install` builds it); pairs below the floor are not kept; the page's default
+# threshold; the analysis's time limit (under the Celery task's).
+TALLER_SIMILARITY_DIR = Path(
+    env.str("TALLER_SIMILARITY_DIR", default=str(BASE_DIR / "tools" / "similarity"))
+)
+TALLER_SIMILARITY_FLOOR = env.float("TALLER_SIMILARITY_FLOOR", default=0.1)
+TALLER_SIMILARITY_THRESHOLD = env.float("TALLER_SIMILARITY_THRESHOLD", default=0.5)
+TALLER_SIMILARITY_TIMEOUT = env.int("TALLER_SIMILARITY_TIMEOUT", default=240)
+TALLER_NODE = env.str("TALLER_NODE", default="node")
 
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=300)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=360)
