@@ -200,7 +200,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "taller.api.pagination.Pagination",
     "PAGE_SIZE": 20,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "taller.api.schema.AutoSchema",
+    # Every refusal in JSON with a `detail` that says why (taller/api/exceptions.py).
+    "EXCEPTION_HANDLER": "taller.api.exceptions.exception_handler",
 }
 
 SIMPLE_JWT = {
