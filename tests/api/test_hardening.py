@@ -96,3 +96,53 @@ def test_paths_beyond_the_api_answer_a_json_404(
     assert response.status_code == 404
     assert response["Content-Type"] == "application/json"
     assert response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("payload", "named", "reason"),
+    [
+        ({"a" * 300 + ".js": "x"}, "aaaa", "demasiado largo"),
+        ({"/".join(["c" * 250] * 5) + ".js": "x"}, "cccc", "bytes"),
+        ({"a\x01.js": "x"}, "a\\x01.js", "carácter de control"),
+        ({".": "x"}, "'.'", "«.»"),
+        ({"node_modules/express/index.js": "x"}, "node_modules/express", "node_modules"),
+        ({"a.js": "x", "a.js/b.js": "y"}, "a.js", "a la vez archivo y carpeta"),
+        (
+            {"server.js": "x", "package.json": '{"dependencies": {"left-pad": "1"}}'},
+            "package.json",
+            "left-pad",
+        ),
+        ({"package.json": "{no es json"}, "package.json", "JSON"),
+        ({"a\\b.js": "x"}, "a\\\\b.js", "«/»"),
+    ],
+)
+def test_file_names_the_sandbox_refuses_are_refused_before_anything_is_stored(
+    world: World,
+    api_as: Callable[[str], APIClient],
+    payload: dict[str, str],
+    named: str,
+    reason: str,
+) -> None:
+    client = api_as("student_b")
+    response = client.post(
+        "/api/v1/submissions/", {"exercise": world.exercise.slug, "files": payload}
+    )
+    assert response.status_code == 400, response.content
+    detail = response.json()["detail"]
+    assert named in detail and reason in detail, detail
+    assert not Submission.objects.filter(student=world.users["student_b"]).exists()
+    # No attempt spent: the next valid submission is attempt 1.
+    ok = client.post(
+        "/api/v1/submissions/", {"exercise": world.exercise.slug, "files": {"server.js": "x"}}
+    )
+    assert ok.status_code == 202 and ok.json()["attempt"] == 1
+
+
+def test_a_package_json_naming_only_shared_modules_is_accepted(
+    world: World, api_as: Callable[[str], APIClient]
+) -> None:
+    files = {"server.js": "x", "package.json": '{"dependencies": {"express": "^5"}}'}
+    response = api_as("student_b").post(
+        "/api/v1/submissions/", {"exercise": world.exercise.slug, "files": files}
+    )
+    assert response.status_code == 202, response.content

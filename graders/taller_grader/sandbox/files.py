@@ -37,28 +37,53 @@ def shared_modules(runtime_dir: Path) -> frozenset[str]:
 
 
 def split_name(name: object) -> tuple[str, ...]:
-    """The components of a submitted relative name, or SubmissionRejected."""
+    """The components of a submitted relative name, or SubmissionRejected.
+
+    The one rule for file names: the site applies it before it stores a submission
+    (taller.submissions.services), the sandbox again before it writes one. Each refusal
+    names the file and says why.
+    """
     if not isinstance(name, str) or not name:
-        raise SubmissionRejected("Un archivo no tiene nombre válido.")
-    shown = repr(name[:80])
-    if any(ord(ch) < 0x20 or ch in "\x7f\\" for ch in name):
-        raise SubmissionRejected(f"Nombre de archivo no permitido: {shown}.")
+        raise SubmissionRejected("Un archivo no tiene nombre.")
+    shown = repr(name[:80]) + ("…" if len(name) > 80 else "")
+    if any(ord(ch) < 0x20 or ch == "\x7f" for ch in name):
+        raise SubmissionRejected(
+            f"Nombre de archivo no permitido: {shown} lleva un carácter de control."
+        )
+    if "\\" in name:
+        raise SubmissionRejected(
+            f"Nombre de archivo no permitido: {shown} lleva «\\»; separa las carpetas con «/»."
+        )
     if name.startswith("/"):
-        raise SubmissionRejected(f"Nombre de archivo absoluto no permitido: {shown}.")
+        raise SubmissionRejected(
+            f"Nombre de archivo no permitido: {shown} es absoluto; usa una ruta relativa."
+        )
     try:
         encoded = name.encode("utf-8")
     except UnicodeEncodeError:
-        raise SubmissionRejected(f"Nombre de archivo no permitido: {shown}.") from None
+        raise SubmissionRejected(
+            f"Nombre de archivo no permitido: {shown} no es UTF-8 válido."
+        ) from None
     if len(encoded) > MAX_PATH_BYTES:
-        raise SubmissionRejected(f"Nombre de archivo demasiado largo: {shown}.")
+        raise SubmissionRejected(
+            f"Nombre de archivo demasiado largo: {shown} ocupa {len(encoded)} bytes "
+            f"(máximo {MAX_PATH_BYTES})."
+        )
     parts = tuple(name.split("/"))
     if len(parts) > MAX_DEPTH:
-        raise SubmissionRejected(f"Demasiadas carpetas anidadas: {shown}.")
+        raise SubmissionRejected(
+            f"Demasiadas carpetas anidadas: {shown} (máximo {MAX_DEPTH} niveles)."
+        )
     for part in parts:
         if part in ("", ".", ".."):
-            raise SubmissionRejected(f"Nombre de archivo no permitido: {shown}.")
+            raise SubmissionRejected(
+                f"Nombre de archivo no permitido: {shown} tiene una parte vacía, «.» o «..»."
+            )
         if len(part.encode("utf-8")) > MAX_COMPONENT_BYTES:
-            raise SubmissionRejected(f"Nombre de archivo demasiado largo: {shown}.")
+            raise SubmissionRejected(
+                f"Nombre de archivo demasiado largo: {shown} tiene una parte de más de "
+                f"{MAX_COMPONENT_BYTES} bytes."
+            )
         if part.casefold() == "node_modules":
             raise SubmissionRejected(
                 f"No se puede enviar node_modules ({shown}): los módulos los pone la plataforma."

@@ -6,7 +6,8 @@ import math
 import uuid
 from collections.abc import Mapping
 from datetime import timedelta
-from pathlib import PurePosixPath
+from functools import lru_cache
+from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
@@ -18,6 +19,8 @@ from taller.courses.models import Exercise, GraderVersion
 from taller.grading.services import submission_enqueue
 from taller.submissions.models import RegradeBatch, Submission
 from taller.submissions.selectors import REGRADE_STATES, latest_attempts
+from taller_grader.sandbox import files as sandbox_files
+from taller_grader.sandbox.api import Limits, SubmissionRejected
 
 
 class InvalidSubmission(ValueError):
@@ -64,8 +67,19 @@ def _check_rate(student: User) -> None:
         )
 
 
+@lru_cache(maxsize=4)
+def _shared_modules(runtime_dir: str) -> frozenset[str]:
+    return sandbox_files.shared_modules(Path(runtime_dir))
+
+
 def validate_files(files: Mapping[str, str]) -> dict[str, str]:
-    """Shallow checks before anything is stored; the sandbox checks again before running."""
+    """Every rule the sandbox applies to files, applied before anything is stored.
+
+    The site's limits first (they are stricter than the sandbox's), then the sandbox's
+    own rule for names, package.json and files that are also folders
+    (taller_grader.sandbox.files): what the site accepts, the sandbox runs, so a refused
+    file costs no attempt and says why at once instead of as a `rejected` run.
+    """
     if not files:
         raise InvalidSubmission("La entrega no tiene archivos.")
     if len(files) > settings.TALLER_MAX_FILES:
@@ -74,31 +88,38 @@ def validate_files(files: Mapping[str, str]) -> dict[str, str]:
         )
     total = 0
     clean: dict[str, str] = {}
+    encoded: dict[str, bytes] = {}
     for name, text in files.items():
-        path = PurePosixPath(name)
-        if (
-            not name
-            or "\0" in name
-            or "\\" in name
-            or path.is_absolute()
-            or ".." in path.parts
-            or name != path.as_posix()
-        ):
-            raise InvalidSubmission(f"Nombre de archivo no permitido: {name!r}.")
-        if not isinstance(text, str):
-            raise InvalidSubmission(f"{name}: el contenido debe ser texto.")
-        size = len(text.encode("utf-8"))
-        if size > settings.TALLER_MAX_FILE_BYTES:
+        if not isinstance(name, str) or not isinstance(text, str):
             raise InvalidSubmission(
-                f"{name}: {size} bytes, más que el máximo de {settings.TALLER_MAX_FILE_BYTES}."
+                f"{str(name)[:80]!r}: el nombre y el contenido deben ser texto."
             )
-        total += size
+        try:
+            data = text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidSubmission(f"{name[:80]!r}: el contenido no es UTF-8 válido.") from None
+        if len(data) > settings.TALLER_MAX_FILE_BYTES:
+            raise InvalidSubmission(
+                f"{name[:80]}: {len(data)} bytes, más que el máximo de "
+                f"{settings.TALLER_MAX_FILE_BYTES}."
+            )
+        total += len(data)
         clean[name] = text
+        encoded[name] = data
     if total > settings.TALLER_MAX_TOTAL_BYTES:
         raise InvalidSubmission(
             f"La entrega ocupa {total} bytes, más que el máximo de "
             f"{settings.TALLER_MAX_TOTAL_BYTES}."
         )
+    limits = Limits(
+        max_files=settings.TALLER_MAX_FILES,
+        max_file_bytes=settings.TALLER_MAX_FILE_BYTES,
+        max_total_bytes=settings.TALLER_MAX_TOTAL_BYTES,
+    )
+    try:
+        sandbox_files.validate(encoded, limits, _shared_modules(str(settings.TALLER_RUNTIME_DIR)))
+    except SubmissionRejected as exc:
+        raise InvalidSubmission(exc.reason) from None
     return clean
 
 
