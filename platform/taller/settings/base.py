@@ -167,6 +167,11 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
+# The origins (scheme://host[:port]) whose pages may open the WebSocket. Empty: the
+# origin the handshake came to (its Host, in ALLOWED_HOSTS) and CSRF_TRUSTED_ORIGINS
+# (taller/live/security.py). Set it when a proxy rewrites the Host header.
+TALLER_WEBSOCKET_ORIGINS: list[str] = env.list("TALLER_WEBSOCKET_ORIGINS", default=[])
+
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # the editor's fetch() reads it to post submissions
 SECURE_CONTENT_TYPE_NOSNIFF = True
