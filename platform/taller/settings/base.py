@@ -63,6 +63,9 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "taller.web.middleware.CourseLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Before CSRF, which reads the form first: a form past Django's limits gets the
+    # site's answer (JSON for fetch, a page otherwise), not Django's bare 400.
+    "taller.web.middleware.RequestLimitsMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
