@@ -100,6 +100,10 @@ class Program(Protocol):
     def output(self) -> Output:
         """Everything captured so far (capped by `Limits.output_bytes`)."""
 
+    def pids_limit_reached(self) -> bool:
+        """Whether the run's process limit refused a fork or a thread since this program
+        started (a fork loop, while it still runs)."""
+
 
 @runtime_checkable
 class Sandbox(Protocol):

@@ -495,6 +495,12 @@ class DockerProgram(ProgramBase):
         self._exit = self._exit_info(*exited)
         self._done.set()
 
+    def pids_limit_reached(self) -> bool:
+        run_cgroup = self._sandbox.run_cgroup
+        if run_cgroup is not None and run_cgroup.pids_refusals() > self._run_pids_before:
+            return True
+        return self.evidence.get("pids_max", 0) > 0
+
     def _exit_info(self, code: int, oom_flag: bool) -> ExitInfo:
         # The init reports a program killed by signal N as 128+N, as shells do.
         exit_code, signum = exit_status(code)

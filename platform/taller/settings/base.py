@@ -365,8 +365,12 @@ TALLER_SANDBOX_STATE_DIR = env.str("TALLER_SANDBOX_STATE_DIR", default="")
 # Docker Engine API at TALLER_DOCKER_URL; see graders/taller_grader/sandbox/README-docker.md).
 TALLER_SANDBOX_BACKEND = env.str("TALLER_SANDBOX_BACKEND", default="bwrap")
 TALLER_DOCKER_URL = env.str("TALLER_DOCKER_URL", default="")
-# How often an internal-error run is retried before it is left for the staff to see.
+# How often an internal-error run is retried before it is left for the staff to see,
+# and how long before each retry: about BASE × 2^n seconds (n = 0, 1, …; at most MAX),
+# with jitter, so the retries of a run outlive a short outage instead of all falling in it.
 TALLER_INTERNAL_ERROR_RETRIES = env.int("TALLER_INTERNAL_ERROR_RETRIES", default=2)
+TALLER_RETRY_BACKOFF_SECONDS = env.float("TALLER_RETRY_BACKOFF_SECONDS", default=8.0)
+TALLER_RETRY_BACKOFF_MAX = env.float("TALLER_RETRY_BACKOFF_MAX", default=120.0)
 # A run still queued or running after this many seconds is put back in the queue.
 TALLER_STUCK_AFTER_SECONDS = env.int("TALLER_STUCK_AFTER_SECONDS", default=300)
 # Per student: runs in flight at once, and submissions per minute.
@@ -381,10 +385,15 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=900),
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_TASK_ROUTES = {"taller.requeue_stuck": {"queue": "grading"}}
+# The reaper on a queue of its own, consumed by the one process that also runs beat
+# (`celery -A taller worker -B -Q reaper -c 1`): behind a backlog on `grading`, its own
+# message waited as long as the runs it was to rescue.
+CELERY_TASK_ROUTES = {"taller.requeue_stuck": {"queue": "reaper"}}
 CELERY_BEAT_SCHEDULE = {
     "requeue-stuck-runs": {
         "task": "taller.requeue_stuck",
-        "schedule": env.float("TALLER_REAPER_INTERVAL", default=30.0),
+        "schedule": env.float("TALLER_REAPER_INTERVAL", default=10.0),
+        # A pass that waited longer than the next one is worth nothing.
+        "options": {"expires": env.float("TALLER_REAPER_INTERVAL", default=10.0)},
     },
 }
