@@ -366,7 +366,7 @@ TALLER_SANDBOX_STATE_DIR = env.str("TALLER_SANDBOX_STATE_DIR", default="")
 TALLER_SANDBOX_BACKEND = env.str("TALLER_SANDBOX_BACKEND", default="bwrap")
 TALLER_DOCKER_URL = env.str("TALLER_DOCKER_URL", default="")
 # How often an internal-error run is retried before it is left for the staff to see,
-# and how long before each retry: about BASE × 2^n seconds (n = 0, 1, …; at most MAX),
+# and how long before each retry: about BASE * 2^n seconds (n = 0, 1, …; at most MAX),
 # with jitter, so the retries of a run outlive a short outage instead of all falling in it.
 TALLER_INTERNAL_ERROR_RETRIES = env.int("TALLER_INTERNAL_ERROR_RETRIES", default=2)
 TALLER_RETRY_BACKOFF_SECONDS = env.float("TALLER_RETRY_BACKOFF_SECONDS", default=8.0)
