@@ -63,7 +63,13 @@ def test_the_page_speaks_english_when_asked(signed_in: Client) -> None:
     assert "too many fields" in response.content.decode()
 
 
-def test_a_form_to_the_api_gets_json(signed_in: Client) -> None:
+def test_a_form_to_the_api_is_refused_unread_in_json(signed_in: Client) -> None:
     response = signed_in.post("/api/v1/submissions/", too_many_fields())
+    assert response.status_code == 415
+    assert response.json()["detail"]
+
+
+def test_a_form_that_cannot_be_read_gets_a_page(signed_in: Client) -> None:
+    response = signed_in.post("/ejercicios/x/", b"--nada--", content_type="multipart/form-data")
     assert response.status_code == 400
-    assert "demasiados campos" in response.json()["detail"]
+    assert "no se pudo leer" in response.content.decode()

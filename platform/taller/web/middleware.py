@@ -3,8 +3,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.core.exceptions import (
+    BadRequest,
+    RequestDataTooBig,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -64,7 +70,12 @@ class RequestLimitsMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.method == "POST" and request.content_type in self.FORM_TYPES:
+        # The API reads no forms (415): its bodies are its parser's business.
+        if (
+            request.method == "POST"
+            and request.content_type in self.FORM_TYPES
+            and not request.path.startswith("/api/")
+        ):
             try:
                 request.POST  # noqa: B018 — parsed here, where its errors can be answered
             except RequestDataTooBig:
@@ -75,6 +86,8 @@ class RequestLimitsMiddleware:
                     _("El envío es demasiado grande (más de %(n)s MB).")
                     % {"n": round(limit / 1_000_000, 1)},
                 )
+            except (MultiPartParserError, BadRequest):
+                return self.refusal(request, 400, _("El formulario no se pudo leer."))
             except (TooManyFieldsSent, TooManyFilesSent):
                 return self.refusal(
                     request,
