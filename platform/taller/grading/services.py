@@ -124,9 +124,10 @@ def _dispatch(submission_id: int, queue: str, countdown: float = 0.0) -> None:
     if settings.TALLER_GRADING == "celery":
         from taller.grading.tasks import grade_submission
 
-        grade_submission.apply_async(
-            args=(submission_id,), queue=queue, countdown=countdown or None
-        )
+        if countdown > 0:
+            grade_submission.apply_async(args=(submission_id,), queue=queue, countdown=countdown)
+        else:
+            grade_submission.apply_async(args=(submission_id,), queue=queue)
     else:
         from taller.grading.inprocess import executor
 
