@@ -47,6 +47,7 @@ class AutoSchema(BaseAutoSchema):
         if self.method in ("POST", "PUT", "PATCH"):
             add("400", "A body not valid; `detail` says why")
             add("413", "Request too large")
+            add("415", "A body that is not JSON")
         if self.path.endswith("/auth/token/"):
             add(
                 "429",
