@@ -98,3 +98,28 @@ def test_an_unknown_path_is_a_refused_handshake_not_an_error(
     with caplog.at_level(logging.ERROR):
         assert connect(path, "http://testserver:8000") is False
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def test_behind_a_load_balancer_that_ends_tls_the_https_origin_is_the_sites() -> None:
+    submission = SubmissionFactory()
+    token = token_for(submission.student)
+    path = f"/ws/submissions/{submission.pk}/"
+
+    def attempt(origin: str, proto: str) -> bool:
+        headers = [
+            (b"host", b"testserver"),
+            (b"x-forwarded-proto", proto.encode()),
+            (b"authorization", f"Bearer {token}".encode()),
+            (b"origin", origin.encode()),
+        ]
+
+        async def run() -> bool:
+            communicator = WebsocketCommunicator(application, path, headers=headers)
+            connected, _code = await communicator.connect(timeout=5)
+            await communicator.disconnect()
+            return bool(connected)
+
+        return async_to_sync(run)()
+
+    assert attempt("https://testserver", "https") is True
+    assert attempt("http://testserver", "https") is False

@@ -43,6 +43,16 @@ def _header(scope: dict[str, Any], name: bytes) -> str | None:
     return None
 
 
+def _secure(scope: dict[str, Any]) -> bool:
+    """Whether the browser reached the site over TLS. Daphne puts no scheme in a
+    WebSocket's scope; behind a load balancer that ends TLS, its X-Forwarded-Proto says.
+    A page cannot set that header on a WebSocket handshake, so it cannot lie with it."""
+    if scope.get("scheme") in ("wss", "https"):
+        return True
+    forwarded = _header(scope, b"x-forwarded-proto") or ""
+    return forwarded.split(",")[0].strip().lower() == "https"
+
+
 def site_origins(scope: dict[str, Any]) -> set[Origin]:
     configured = getattr(settings, "TALLER_WEBSOCKET_ORIGINS", [])
     if configured:
@@ -52,7 +62,7 @@ def site_origins(scope: dict[str, Any]) -> set[Origin]:
     if host:
         domain, _port = split_domain_port(host)
         if domain and validate_host(domain, settings.ALLOWED_HOSTS):
-            scheme = "https" if scope.get("scheme") == "wss" else "http"
+            scheme = "https" if _secure(scope) else "http"
             own = parse_origin(f"{scheme}://{host}")
             if own:
                 origins.add(own)

@@ -58,7 +58,7 @@ class HealthCheckMiddleware:
 class RequestLimitsMiddleware:
     """A form past Django's limits (DATA_UPLOAD_MAX_NUMBER_FIELDS, _MEMORY_SIZE) is
     answered as the site answers any refusal: JSON for the editor's fetch (it asks for
-    JSON) and for the API, a page otherwise.
+    JSON), a page otherwise.
 
     Django raises those limits while a middleware reads the form (CSRF's, first), where
     no view can catch them: the answer was Django's bare 400, or the debug page.
@@ -99,8 +99,6 @@ class RequestLimitsMiddleware:
 
     @staticmethod
     def refusal(request: HttpRequest, status: int, message: str) -> HttpResponse:
-        if request.path.startswith("/api/"):
-            return JsonResponse({"detail": message}, status=status)
         if "application/json" in request.headers.get("Accept", ""):
             return JsonResponse({"error": message}, status=status)
         return render(request, "refused.html", {"message": message}, status=status)
