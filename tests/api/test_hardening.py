@@ -146,3 +146,26 @@ def test_a_package_json_naming_only_shared_modules_is_accepted(
         "/api/v1/submissions/", {"exercise": world.exercise.slug, "files": files}
     )
     assert response.status_code == 202, response.content
+
+
+def test_the_schema_declares_the_refusals_the_api_gives(
+    world: World, api_as: Callable[[str], APIClient]
+) -> None:
+    import yaml
+
+    from tests.conftest import REPO
+
+    paths = yaml.safe_load((REPO / "platform/taller/api/openapi.yaml").read_text())["paths"]
+
+    def declared(path: str, method: str) -> set[str]:
+        return set(paths[path][method]["responses"])
+
+    assert {"401", "403"} <= declared("/api/v1/cohorts/", "get")
+    assert {"401", "403", "404"} <= declared("/api/v1/cohorts/{cohort_id}/gradebook/", "get")
+    assert {"400", "401", "413", "429"} <= declared("/api/v1/auth/token/", "post")
+    assert {"400", "401"} <= declared("/api/v1/auth/token/refresh/", "post")
+    assert {"400", "404"} <= declared("/api/v1/submissions/", "get")
+    assert "400" in declared("/api/v1/exercises/", "get")
+    # And the API gives them.
+    assert api_as("student_a").get("/api/v1/cohorts/").status_code == 403
+    assert api_as("student_a").get("/api/v1/submissions/", {"page": 99}).status_code == 404
