@@ -32,11 +32,19 @@ class Limits:
 
 
 class SubmissionRejected(Exception):
-    """The files were refused before anything ran; `reason` is shown to the student."""
+    """The files were refused before anything ran; `reason` is shown to the student.
 
-    def __init__(self, reason: str) -> None:
+    `code` and `params`, when given, say the same for whoever words it in the student's
+    language (sandbox.files.MESSAGES).
+    """
+
+    def __init__(
+        self, reason: str, code: str = "", params: Mapping[str, object] | None = None
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.code = code
+        self.params = dict(params or {})
 
 
 class SandboxError(RuntimeError):

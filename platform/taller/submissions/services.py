@@ -12,6 +12,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from taller.accounts.models import User
 from taller.cohorts.models import Cohort, Enrollment
@@ -67,6 +68,42 @@ def _check_rate(student: User) -> None:
         )
 
 
+# The sandbox's reasons (taller_grader.sandbox.files.MESSAGES, the same templates), in
+# the student's language; tests/submissions checks the two stay the same.
+FILE_RULE_MESSAGES = {
+    "no_name": _("Un archivo no tiene nombre."),
+    "control": _("Nombre de archivo no permitido: %(name)s lleva un carácter de control."),
+    "backslash": _(
+        "Nombre de archivo no permitido: %(name)s lleva «\\»; separa las carpetas con «/»."
+    ),
+    "absolute": _("Nombre de archivo no permitido: %(name)s es absoluto; usa una ruta relativa."),
+    "not_utf8": _("Nombre de archivo no permitido: %(name)s no es UTF-8 válido."),
+    "path_too_long": _(
+        "Nombre de archivo demasiado largo: %(name)s ocupa %(bytes)s bytes (máximo %(max)s)."
+    ),
+    "too_deep": _("Demasiadas carpetas anidadas: %(name)s (máximo %(max)s niveles)."),
+    "bad_part": _("Nombre de archivo no permitido: %(name)s tiene una parte vacía, «.» o «..»."),
+    "part_too_long": _(
+        "Nombre de archivo demasiado largo: %(name)s tiene una parte de más de %(max)s bytes."
+    ),
+    "node_modules": _(
+        "No se puede enviar node_modules (%(name)s): los módulos los pone la plataforma."
+    ),
+    "package_not_json": _("%(name)s no es un JSON válido."),
+    "package_not_object": _("%(name)s debe ser un objeto JSON."),
+    "package_field": _('%(name)s: "%(field)s" debe ser un objeto.'),
+    "package_module": _(
+        '%(name)s: el módulo "%(module)s" no está disponible. Solo se pueden usar los '
+        "módulos de Node.js y: %(allowed)s."
+    ),
+    "too_many_files": _("Demasiados archivos: %(count)s (el máximo es %(max)s)."),
+    "not_bytes": _("Contenido no válido en %(name)s."),
+    "file_too_big": _("%(name)s es demasiado grande (%(bytes)s bytes; máximo %(max)s)."),
+    "total_too_big": _("La entrega es demasiado grande (máximo %(max)s bytes en total)."),
+    "file_and_folder": _("%(name)s es a la vez archivo y carpeta."),
+}
+
+
 @lru_cache(maxsize=4)
 def _shared_modules(runtime_dir: str) -> frozenset[str]:
     return sandbox_files.shared_modules(Path(runtime_dir))
@@ -119,7 +156,8 @@ def validate_files(files: Mapping[str, str]) -> dict[str, str]:
     try:
         sandbox_files.validate(encoded, limits, _shared_modules(str(settings.TALLER_RUNTIME_DIR)))
     except SubmissionRejected as exc:
-        raise InvalidSubmission(exc.reason) from None
+        template = FILE_RULE_MESSAGES.get(exc.code)
+        raise InvalidSubmission(str(template) % exc.params if template else exc.reason) from None
     return clean
 
 
