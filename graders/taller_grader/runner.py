@@ -504,6 +504,15 @@ class _Run:
                     f"`{' '.join(spec.command)}` {why} antes de aceptar conexiones en el "
                     f"puerto {spec.port}. Su salida está abajo."
                 )
+        if program.pids_limit_reached():
+            # A fork loop: the hint about listen() would send the student the wrong way.
+            raise ControlError(
+                f"`{' '.join(spec.command)}` no aceptó conexiones en el puerto {spec.port} "
+                f"en {timeout:g} s: alcanzó el límite de procesos de la ejecución "
+                f"({self.spec.limits.pids}, hilos incluidos). ¿Crea procesos o hilos sin "
+                "parar (un bucle de fork, child_process o cluster sin control)? Su salida "
+                "está abajo."
+            )
         raise ControlError(
             f"`{' '.join(spec.command)}` no aceptó conexiones en el puerto {spec.port} en "
             f"{timeout:g} s. ¿Llama a listen() con process.env.PORT ({spec.port})? "

@@ -14,16 +14,16 @@ django_asgi_app = http_application(settings.TALLER_HTTP_CONCURRENCY)
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from taller.live.auth import JWTAuthMiddleware  # noqa: E402
 from taller.live.routing import websocket_urlpatterns  # noqa: E402
+from taller.live.security import SiteOriginValidator  # noqa: E402
 from taller.web.warmup import warm_up  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
+        "websocket": SiteOriginValidator(
             # The session first; a bearer token in the handshake, when sent, overrides it.
             AuthMiddlewareStack(JWTAuthMiddleware(URLRouter(websocket_urlpatterns)))
         ),

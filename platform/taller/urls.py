@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from taller.accounts.views import LoginView
 from taller.similarity import views as similarity
 from taller.teaching import cohort_admin, editing, regrade, reports
 from taller.teaching import views as teaching
@@ -136,7 +137,7 @@ urlpatterns = [
     ),
     path(
         "entrar/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
+        LoginView.as_view(redirect_authenticated_user=True),
         name="login",
     ),
     path("salir/", auth_views.LogoutView.as_view(), name="logout"),

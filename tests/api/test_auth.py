@@ -126,17 +126,6 @@ def test_the_websocket_accepts_the_owners_bearer_token_only() -> None:
     assert connect(None) is False
 
 
-def test_repeated_wrong_passwords_lock_the_token_endpoint_too(settings) -> None:
-    settings.AXES_FAILURE_LIMIT = 3
-    UserFactory(username="ana")
-    client = APIClient()
-    for _ in range(3):
-        wrong = {"username": "ana", "password": "otra"}
-        assert client.post("/api/v1/auth/token/", wrong).status_code == 401
-    right = client.post("/api/v1/auth/token/", {"username": "ana", "password": PASSWORD})
-    assert right.status_code != 200 and "access" not in right.json()
-
-
 @pytest.mark.parametrize(
     "body",
     [

@@ -87,13 +87,34 @@ def _suite_cgroups() -> list[str]:
     ]
 
 
+def _ours(pid: int) -> bool:
+    """Started by this test process: a descendant of it, or in one of its cgroups (an
+    orphan of a killed bwrap, reparented, is still in its run's cgroup)."""
+    me = os.getpid()
+    try:
+        with open(f"/proc/{pid}/cgroup", encoding="utf-8") as groups:
+            if f"taller-{me}-" in groups.read():
+                return True
+        while pid > 1:
+            if pid == me:
+                return True
+            with open(f"/proc/{pid}/stat", encoding="utf-8") as stat:
+                # The parent pid comes after the command's closing parenthesis.
+                pid = int(stat.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return False
+    return False
+
+
 def _warm_suites() -> list[int]:
+    """This test's warm suite processes only: a dev server or a worker running beside
+    `make test` has its own, which are none of this test's business."""
     pids = []
     for entry in os.scandir("/proc"):
         if entry.name.isdigit():
             try:
                 with open(f"/proc/{entry.name}/cmdline", "rb") as cmdline:
-                    if b"taller_grader.sdk.entry" in cmdline.read():
+                    if b"taller_grader.sdk.entry" in cmdline.read() and _ours(int(entry.name)):
                         pids.append(int(entry.name))
             except OSError:
                 continue
@@ -122,3 +143,28 @@ def test_a_suite_cannot_write_read_secrets_trace_or_eat_the_memory(
     while _warm_suites() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert _warm_suites() == []
+
+
+def test_warm_suites_of_another_process_on_the_machine_are_not_counted() -> None:
+    """`make run` serving beside `make test` has warm suites of its own (issue 18, 16)."""
+    import subprocess
+    import sys
+
+    # Double fork: the stranger's parent is not this test, as a dev server's would not be.
+    launcher = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import subprocess, sys; print(subprocess.Popen([sys.executable, '-c', "
+            "'import time; time.sleep(30)', '-m', 'taller_grader.sdk.entry'], "
+            "start_new_session=True).pid)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    stranger = int(launcher.stdout)
+    try:
+        assert stranger not in _warm_suites()
+    finally:
+        os.kill(stranger, 9)

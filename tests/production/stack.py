@@ -203,13 +203,23 @@ class Stack:
         wait_until(lambda: b"ready." in (self.logs / f"{name}.log").read_bytes(), 30, name)
 
     def start_beat(self, interval: float) -> None:
+        """Beat and the reaper's own queue in one process, as deployed (README)."""
         self.spawn(
             "beat",
             [
                 str(BIN / "celery"),
                 "-A",
                 "taller",
-                "beat",
+                "worker",
+                "-B",
+                "-Q",
+                "reaper",
+                "-c",
+                "1",
+                "-n",
+                "reaper@%h",
+                "--without-gossip",
+                "--without-mingle",
                 "-l",
                 "info",
                 "-s",

@@ -366,6 +366,26 @@ def test_no_user_namespaces_nor_other_namespaces(engine: Any, tmp_path: Path) ->
     assert_clean(engine, sb)
 
 
+def test_the_cgroup_watched_is_only_one_that_names_the_container(tmp_path: Path) -> None:
+    """Read too early or too late, /proc/<pid>/cgroup names another cgroup (the root at
+    worst, whose CPU usage is the machine's): nothing is watched rather than that."""
+    cid = "4f" * 32
+    for name in ("memory", "pids", "cpu", "cpuacct"):
+        (tmp_path / name).mkdir()
+    scope = tmp_path / f"machine.slice/libpod-{cid}.scope/container"
+    scope.mkdir(parents=True)
+    (scope / "memory.events").write_text("oom_kill 0\n")
+    v2_line = f"0::/machine.slice/libpod-{cid}.scope/container"
+    v1_lines = f"5:memory:/libpod_parent/libpod-{cid}\n3:cpu,cpuacct:/libpod_parent/libpod-{cid}"
+    assert backend.container_cgroups(v2_line, cid, tmp_path) == ({}, scope)
+    v1, v2 = backend.container_cgroups(v1_lines, cid, tmp_path)
+    assert v2 is None and set(v1) == {"memory", "cpu", "cpuacct"}
+    assert all(cid in str(path) for path in v1.values())
+    # Too early or too late: the root, or some other process's cgroup.
+    for other in ("0::/", "0::/user.slice/session-3.scope", "5:memory:/\n3:cpu,cpuacct:/"):
+        assert backend.container_cgroups(other, cid, tmp_path) == ({}, None)
+
+
 def test_the_seccomp_profile_denies_what_bwrap_denies() -> None:
     import json
 

@@ -118,3 +118,24 @@ def test_a_regrade_keeps_the_attempt_and_spares_the_students_quota(settings) -> 
     # submit, and it is their attempt 2.
     again = submission_create(student=student, exercise=exercise, files={"server.js": "1"})
     assert again.attempt == 2
+
+
+def test_the_sites_words_for_the_file_rule_are_the_sandboxes() -> None:
+    """One rule, one wording: the site's translatable templates are the sandbox's."""
+    from django.utils import translation
+
+    from taller.submissions.services import FILE_RULE_MESSAGES
+    from taller_grader.sandbox.files import MESSAGES
+
+    with translation.override("es"):
+        assert {code: str(text) for code, text in FILE_RULE_MESSAGES.items()} == MESSAGES
+
+
+def test_the_file_rules_reason_is_in_the_students_language(db: None) -> None:
+    from django.utils import translation
+
+    from taller.submissions.services import InvalidSubmission, validate_files
+
+    with translation.override("en"), pytest.raises(InvalidSubmission) as refused:
+        validate_files({"a\x01.js": "x"})
+    assert "a control character" in str(refused.value) and "a\\x01.js" in str(refused.value)

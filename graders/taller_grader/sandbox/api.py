@@ -32,11 +32,19 @@ class Limits:
 
 
 class SubmissionRejected(Exception):
-    """The files were refused before anything ran; `reason` is shown to the student."""
+    """The files were refused before anything ran; `reason` is shown to the student.
 
-    def __init__(self, reason: str) -> None:
+    `code` and `params`, when given, say the same for whoever words it in the student's
+    language (sandbox.files.MESSAGES).
+    """
+
+    def __init__(
+        self, reason: str, code: str = "", params: Mapping[str, object] | None = None
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.code = code
+        self.params = dict(params or {})
 
 
 class SandboxError(RuntimeError):
@@ -106,6 +114,10 @@ class Program(Protocol):
 
     def captured(self) -> tuple[bytes, bytes]:
         """The captured stdout and stderr, raw: the offsets of output_mark index them."""
+
+    def pids_limit_reached(self) -> bool:
+        """Whether the run's process limit refused a fork or a thread since this program
+        started (a fork loop, while it still runs)."""
 
 
 @runtime_checkable

@@ -156,6 +156,9 @@ class BwrapProgram(ProgramBase):
                         os.close(fd)
             self._done.set()
 
+    def pids_limit_reached(self) -> bool:
+        return self._sandbox.cgroup.pids_refusals() > self._pids_before
+
     def _exit_info(self, code: int) -> ExitInfo:
         # bwrap reports a command killed by signal N as exit status 128+N.
         exit_code, signum = exit_status(code)

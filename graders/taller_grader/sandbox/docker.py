@@ -256,6 +256,40 @@ def _remove_cgroup_trees(name: str, *, top: bool, timeout: float = 2.0) -> None:
 # -- cgroup evidence --------------------------------------------------------------------
 
 
+def container_cgroups(
+    proc_cgroup: str, container_id: str, root: Path = Path("/sys/fs/cgroup")
+) -> tuple[dict[str, Path], Path | None]:
+    """The v1 hierarchies' and the v2 cgroup directories of a container, from its init's
+    /proc/<pid>/cgroup; only paths that name the container.
+
+    Read too early (the engine has not moved the process yet) or too late (the pid gone,
+    or another process's) the file names another cgroup, up to the root, whose CPU usage
+    is the whole machine's: the watchdog then killed an honest program for `cpu`.
+    """
+    v1: dict[str, Path] = {}
+    v2: Path | None = None
+    if len(container_id) < 12:
+        return v1, v2
+    for line in proc_cgroup.splitlines():
+        try:
+            _, names, path = line.split(":", 2)
+        except ValueError:
+            continue
+        if container_id not in path:
+            continue
+        if names == "":
+            candidate = root / path.lstrip("/")
+            if (candidate / "memory.events").exists():
+                v2 = candidate
+            continue
+        for name in names.split(","):
+            name = name.removeprefix("name=")
+            base = root / name
+            if base.is_dir():
+                v1[name] = base / path.lstrip("/")
+    return v1, v2
+
+
 class _Cgroup:
     """Read-only view of a container's cgroup, found through its init's /proc entry.
 
@@ -264,26 +298,15 @@ class _Cgroup:
     sampled while the program runs and kept after its cgroup is gone.
     """
 
-    def __init__(self, pid: int) -> None:
+    def __init__(self, pid: int, container_id: str) -> None:
         self.v1: dict[str, Path] = {}
         self.v2: Path | None = None
         try:
             with open(f"/proc/{pid}/cgroup", encoding="ascii") as handle:
-                lines = handle.read().splitlines()
+                text = handle.read()
         except OSError:
             return
-        for line in lines:
-            _, names, path = line.split(":", 2)
-            if names == "":
-                candidate = Path("/sys/fs/cgroup") / path.lstrip("/")
-                if (candidate / "memory.events").exists():
-                    self.v2 = candidate
-                continue
-            for name in names.split(","):
-                name = name.removeprefix("name=")
-                base = Path("/sys/fs/cgroup") / name
-                if base.is_dir():
-                    self.v1[name] = base / path.lstrip("/")
+        self.v1, self.v2 = container_cgroups(text, container_id)
 
     @staticmethod
     def _int(path: Path) -> int | None:
@@ -400,7 +423,7 @@ class DockerProgram(ProgramBase):
         pid = int(state.get("Pid") or 0)
         if pid > 0:
             self.init_pid = pid
-            self._cgroup = _Cgroup(pid)
+            self._cgroup = _Cgroup(pid, self.container_id)
             self.sample()
         self._monitor = threading.Thread(target=self._watch, name=f"mon-{self.name}", daemon=True)
         self._monitor.start()
@@ -494,6 +517,12 @@ class DockerProgram(ProgramBase):
         self.sample()  # the last counters, if the engine has not removed the cgroup yet
         self._exit = self._exit_info(*exited)
         self._done.set()
+
+    def pids_limit_reached(self) -> bool:
+        run_cgroup = self._sandbox.run_cgroup
+        if run_cgroup is not None and run_cgroup.pids_refusals() > self._run_pids_before:
+            return True
+        return self.evidence.get("pids_max", 0) > 0
 
     def _exit_info(self, code: int, oom_flag: bool) -> ExitInfo:
         # The init reports a program killed by signal N as 128+N, as shells do.

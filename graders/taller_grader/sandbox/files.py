@@ -36,33 +36,73 @@ def shared_modules(runtime_dir: Path) -> frozenset[str]:
     return frozenset(manifest.get("dependencies", {}))
 
 
+# Why a submission is refused, by code; `%(…)s` are the parameters. The platform shows
+# these words in the student's language (taller.submissions.services keeps the same
+# templates as its translatable strings); here, with no Django, they are Spanish.
+MESSAGES = {
+    "no_name": "Un archivo no tiene nombre.",
+    "control": "Nombre de archivo no permitido: %(name)s lleva un carácter de control.",
+    "backslash": "Nombre de archivo no permitido: %(name)s lleva «\\»; separa las carpetas "
+    "con «/».",
+    "absolute": "Nombre de archivo no permitido: %(name)s es absoluto; usa una ruta relativa.",
+    "not_utf8": "Nombre de archivo no permitido: %(name)s no es UTF-8 válido.",
+    "path_too_long": "Nombre de archivo demasiado largo: %(name)s ocupa %(bytes)s bytes "
+    "(máximo %(max)s).",
+    "too_deep": "Demasiadas carpetas anidadas: %(name)s (máximo %(max)s niveles).",
+    "bad_part": "Nombre de archivo no permitido: %(name)s tiene una parte vacía, «.» o «..».",
+    "part_too_long": "Nombre de archivo demasiado largo: %(name)s tiene una parte de más de "
+    "%(max)s bytes.",
+    "node_modules": "No se puede enviar node_modules (%(name)s): los módulos los pone la "
+    "plataforma.",
+    "package_not_json": "%(name)s no es un JSON válido.",
+    "package_not_object": "%(name)s debe ser un objeto JSON.",
+    "package_field": '%(name)s: "%(field)s" debe ser un objeto.',
+    "package_module": '%(name)s: el módulo "%(module)s" no está disponible. Solo se pueden '
+    "usar los módulos de Node.js y: %(allowed)s.",
+    "too_many_files": "Demasiados archivos: %(count)s (el máximo es %(max)s).",
+    "not_bytes": "Contenido no válido en %(name)s.",
+    "file_too_big": "%(name)s es demasiado grande (%(bytes)s bytes; máximo %(max)s).",
+    "total_too_big": "La entrega es demasiado grande (máximo %(max)s bytes en total).",
+    "file_and_folder": "%(name)s es a la vez archivo y carpeta.",
+}
+
+
+def _reject(code: str, **params: object) -> SubmissionRejected:
+    return SubmissionRejected(MESSAGES[code] % params, code=code, params=params)
+
+
 def split_name(name: object) -> tuple[str, ...]:
-    """The components of a submitted relative name, or SubmissionRejected."""
+    """The components of a submitted relative name, or SubmissionRejected.
+
+    The one rule for file names: the site applies it before it stores a submission
+    (taller.submissions.services), the sandbox again before it writes one. Each refusal
+    names the file and says why.
+    """
     if not isinstance(name, str) or not name:
-        raise SubmissionRejected("Un archivo no tiene nombre válido.")
-    shown = repr(name[:80])
-    if any(ord(ch) < 0x20 or ch in "\x7f\\" for ch in name):
-        raise SubmissionRejected(f"Nombre de archivo no permitido: {shown}.")
+        raise _reject("no_name")
+    shown = repr(name[:80]) + ("…" if len(name) > 80 else "")
+    if any(ord(ch) < 0x20 or ch == "\x7f" for ch in name):
+        raise _reject("control", name=shown)
+    if "\\" in name:
+        raise _reject("backslash", name=shown)
     if name.startswith("/"):
-        raise SubmissionRejected(f"Nombre de archivo absoluto no permitido: {shown}.")
+        raise _reject("absolute", name=shown)
     try:
         encoded = name.encode("utf-8")
     except UnicodeEncodeError:
-        raise SubmissionRejected(f"Nombre de archivo no permitido: {shown}.") from None
+        raise _reject("not_utf8", name=shown) from None
     if len(encoded) > MAX_PATH_BYTES:
-        raise SubmissionRejected(f"Nombre de archivo demasiado largo: {shown}.")
+        raise _reject("path_too_long", name=shown, bytes=len(encoded), max=MAX_PATH_BYTES)
     parts = tuple(name.split("/"))
     if len(parts) > MAX_DEPTH:
-        raise SubmissionRejected(f"Demasiadas carpetas anidadas: {shown}.")
+        raise _reject("too_deep", name=shown, max=MAX_DEPTH)
     for part in parts:
         if part in ("", ".", ".."):
-            raise SubmissionRejected(f"Nombre de archivo no permitido: {shown}.")
+            raise _reject("bad_part", name=shown)
         if len(part.encode("utf-8")) > MAX_COMPONENT_BYTES:
-            raise SubmissionRejected(f"Nombre de archivo demasiado largo: {shown}.")
+            raise _reject("part_too_long", name=shown, max=MAX_COMPONENT_BYTES)
         if part.casefold() == "node_modules":
-            raise SubmissionRejected(
-                f"No se puede enviar node_modules ({shown}): los módulos los pone la plataforma."
-            )
+            raise _reject("node_modules", name=shown)
     return parts
 
 
@@ -70,46 +110,37 @@ def check_package_json(name: str, data: bytes, shared: frozenset[str]) -> None:
     """Refuse a package.json naming a module outside the shared set. Scripts never run."""
     try:
         manifest = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        raise SubmissionRejected(f"{name} no es un JSON válido.") from None
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise _reject("package_not_json", name=name) from None
     if not isinstance(manifest, dict):
-        raise SubmissionRejected(f"{name} debe ser un objeto JSON.")
+        raise _reject("package_not_object", name=name)
     for field in _DEPENDENCY_FIELDS:
         deps = manifest.get(field)
         if deps is None:
             continue
         if not isinstance(deps, dict):
-            raise SubmissionRejected(f'{name}: "{field}" debe ser un objeto.')
+            raise _reject("package_field", name=name, field=field)
         for module in deps:
             if module not in shared:
                 allowed = ", ".join(sorted(shared))
-                raise SubmissionRejected(
-                    f'{name}: el módulo "{module}" no está disponible. '
-                    f"Solo se pueden usar los módulos de Node.js y: {allowed}."
-                )
+                raise _reject("package_module", name=name, module=module, allowed=allowed)
 
 
 def validate(files: Mapping[str, bytes], limits: Limits, shared: frozenset[str]) -> list[Entry]:
     """Check every rule before anything is written; return (components, data) pairs."""
     if len(files) > limits.max_files:
-        raise SubmissionRejected(
-            f"Demasiados archivos: {len(files)} (el máximo es {limits.max_files})."
-        )
+        raise _reject("too_many_files", count=len(files), max=limits.max_files)
     entries: list[Entry] = []
     total = 0
     for name, data in files.items():
         parts = split_name(name)
         if not isinstance(data, bytes | bytearray):
-            raise SubmissionRejected(f"Contenido no válido en {name!r}.")
+            raise _reject("not_bytes", name=repr(name))
         if len(data) > limits.max_file_bytes:
-            raise SubmissionRejected(
-                f"{name} es demasiado grande ({len(data)} bytes; máximo {limits.max_file_bytes})."
-            )
+            raise _reject("file_too_big", name=name, bytes=len(data), max=limits.max_file_bytes)
         total += len(data)
         if total > limits.max_total_bytes:
-            raise SubmissionRejected(
-                f"La entrega es demasiado grande (máximo {limits.max_total_bytes} bytes en total)."
-            )
+            raise _reject("total_too_big", max=limits.max_total_bytes)
         if parts[-1] == "package.json":
             check_package_json(name, bytes(data), shared)
         entries.append((parts, bytes(data)))
@@ -117,9 +148,7 @@ def validate(files: Mapping[str, bytes], limits: Limits, shared: frozenset[str])
     for parts, _ in entries:
         for depth in range(1, len(parts)):
             if parts[:depth] in names:
-                raise SubmissionRejected(
-                    f"{'/'.join(parts[:depth])} es a la vez archivo y carpeta."
-                )
+                raise _reject("file_and_folder", name="/".join(parts[:depth]))
     return entries
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from axes.helpers import get_cool_off
 from django.db.models import QuerySet
+from django.http import HttpRequest, JsonResponse
 from django.utils import translation
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -13,6 +15,7 @@ from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
+from rest_framework_simplejwt.views import TokenObtainPairView
 
 from taller.accounts import roles
 from taller.accounts.models import User
@@ -53,8 +56,13 @@ def _bounded(pk: int) -> int:
 
 
 def _requested_language(request: Request) -> str:
-    chosen = request.query_params.get("lang", "")
-    if chosen in LANGUAGES:
+    if "lang" in request.query_params:
+        chosen = request.query_params["lang"]
+        if chosen not in LANGUAGES:
+            # The schema lists the languages; one it does not list is a client's mistake.
+            raise serializers.ValidationError(
+                {"lang": [f"Idioma no disponible: {chosen[:20]!r}; usa es o en."]}
+            )
         return chosen
     # Accept-Language in order of preference; the site's pages ignore it on purpose
     # (see CourseLanguageMiddleware), but a script asking for English should get it.
@@ -87,6 +95,45 @@ class LanguageMixin:
     ) -> Response:
         response["Content-Language"] = self.language
         return super().finalize_response(request, response, *args, **kwargs)  # type: ignore[misc]
+
+
+# --- tokens ---------------------------------------------------------------------------
+
+
+class TokenObtainView(TokenObtainPairView):
+    """Takes a user name and password and returns an access and a refresh token.
+
+    After repeated failed attempts for one user name from one address, answers 429 with
+    Retry-After until the lockout ends, as the sign-in form does.
+    """
+
+    # SimpleJWT's view answered 401 there, as for a wrong password: django-axes marks the
+    # request it was given, which is DRF's wrapper, not the Django request its middleware
+    # looks at afterwards.
+
+    def handle_exception(self, exc: Exception) -> Response:
+        request = self.request
+        locked = getattr(request, "axes_locked_out", False)
+        if not locked:
+            return super().handle_exception(exc)
+        cool_off = get_cool_off(request)
+        retry_after = max(1, int(cool_off.total_seconds())) if cool_off else 3600
+        response = Response(
+            {
+                "detail": "Demasiados intentos fallidos con este usuario desde esta "
+                f"dirección; vuelve a intentarlo en {retry_after} s.",
+                "retry_after": retry_after,
+            },
+            status=status.HTTP_429_TOO_MANY_REQUESTS,
+        )
+        response["Retry-After"] = str(retry_after)
+        return response
+
+
+def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+    """Any path under the API that matches no endpoint (an id beyond 18 digits, a typo):
+    JSON, as every other answer of the API, not the site's HTML 404 page."""
+    return JsonResponse({"detail": "No existe ese recurso de la API."}, status=404)
 
 
 # --- who am I -------------------------------------------------------------------------

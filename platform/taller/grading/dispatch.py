@@ -9,6 +9,7 @@ what runs each name in the server's own thread pool (`grading/apps.py`).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 
 from django.conf import settings
@@ -23,12 +24,21 @@ def register_in_process(name: str, run: Callable[..., object]) -> None:
     _in_process[name] = run
 
 
-def send(name: str, *args: object, queue: str) -> None:
+def send(name: str, *args: object, queue: str, countdown: float = 0.0) -> None:
+    """Run `name(*args)` on `queue`'s workers, `countdown` seconds from now at the earliest."""
     if settings.TALLER_GRADING == "celery":
         from taller.celery import app
 
         # A signature, not send_task: where the task is registered (a worker, the tests'
         # eager mode) its own apply_async runs, with its options.
-        app.signature(name, args=args).apply_async(queue=queue)
+        signature = app.signature(name, args=args)
+        if countdown > 0:
+            signature.apply_async(queue=queue, countdown=countdown)
+        else:
+            signature.apply_async(queue=queue)
+    elif countdown > 0:
+        timer = threading.Timer(countdown, _in_process[name], args=args)
+        timer.daemon = True
+        timer.start()
     else:
         _in_process[name](*args)

@@ -9,14 +9,17 @@ that leaves the process (a queued task, a pushed event) happens on commit.
 from __future__ import annotations
 
 import logging
+import random
+import time
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import Enum
+from typing import TypeVar
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from taller import observability
@@ -36,6 +39,38 @@ logger = logging.getLogger(__name__)
 RUN_GRACE_SECONDS = 60
 # Runs graded inside the web process are named so; they are not Celery workers to ping.
 INPROCESS_PREFIX = "inprocess@"
+# A queued run whose message the broker has not held for this long is lost (the broker
+# restarted, or was down when it was submitted): sent again.
+LOST_AFTER_SECONDS = 10
+# The database errors a dropped connection raises: worth reconnecting and trying again.
+CONNECTION_ERRORS = (OperationalError, InterfaceError)
+T = TypeVar("T")
+
+
+def backoff_seconds(attempt: int, base: float, cap: float) -> float:
+    """Exponential backoff with full jitter: retries spread over an outage instead of
+    all falling inside its first second, and apart from each other."""
+    return random.uniform(0.5, 1.0) * min(cap, base * 2**attempt)  # noqa: S311 — not crypto
+
+
+def with_reconnects(what: str, step: Callable[[], T], attempts: int = 6) -> T:
+    """Run a step of the state machine; when the database dropped the connection, open a
+    new one and try again, waiting a little longer each time (about 20 s in all).
+
+    Each step is one transaction that either committed or did not, and is safe to repeat.
+    Inside an outer transaction (never the case in a worker) a retry cannot help.
+    """
+    for attempt in range(attempts):
+        try:
+            return step()
+        except CONNECTION_ERRORS:
+            if attempt == attempts - 1 or connection.in_atomic_block:
+                raise
+            delay = backoff_seconds(attempt, base=0.5, cap=8.0)
+            logger.warning("%s: the database connection failed; again in %.1f s", what, delay)
+            connection.close()
+            time.sleep(delay)
+    raise AssertionError("unreachable")
 
 
 class Start(Enum):
@@ -60,27 +95,53 @@ def run_bound_seconds(submission: Submission) -> float:
     return limit + RUN_GRACE_SECONDS
 
 
-def submission_enqueue(submission: Submission) -> None:
+def submission_enqueue(submission: Submission, countdown: float = 0.0) -> None:
     """Queue the submission's grading once the current transaction commits."""
     submission_id, queue = submission.pk, queue_for(submission)
-    transaction.on_commit(lambda: _dispatch(submission_id, queue))
+    transaction.on_commit(lambda: dispatch_or_keep(submission_id, queue, countdown))
 
 
-def _dispatch(submission_id: int, queue: str) -> None:
-    dispatch.send(dispatch.GRADE_SUBMISSION, submission_id, queue=queue)
+def dispatch_or_keep(submission_id: int, queue: str, countdown: float = 0.0) -> None:
+    """Send the run to the broker; when the broker is down, keep it (an outbox).
+
+    The submission is committed as queued either way: the student keeps it, and the
+    reaper sends it again once the broker answers and does not hold it
+    (`requeue_stuck`). Failing here would answer the student a 500 for a submission
+    already stored, and block their next one behind it.
+    """
+    try:
+        _dispatch(submission_id, queue, countdown)
+    except Exception:  # the broker unreachable: kombu's errors, OSError, …
+        logger.warning(
+            "submission %s: the broker did not take the run; kept queued, sent when it is back",
+            submission_id,
+            exc_info=True,
+        )
 
 
-def grading_start(submission_id: int, worker: str = "") -> StartResult:
-    """Move a queued run to running; or take over a running one whose worker died."""
+def _dispatch(submission_id: int, queue: str, countdown: float = 0.0) -> None:
+    dispatch.send(dispatch.GRADE_SUBMISSION, submission_id, queue=queue, countdown=countdown)
+
+
+def grading_start(
+    submission_id: int, worker: str = "", token: uuid.UUID | None = None
+) -> StartResult:
+    """Move a queued run to running; or take over a running one whose worker died.
+
+    With `token`, a start that committed though its caller saw the connection fail is
+    recognised when the caller tries again: the run is theirs.
+    """
     with transaction.atomic():
         submission = (
             Submission.objects.select_for_update()
-            .select_related("grader_version")
+            .select_related("exercise", "grader_version")
             .filter(pk=submission_id)
             .first()
         )
         if submission is None or submission.is_final:
             return StartResult(Start.DONE)
+        if token is not None and _held(submission, token):
+            return StartResult(Start.STARTED, token=token)
         now = timezone.now()
         if submission.status == Submission.Status.RUNNING:
             assert submission.started_at is not None
@@ -89,7 +150,7 @@ def grading_start(submission_id: int, worker: str = "") -> StartResult:
                 return StartResult(Start.BUSY, (stale_at - now).total_seconds())
             if not _take_over_locked(submission):
                 return StartResult(Start.DONE)
-        token = uuid.uuid4()
+        token = token or uuid.uuid4()
         submission.status = Submission.Status.RUNNING
         submission.started_at = now
         submission.worker = worker[:200]
@@ -187,13 +248,24 @@ def grading_finish(submission_id: int, token: uuid.UUID, results: Results) -> Su
             submission.retries += 1
             submission.started_at = None
             submission.run_token = None
-            submission.save(update_fields=["status", "retries", "started_at", "run_token"])
+            submission.queued_at = timezone.now()
+            submission.save(
+                update_fields=["status", "retries", "started_at", "run_token", "queued_at"]
+            )
             submission.tests.all().delete()
             push.on_commit(submission_id, {"type": "requeued"})
-            submission_enqueue(submission)
+            # Later each time: a retry at once falls inside the same outage.
+            submission_enqueue(submission, countdown=retry_delay(submission.retries - 1))
             return submission
         _finish_locked(submission, results)
         return submission
+
+
+def retry_delay(attempt: int) -> float:
+    """Seconds before an internal error's retry number `attempt` (0 for the first)."""
+    return backoff_seconds(
+        attempt, base=settings.TALLER_RETRY_BACKOFF_SECONDS, cap=settings.TALLER_RETRY_BACKOFF_MAX
+    )
 
 
 def _finish_locked(submission: Submission, results: Results) -> None:
@@ -259,15 +331,32 @@ def run_grading(submission_id: int, worker: str = "") -> StartResult:
 
 
 def _run_grading(submission_id: int, worker: str) -> StartResult:
-    start = grading_start(submission_id, worker)
+    # Made here, so a start that committed before the connection dropped is ours on retry.
+    token = uuid.uuid4()
+    start = with_reconnects(
+        f"submission {submission_id}: start",
+        lambda: grading_start(submission_id, worker, token),
+    )
     if start.outcome is not Start.STARTED:
         return start
-    token = start.token
-    assert token is not None
-    submission = Submission.objects.select_related("grader_version__exercise").get(pk=submission_id)
+    submission = with_reconnects(
+        f"submission {submission_id}: load",
+        lambda: Submission.objects.select_related("exercise", "grader_version__exercise").get(
+            pk=submission_id
+        ),
+    )
+    slug = submission.exercise.slug
 
     def on_events(events: Sequence[Event]) -> None:
-        grading_record_events(submission_id, token, events)
+        try:
+            with_reconnects(
+                f"submission {submission_id}: results",
+                lambda: grading_record_events(submission_id, token, events),
+                attempts=3,
+            )
+        except DatabaseError:
+            # The run goes on: the verdict's document carries every test again.
+            logger.exception("submission %s: test results not saved live", submission_id)
 
     try:
         spec = spec_for(submission.grader_version)
@@ -275,60 +364,102 @@ def _run_grading(submission_id: int, worker: str) -> StartResult:
     except Exception as exc:  # the platform's fault: recorded, retried, never lost
         logger.exception("submission %s: grading failed", submission_id)
         results = Results.ungraded(
-            submission.exercise.slug,
+            slug,
             RunStatus.INTERNAL_ERROR,
             f"La plataforma de corrección falló ({exc.__class__.__name__}). No es culpa "
             "tuya: la entrega se vuelve a calificar y no te cuesta un intento.",
         )
-    grading_finish(submission_id, token, results)
+    # The verdict is in memory only: kept trying through a dropped connection, so the
+    # run never stays "running" because of a blip (the task retries beyond that).
+    with_reconnects(
+        f"submission {submission_id}: verdict",
+        lambda: grading_finish(submission_id, token, results),
+    )
     return start
 
 
-def requeue_stuck(alive_workers: Collection[str] | None = None) -> list[int]:
-    """Put back runs lost in the queue (a broker restarted) or held by a dead worker.
+def requeue_stuck(
+    alive_workers: Collection[str] | None = None,
+    *,
+    running: Mapping[str, Collection[int]] | None = None,
+    in_broker: Collection[int] | None = None,
+    observed_at: datetime | None = None,
+) -> list[int]:
+    """Put back runs lost in the queue (a broker restarted, or was down at submit time)
+    or held by a dead worker; oldest first.
 
-    `alive_workers` are the Celery workers that answered a ping just now; a run held by
-    any other Celery worker is taken over at once, without waiting for its time bound.
+    - `in_broker`: the ids whose messages the broker holds (queued, or delivered and not
+      yet acknowledged). A queued run the broker does not hold, queued more than
+      LOST_AFTER_SECONDS ago, is lost and sent again. Unknown (None): only runs queued
+      longer than TALLER_STUCK_AFTER_SECONDS are.
+    - `running`: per Celery worker that answered just now, the ids it is running. A run
+      held by a worker that did not answer, or by one that answered without it (the
+      worker restarted under the same name), is taken over at once. `alive_workers`
+      alone (names) tells the first case only. Neither: only time bounds apply.
+    - `observed_at`: when the broker and the workers were asked (before this reads the
+      runs). Only a run queued or started well before it can be missing from what they
+      said; one that came after is not judged by it.
     """
+    if running is not None:
+        alive_workers = set(running)
     now = timezone.now()
+    observed_at = observed_at or now
+    # Well before the observation: the workers' clocks (started_at) may be a little off.
+    observed_before = observed_at - timedelta(seconds=2)
     bound = timedelta(seconds=settings.TALLER_STUCK_AFTER_SECONDS)
+    lost_after = timedelta(seconds=LOST_AFTER_SECONDS)
+    held = set(in_broker) if in_broker is not None else None
     requeued: list[int] = []
-    for submission in Submission.objects.filter(
-        status__in=[Submission.Status.QUEUED, Submission.Status.RUNNING]
-    ).select_related("grader_version"):
+    candidates = (
+        Submission.objects.filter(status__in=[Submission.Status.QUEUED, Submission.Status.RUNNING])
+        .select_related("grader_version")
+        .order_by("queued_at", "submitted_at", "pk")
+    )
+    for submission in candidates:
         if submission.status == Submission.Status.QUEUED:
-            waiting_since = submission.queued_at or submission.submitted_at
-            if now - waiting_since > bound:
-                # The state machine makes a duplicate message harmless; moving queued_at
-                # keeps the reaper from sending it again on every pass.
-                Submission.objects.filter(pk=submission.pk, status=Submission.Status.QUEUED).update(
-                    queued_at=now
-                )
-                _dispatch(submission.pk, queue_for(submission))
+            queued_at = submission.queued_at or submission.submitted_at
+            lost = now - queued_at > bound or (
+                held is not None
+                and observed_at - queued_at > lost_after
+                and submission.pk not in held
+            )
+            # The state machine makes a duplicate message harmless; moving queued_at
+            # keeps the reaper from sending it again on every pass. Only if still
+            # queued as read: a run started meanwhile is not sent again.
+            if lost and Submission.objects.filter(
+                pk=submission.pk,
+                status=Submission.Status.QUEUED,
+                queued_at=submission.queued_at,
+            ).update(queued_at=now):
+                dispatch_or_keep(submission.pk, queue_for(submission))
                 requeued.append(submission.pk)
             continue
-        dead = (
-            alive_workers is not None
-            and bool(submission.worker)
-            and not submission.worker.startswith(INPROCESS_PREFIX)
-            and submission.worker not in alive_workers
-        )
+        worker = submission.worker
+        celery_run = bool(worker) and not worker.startswith(INPROCESS_PREFIX)
+        dead = celery_run and alive_workers is not None and worker not in alive_workers
         assert submission.started_at is not None
+        # Started before the worker was asked: it was in the worker's list then, unless
+        # the worker lost it; if it has ended since, _requeue_running finds it not held.
+        forgotten = (
+            celery_run
+            and running is not None
+            and worker in running
+            and submission.pk not in running[worker]
+            and submission.started_at < observed_before
+        )
         stale = now - submission.started_at > timedelta(seconds=run_bound_seconds(submission))
-        if (dead or stale) and _requeue_running(submission.pk):
+        if (dead or forgotten or stale) and _requeue_running(submission.pk, submission.run_token):
             requeued.append(submission.pk)
     return requeued
 
 
-def _requeue_running(submission_id: int) -> bool:
+def _requeue_running(submission_id: int, token: uuid.UUID | None = None) -> bool:
     with transaction.atomic():
-        submission = (
-            Submission.objects.select_for_update()
-            .select_related("exercise")
-            .filter(pk=submission_id, status=Submission.Status.RUNNING)
-            .first()
-        )
-        if submission is None or not _take_over_locked(submission):
+        runs = Submission.objects.select_for_update().select_related("exercise", "grader_version")
+        submission = runs.filter(pk=submission_id, status=Submission.Status.RUNNING).first()
+        if submission is None or (token is not None and submission.run_token != token):
+            return False  # it ended, or another run of it started, since it was read
+        if not _take_over_locked(submission):
             return False
         submission.status = Submission.Status.QUEUED
         submission.run_token = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
 
 from taller.grading import push
 from taller.grading.selectors import submission_snapshot, viewer_for
@@ -45,3 +45,11 @@ class SubmissionConsumer(AsyncJsonWebsocketConsumer):
 
     async def submission_event(self, message: dict[str, Any]) -> None:
         await self.send_json(self.viewer.filter_event(message["payload"]))
+
+
+class NotFoundConsumer(AsyncWebsocketConsumer):
+    """Every WebSocket path that is not a submission's: the handshake is refused (403,
+    as the server answers a handshake closed before it is accepted)."""
+
+    async def connect(self) -> None:
+        await self.close(code=4404)

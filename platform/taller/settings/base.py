@@ -70,6 +70,9 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "taller.web.middleware.CourseLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Before CSRF, which reads the form first: a form past Django's limits gets the
+    # site's answer (JSON for fetch, a page otherwise), not Django's bare 400.
+    "taller.web.middleware.RequestLimitsMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -174,6 +177,11 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
+# The origins (scheme://host[:port]) whose pages may open the WebSocket. Empty: the
+# origin the handshake came to (its Host, in ALLOWED_HOSTS) and CSRF_TRUSTED_ORIGINS
+# (taller/live/security.py). Set it when a proxy rewrites the Host header.
+TALLER_WEBSOCKET_ORIGINS: list[str] = env.list("TALLER_WEBSOCKET_ORIGINS", default=[])
+
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # the editor's fetch() reads it to post submissions
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -207,7 +215,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "taller.api.pagination.Pagination",
     "PAGE_SIZE": 20,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "taller.api.schema.AutoSchema",
+    # Every refusal in JSON with a `detail` that says why (taller/api/exceptions.py).
+    "EXCEPTION_HANDLER": "taller.api.exceptions.exception_handler",
 }
 
 SIMPLE_JWT = {
@@ -368,8 +378,12 @@ TALLER_SANDBOX_STATE_DIR = env.str("TALLER_SANDBOX_STATE_DIR", default="")
 # Docker Engine API at TALLER_DOCKER_URL; see graders/taller_grader/sandbox/README-docker.md).
 TALLER_SANDBOX_BACKEND = env.str("TALLER_SANDBOX_BACKEND", default="bwrap")
 TALLER_DOCKER_URL = env.str("TALLER_DOCKER_URL", default="")
-# How often an internal-error run is retried before it is left for the staff to see.
+# How often an internal-error run is retried before it is left for the staff to see,
+# and how long before each retry: about BASE * 2^n seconds (n = 0, 1, …; at most MAX),
+# with jitter, so the retries of a run outlive a short outage instead of all falling in it.
 TALLER_INTERNAL_ERROR_RETRIES = env.int("TALLER_INTERNAL_ERROR_RETRIES", default=2)
+TALLER_RETRY_BACKOFF_SECONDS = env.float("TALLER_RETRY_BACKOFF_SECONDS", default=8.0)
+TALLER_RETRY_BACKOFF_MAX = env.float("TALLER_RETRY_BACKOFF_MAX", default=120.0)
 # A run still queued or running after this many seconds is put back in the queue.
 TALLER_STUCK_AFTER_SECONDS = env.int("TALLER_STUCK_AFTER_SECONDS", default=300)
 # Per student: runs in flight at once, and submissions per minute.
@@ -395,8 +409,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=900),
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# The reaper on a queue of its own, consumed by the one process that also runs beat
+# (`celery -A taller worker -B -Q reaper -c 1`): behind a backlog on `grading`, its own
+# message waited as long as the runs it was to rescue.
 CELERY_TASK_ROUTES = {
-    "taller.requeue_stuck": {"queue": "grading"},
+    "taller.requeue_stuck": {"queue": "reaper"},
     # Scores and rosters for LMS platforms (taller.lti): quick HTTP calls, beside grading.
     "taller.lti_send_score": {"queue": "grading"},
     "taller.lti_scores_owed": {"queue": "grading"},
@@ -406,7 +423,9 @@ CELERY_TASK_ROUTES = {
 CELERY_BEAT_SCHEDULE = {
     "requeue-stuck-runs": {
         "task": "taller.requeue_stuck",
-        "schedule": env.float("TALLER_REAPER_INTERVAL", default=30.0),
+        "schedule": env.float("TALLER_REAPER_INTERVAL", default=10.0),
+        # A pass that waited longer than the next one is worth nothing.
+        "options": {"expires": env.float("TALLER_REAPER_INTERVAL", default=10.0)},
     },
     # Scores owed to LMS platforms whose send failed or was lost are sent again.
     "lti-scores-owed": {

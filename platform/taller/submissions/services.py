@@ -6,11 +6,13 @@ import math
 import uuid
 from collections.abc import Mapping
 from datetime import timedelta
-from pathlib import PurePosixPath
+from functools import lru_cache
+from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from taller.accounts.models import User
 from taller.cohorts.models import Cohort, Enrollment
@@ -18,6 +20,8 @@ from taller.courses.models import Exercise, GraderVersion
 from taller.grading.services import submission_enqueue
 from taller.submissions.models import RegradeBatch, Submission
 from taller.submissions.selectors import REGRADE_STATES, latest_attempts
+from taller_grader.sandbox import files as sandbox_files
+from taller_grader.sandbox.api import Limits, SubmissionRejected
 
 
 class InvalidSubmission(ValueError):
@@ -64,8 +68,55 @@ def _check_rate(student: User) -> None:
         )
 
 
+# The sandbox's reasons (taller_grader.sandbox.files.MESSAGES, the same templates), in
+# the student's language; tests/submissions checks the two stay the same.
+FILE_RULE_MESSAGES = {
+    "no_name": _("Un archivo no tiene nombre."),
+    "control": _("Nombre de archivo no permitido: %(name)s lleva un carácter de control."),
+    "backslash": _(
+        "Nombre de archivo no permitido: %(name)s lleva «\\»; separa las carpetas con «/»."
+    ),
+    "absolute": _("Nombre de archivo no permitido: %(name)s es absoluto; usa una ruta relativa."),
+    "not_utf8": _("Nombre de archivo no permitido: %(name)s no es UTF-8 válido."),
+    "path_too_long": _(
+        "Nombre de archivo demasiado largo: %(name)s ocupa %(bytes)s bytes (máximo %(max)s)."
+    ),
+    "too_deep": _("Demasiadas carpetas anidadas: %(name)s (máximo %(max)s niveles)."),
+    "bad_part": _("Nombre de archivo no permitido: %(name)s tiene una parte vacía, «.» o «..»."),
+    "part_too_long": _(
+        "Nombre de archivo demasiado largo: %(name)s tiene una parte de más de %(max)s bytes."
+    ),
+    "node_modules": _(
+        "No se puede enviar node_modules (%(name)s): los módulos los pone la plataforma."
+    ),
+    "package_not_json": _("%(name)s no es un JSON válido."),
+    "package_not_object": _("%(name)s debe ser un objeto JSON."),
+    "package_field": _('%(name)s: "%(field)s" debe ser un objeto.'),
+    "package_module": _(
+        '%(name)s: el módulo "%(module)s" no está disponible. Solo se pueden usar los '
+        "módulos de Node.js y: %(allowed)s."
+    ),
+    "too_many_files": _("Demasiados archivos: %(count)s (el máximo es %(max)s)."),
+    "not_bytes": _("Contenido no válido en %(name)s."),
+    "file_too_big": _("%(name)s es demasiado grande (%(bytes)s bytes; máximo %(max)s)."),
+    "total_too_big": _("La entrega es demasiado grande (máximo %(max)s bytes en total)."),
+    "file_and_folder": _("%(name)s es a la vez archivo y carpeta."),
+}
+
+
+@lru_cache(maxsize=4)
+def _shared_modules(runtime_dir: str) -> frozenset[str]:
+    return sandbox_files.shared_modules(Path(runtime_dir))
+
+
 def validate_files(files: Mapping[str, str]) -> dict[str, str]:
-    """Shallow checks before anything is stored; the sandbox checks again before running."""
+    """Every rule the sandbox applies to files, applied before anything is stored.
+
+    The site's limits first (they are stricter than the sandbox's), then the sandbox's
+    own rule for names, package.json and files that are also folders
+    (taller_grader.sandbox.files): what the site accepts, the sandbox runs, so a refused
+    file costs no attempt and says why at once instead of as a `rejected` run.
+    """
     if not files:
         raise InvalidSubmission("La entrega no tiene archivos.")
     if len(files) > settings.TALLER_MAX_FILES:
@@ -74,31 +125,39 @@ def validate_files(files: Mapping[str, str]) -> dict[str, str]:
         )
     total = 0
     clean: dict[str, str] = {}
+    encoded: dict[str, bytes] = {}
     for name, text in files.items():
-        path = PurePosixPath(name)
-        if (
-            not name
-            or "\0" in name
-            or "\\" in name
-            or path.is_absolute()
-            or ".." in path.parts
-            or name != path.as_posix()
-        ):
-            raise InvalidSubmission(f"Nombre de archivo no permitido: {name!r}.")
-        if not isinstance(text, str):
-            raise InvalidSubmission(f"{name}: el contenido debe ser texto.")
-        size = len(text.encode("utf-8"))
-        if size > settings.TALLER_MAX_FILE_BYTES:
+        if not isinstance(name, str) or not isinstance(text, str):
             raise InvalidSubmission(
-                f"{name}: {size} bytes, más que el máximo de {settings.TALLER_MAX_FILE_BYTES}."
+                f"{str(name)[:80]!r}: el nombre y el contenido deben ser texto."
             )
-        total += size
+        try:
+            data = text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidSubmission(f"{name[:80]!r}: el contenido no es UTF-8 válido.") from None
+        if len(data) > settings.TALLER_MAX_FILE_BYTES:
+            raise InvalidSubmission(
+                f"{name[:80]}: {len(data)} bytes, más que el máximo de "
+                f"{settings.TALLER_MAX_FILE_BYTES}."
+            )
+        total += len(data)
         clean[name] = text
+        encoded[name] = data
     if total > settings.TALLER_MAX_TOTAL_BYTES:
         raise InvalidSubmission(
             f"La entrega ocupa {total} bytes, más que el máximo de "
             f"{settings.TALLER_MAX_TOTAL_BYTES}."
         )
+    limits = Limits(
+        max_files=settings.TALLER_MAX_FILES,
+        max_file_bytes=settings.TALLER_MAX_FILE_BYTES,
+        max_total_bytes=settings.TALLER_MAX_TOTAL_BYTES,
+    )
+    try:
+        sandbox_files.validate(encoded, limits, _shared_modules(str(settings.TALLER_RUNTIME_DIR)))
+    except SubmissionRejected as exc:
+        template = FILE_RULE_MESSAGES.get(exc.code)
+        raise InvalidSubmission(str(template) % exc.params if template else exc.reason) from None
     return clean
 
 

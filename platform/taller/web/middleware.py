@@ -3,8 +3,17 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import (
+    BadRequest,
+    RequestDataTooBig,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
+from django.shortcuts import render
 from django.utils import translation
+from django.utils.translation import gettext as _
 
 
 class CourseLanguageMiddleware:
@@ -44,3 +53,52 @@ class HealthCheckMiddleware:
         if request.path == "/healthz":
             return HttpResponse("ok", content_type="text/plain")
         return self.get_response(request)
+
+
+class RequestLimitsMiddleware:
+    """A form past Django's limits (DATA_UPLOAD_MAX_NUMBER_FIELDS, _MEMORY_SIZE) is
+    answered as the site answers any refusal: JSON for the editor's fetch (it asks for
+    JSON), a page otherwise.
+
+    Django raises those limits while a middleware reads the form (CSRF's, first), where
+    no view can catch them: the answer was Django's bare 400, or the debug page.
+    """
+
+    FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        # The API reads no forms (415): its bodies are its parser's business.
+        if (
+            request.method == "POST"
+            and request.content_type in self.FORM_TYPES
+            and not request.path.startswith("/api/")
+        ):
+            try:
+                request.POST  # noqa: B018 — parsed here, where its errors can be answered
+            except RequestDataTooBig:
+                limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0
+                return self.refusal(
+                    request,
+                    413,
+                    _("El envío es demasiado grande (más de %(n)s MB).")
+                    % {"n": round(limit / 1_000_000, 1)},
+                )
+            except (MultiPartParserError, BadRequest):
+                return self.refusal(request, 400, _("El formulario no se pudo leer."))
+            except (TooManyFieldsSent, TooManyFilesSent):
+                return self.refusal(
+                    request,
+                    400,
+                    _("El formulario tiene demasiados campos (máximo %(n)s).")
+                    % {"n": settings.DATA_UPLOAD_MAX_NUMBER_FIELDS},
+                )
+        return self.get_response(request)
+
+    @staticmethod
+    def refusal(request: HttpRequest, status: int, message: str) -> HttpResponse:
+        if "application/json" in request.headers.get("Accept", ""):
+            return JsonResponse({"error": message}, status=status)
+        return render(request, "refused.html", {"message": message}, status=status)
