@@ -288,3 +288,50 @@ def test_a_regrade_is_graded_for_real_with_the_current_version(
     assert detail["regrade_of"] == original.pk and detail["results"]["status"] == "passed"
     original.refresh_from_db()
     assert original.status == "failed"  # the original keeps its own verdict
+
+
+@pytest.mark.parametrize(
+    ("payload", "spanish", "english"),
+    [
+        ({}, "La entrega no tiene archivos.", "The submission has no files."),
+        (
+            {f"f{i}.js": "" for i in range(21)},
+            "Demasiados archivos: 21 (máximo 20).",
+            "Too many files: 21 (at most 20).",
+        ),
+        (
+            {"server.js": "x" * (256 * 1024 + 1)},
+            "server.js: 262145 bytes, más que el máximo de 262144.",
+            "server.js: 262145 bytes, more than the maximum of 262144.",
+        ),
+    ],
+)
+def test_a_refusal_comes_in_the_language_the_request_asks_for(
+    world: World,
+    api_as: Callable[[str], APIClient],
+    payload: dict[str, str],
+    spanish: str,
+    english: str,
+) -> None:
+    client = api_as("student_b")
+    body = {"exercise": world.exercise.slug, "files": payload}
+    assert client.post("/api/v1/submissions/", body).json()["detail"] == spanish
+    asked = client.post("/api/v1/submissions/", body, HTTP_ACCEPT_LANGUAGE="en-GB,en;q=0.8")
+    assert (asked.status_code, asked.json()["detail"]) == (400, english)
+    assert asked["Content-Language"] == "en"
+    query = client.post("/api/v1/submissions/?lang=en", body)
+    assert query.json()["detail"] == english
+
+
+def test_the_rate_limit_and_a_missing_exercise_speak_english_when_asked(
+    world: World, api_as: Callable[[str], APIClient]
+) -> None:
+    client = api_as("student_b")
+    body = {"exercise": "no-existe", "files": files()}
+    response = client.post("/api/v1/submissions/", body, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.json()["detail"] == "There is no such exercise."
+    assert submit(client, world.exercise.slug, files()).status_code == 202
+    body = {"exercise": world.exercise.slug, "files": files()}
+    response = client.post("/api/v1/submissions/", body, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 429
+    assert response.json()["detail"].startswith("You already have a submission being graded")

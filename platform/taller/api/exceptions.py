@@ -12,6 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.utils.translation import gettext as _
 from rest_framework import status
 from rest_framework.exceptions import ParseError
 from rest_framework.response import Response
@@ -35,7 +36,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, RequestDataTooBig):
         exc = too_large(settings.TALLER_API_MAX_REQUEST_BYTES)
     elif isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
-        exc = ParseError("La petición trae demasiados campos.")
+        exc = ParseError(_("La petición trae demasiados campos."))
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

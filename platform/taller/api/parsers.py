@@ -5,6 +5,7 @@ from collections.abc import Mapping
 from typing import IO, Any
 
 from django.conf import settings
+from django.utils.translation import gettext, gettext_lazy
 from rest_framework import status
 from rest_framework.exceptions import APIException, ParseError
 from rest_framework.parsers import BaseParser, JSONParser
@@ -18,11 +19,14 @@ MAX_JSON_DEPTH = 32
 class RequestTooLarge(APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_code = "request_too_large"
-    default_detail = "La petición es demasiado grande."
+    default_detail = gettext_lazy("La petición es demasiado grande.")
 
 
 def too_large(limit: int) -> RequestTooLarge:
-    return RequestTooLarge(f"La petición ocupa más de {limit} bytes, el máximo que acepta la API.")
+    return RequestTooLarge(
+        gettext("La petición ocupa más de %(limit)s bytes, el máximo que acepta la API.")
+        % {"limit": limit}
+    )
 
 
 def _depth(value: Any) -> int:
@@ -77,6 +81,7 @@ class LimitedJSONParser(BaseParser):
             deep = _depth(parsed) > MAX_JSON_DEPTH
         if deep:
             raise ParseError(
-                f"JSON no válido: anida listas u objetos a más de {MAX_JSON_DEPTH} niveles."
+                gettext("JSON no válido: anida listas u objetos a más de %(max)s niveles.")
+                % {"max": MAX_JSON_DEPTH}
             )
         return parsed

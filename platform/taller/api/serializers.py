@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.urls import reverse
+from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
@@ -107,14 +108,16 @@ class FilesField(serializers.DictField):
         if isinstance(data, dict):
             for name, text in data.items():
                 if not isinstance(text, str):
-                    raise serializers.ValidationError(f"{name}: el contenido debe ser texto.")
+                    raise serializers.ValidationError(
+                        gettext("%(name)s: el contenido debe ser texto.") % {"name": name}
+                    )
         value: dict[str, str] = super().to_internal_value(data)
         for name in value:
             try:
                 name.encode("utf-8")
             except UnicodeEncodeError:
                 raise serializers.ValidationError(
-                    f"Nombre de archivo no permitido: {name!r}."
+                    gettext("Nombre de archivo no permitido: %(name)r.") % {"name": name}
                 ) from None
         return value
 

@@ -8,6 +8,7 @@ from axes.helpers import get_cool_off
 from django.db.models import QuerySet
 from django.http import HttpRequest, JsonResponse
 from django.utils import translation
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
@@ -36,6 +37,7 @@ from taller.submissions.services import (
     submission_create,
     submission_regrade,
 )
+from taller.web.middleware import accepted_language
 
 # Primary keys are 64-bit; a longer number in a URL is simply not there (not a 500).
 MAX_ID = 2**63 - 1
@@ -61,23 +63,16 @@ def _requested_language(request: Request) -> str:
         if chosen not in LANGUAGES:
             # The schema lists the languages; one it does not list is a client's mistake.
             raise serializers.ValidationError(
-                {"lang": [f"Idioma no disponible: {chosen[:20]!r}; usa es o en."]}
+                {
+                    "lang": [
+                        _("Idioma no disponible: %(lang)r; usa es o en.") % {"lang": chosen[:20]}
+                    ]
+                }
             )
         return chosen
     # Accept-Language in order of preference; the site's pages ignore it on purpose
     # (see CourseLanguageMiddleware), but a script asking for English should get it.
-    weighted = []
-    for index, part in enumerate(request.headers.get("Accept-Language", "").split(",")):
-        tag, _, params = part.strip().partition(";")
-        try:
-            q = float(params.strip()[2:]) if params.strip().startswith("q=") else 1.0
-        except ValueError:
-            q = 0.0
-        weighted.append((-q, index, tag.strip().lower()[:2]))
-    for _q, _i, tag in sorted(weighted):
-        if tag in LANGUAGES:
-            return tag
-    return "es"
+    return accepted_language(request.headers.get("Accept-Language", "")) or "es"
 
 
 class LanguageMixin:
@@ -120,8 +115,11 @@ class TokenObtainView(TokenObtainPairView):
         retry_after = max(1, int(cool_off.total_seconds())) if cool_off else 3600
         response = Response(
             {
-                "detail": "Demasiados intentos fallidos con este usuario desde esta "
-                f"dirección; vuelve a intentarlo en {retry_after} s.",
+                "detail": _(
+                    "Demasiados intentos fallidos con este usuario desde esta dirección; "
+                    "vuelve a intentarlo en %(seconds)s s."
+                )
+                % {"seconds": retry_after},
                 "retry_after": retry_after,
             },
             status=status.HTTP_429_TOO_MANY_REQUESTS,
@@ -133,7 +131,7 @@ class TokenObtainView(TokenObtainPairView):
 def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
     """Any path under the API that matches no endpoint (an id beyond 18 digits, a typo):
     JSON, as every other answer of the API, not the site's HTML 404 page."""
-    return JsonResponse({"detail": "No existe ese recurso de la API."}, status=404)
+    return JsonResponse({"detail": _("No existe ese recurso de la API.")}, status=404)
 
 
 # --- who am I -------------------------------------------------------------------------
@@ -171,7 +169,7 @@ class ExerciseDetailView(LanguageMixin, APIView):
     def get(self, request: Request, slug: str) -> Response:
         exercise = course_selectors.exercise_get(slug)
         if exercise is None:
-            raise NotFound("No existe ese ejercicio.")
+            raise NotFound(_("No existe ese ejercicio."))
         data = s.ExerciseDetailSerializer(exercise, context={"language": self.language}).data
         return Response(data)
 
@@ -249,7 +247,7 @@ class SubmissionListCreateView(generics.ListAPIView[Submission]):
         payload.is_valid(raise_exception=True)
         exercise = course_selectors.exercise_get(payload.validated_data["exercise"])
         if exercise is None:
-            raise NotFound("No existe ese ejercicio.")
+            raise NotFound(_("No existe ese ejercicio."))
         user = request.user
         assert isinstance(user, User)
         try:
@@ -298,7 +296,7 @@ class SubmissionRegradeView(APIView):
         if submission is None or not roles.can_view_submission(request.user, submission):
             raise NotFound
         if not roles.can_regrade(request.user, submission):
-            raise PermissionDenied("Solo el equipo docente del cohorte puede recalificar.")
+            raise PermissionDenied(_("Solo el equipo docente del cohorte puede recalificar."))
         body = s.RegradeSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         version = None
@@ -308,7 +306,10 @@ class SubmissionRegradeView(APIView):
             version = versions.filter(number=number).first()
             if version is None:
                 return Response(
-                    {"detail": f"La versión {number} no existe o no es válida ni publicada."},
+                    {
+                        "detail": _("La versión %(number)s no existe o no es válida ni publicada.")
+                        % {"number": number}
+                    },
                     status=status.HTTP_409_CONFLICT,
                 )
         try:
@@ -325,7 +326,7 @@ def _cohort(request: Request, cohort_id: int) -> Cohort:
     """A cohort this person manages; any other is, for them, not there."""
     cohort = roles.staff_cohorts(request.user).filter(pk=_bounded(cohort_id)).first()
     if cohort is None:
-        raise NotFound("No existe ese cohorte.")
+        raise NotFound(_("No existe ese cohorte."))
     return cohort
 
 
@@ -369,12 +370,12 @@ class CohortEnrollmentsView(generics.ListAPIView[Any]):
     def post(self, request: Request, cohort_id: int) -> Response:
         cohort = _cohort(request, cohort_id)
         if not roles.can_enroll(request.user, cohort):
-            raise PermissionDenied("Solo un administrador puede inscribir estudiantes.")
+            raise PermissionDenied(_("Solo un administrador puede inscribir estudiantes."))
         payload = s.EnrollmentCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         student = User.objects.filter(username=payload.validated_data["username"]).first()
         if student is None:
-            return Response({"detail": "No existe ese usuario."}, status=400)
+            return Response({"detail": _("No existe ese usuario.")}, status=400)
         try:
             enrollment = enrollment_create(cohort=cohort, student=student)
         except EnrollmentError as exc:

@@ -12,6 +12,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from taller.accounts.models import User
@@ -50,7 +51,7 @@ def _check_rate(student: User) -> None:
     in_flight = own.filter(status__in=[Submission.Status.QUEUED, Submission.Status.RUNNING]).count()
     if in_flight >= settings.TALLER_MAX_IN_FLIGHT:
         raise RateLimited(
-            "Ya tienes una entrega calificándose; espera a que termine para enviar otra.",
+            gettext("Ya tienes una entrega calificándose; espera a que termine para enviar otra."),
             retry_after=5,
         )
     window_start = timezone.now() - timedelta(minutes=1)
@@ -63,7 +64,8 @@ def _check_rate(student: User) -> None:
         wait = 60 - (timezone.now() - recent[0]).total_seconds()
         seconds = max(1, math.ceil(wait))
         raise RateLimited(
-            f"Demasiadas entregas en un minuto; vuelve a intentarlo en {seconds} s.",
+            gettext("Demasiadas entregas en un minuto; vuelve a intentarlo en %(seconds)s s.")
+            % {"seconds": seconds},
             retry_after=seconds,
         )
 
@@ -118,10 +120,11 @@ def validate_files(files: Mapping[str, str]) -> dict[str, str]:
     file costs no attempt and says why at once instead of as a `rejected` run.
     """
     if not files:
-        raise InvalidSubmission("La entrega no tiene archivos.")
+        raise InvalidSubmission(gettext("La entrega no tiene archivos."))
     if len(files) > settings.TALLER_MAX_FILES:
         raise InvalidSubmission(
-            f"Demasiados archivos: {len(files)} (máximo {settings.TALLER_MAX_FILES})."
+            gettext("Demasiados archivos: %(count)s (máximo %(max)s).")
+            % {"count": len(files), "max": settings.TALLER_MAX_FILES}
         )
     total = 0
     clean: dict[str, str] = {}
@@ -129,24 +132,27 @@ def validate_files(files: Mapping[str, str]) -> dict[str, str]:
     for name, text in files.items():
         if not isinstance(name, str) or not isinstance(text, str):
             raise InvalidSubmission(
-                f"{str(name)[:80]!r}: el nombre y el contenido deben ser texto."
+                gettext("%(name)r: el nombre y el contenido deben ser texto.")
+                % {"name": str(name)[:80]}
             )
         try:
             data = text.encode("utf-8")
         except UnicodeEncodeError:
-            raise InvalidSubmission(f"{name[:80]!r}: el contenido no es UTF-8 válido.") from None
+            raise InvalidSubmission(
+                gettext("%(name)r: el contenido no es UTF-8 válido.") % {"name": name[:80]}
+            ) from None
         if len(data) > settings.TALLER_MAX_FILE_BYTES:
             raise InvalidSubmission(
-                f"{name[:80]}: {len(data)} bytes, más que el máximo de "
-                f"{settings.TALLER_MAX_FILE_BYTES}."
+                gettext("%(name)s: %(bytes)s bytes, más que el máximo de %(max)s.")
+                % {"name": name[:80], "bytes": len(data), "max": settings.TALLER_MAX_FILE_BYTES}
             )
         total += len(data)
         clean[name] = text
         encoded[name] = data
     if total > settings.TALLER_MAX_TOTAL_BYTES:
         raise InvalidSubmission(
-            f"La entrega ocupa {total} bytes, más que el máximo de "
-            f"{settings.TALLER_MAX_TOTAL_BYTES}."
+            gettext("La entrega ocupa %(bytes)s bytes, más que el máximo de %(max)s.")
+            % {"bytes": total, "max": settings.TALLER_MAX_TOTAL_BYTES}
         )
     limits = Limits(
         max_files=settings.TALLER_MAX_FILES,
@@ -165,7 +171,7 @@ def validate_files(files: Mapping[str, str]) -> dict[str, str]:
 def submission_create(*, student: User, exercise: Exercise, files: Mapping[str, str]) -> Submission:
     """Store a student's attempt, queued for grading with the exercise's current grader."""
     if exercise.current_version is None:
-        raise InvalidSubmission("Este ejercicio todavía no tiene corrector.")
+        raise InvalidSubmission(gettext("Este ejercicio todavía no tiene corrector."))
     clean = validate_files(files)
     enrollment = (
         Enrollment.objects.filter(student=student, cohort__course=exercise.section.course)

@@ -16,6 +16,23 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 
+def accepted_language(header: str) -> str | None:
+    """The first of the site's languages an Accept-Language header prefers, if any."""
+    languages = {code for code, _ in settings.LANGUAGES}
+    weighted = []
+    for index, part in enumerate(header.split(",")):
+        tag, _sep, params = part.strip().partition(";")
+        try:
+            q = float(params.strip()[2:]) if params.strip().startswith("q=") else 1.0
+        except ValueError:
+            q = 0.0
+        weighted.append((-q, index, tag.strip().lower()[:2]))
+    for _q, _i, tag in sorted(weighted):
+        if tag in languages:
+            return tag
+    return None
+
+
 class CourseLanguageMiddleware:
     """Spanish, the course's language, unless the person chose English with the switcher.
 
@@ -29,6 +46,15 @@ class CourseLanguageMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, "")
+        if request.path.startswith("/api/"):
+            # A script asks in the request itself: ?lang=, else Accept-Language. Its
+            # refusals and messages come in that language too, not only the titles.
+            asked = request.GET.get("lang", "")
+            chosen = (
+                asked
+                if asked in self.languages
+                else (accepted_language(request.headers.get("Accept-Language", "")) or chosen)
+            )
         language = chosen if chosen in self.languages else settings.LANGUAGE_CODE
         translation.activate(language)
         request.LANGUAGE_CODE = language
