@@ -29,7 +29,7 @@ from taller_grader.sandbox import (
 from taller_grader.sandbox.bwrap import BwrapSandbox
 from taller_grader.sandbox.netns import inside_netns, wait_for_port
 
-from .conftest import ROOT, RUNTIME, assert_clean, needs_sandbox, processes_of
+from .conftest import ROOT, RUNTIME, UNIFIED_ONLY, assert_clean, needs_sandbox, processes_of
 
 pytestmark = needs_sandbox
 
@@ -317,6 +317,7 @@ def test_the_backend_follows_the_interface() -> None:
         assert program.wait(10) is not None
 
 
+@pytest.mark.skipif(UNIFIED_ONLY, reason="no cgroup v1 hierarchies on this kernel")
 def test_v1_without_a_cgroup2_mount_kills_through_the_freezer(tmp_path: Path) -> None:
     # Hide the cgroup2 mount from detection: the plain-v1 path (freezer, cpuacct) runs.
     with open("/proc/self/mountinfo") as f:
