@@ -29,7 +29,16 @@ from taller_grader.sandbox import (
 from taller_grader.sandbox.bwrap import BwrapSandbox
 from taller_grader.sandbox.netns import inside_netns, wait_for_port
 
-from .conftest import ROOT, RUNTIME, UNIFIED_ONLY, assert_clean, needs_sandbox, processes_of
+from .conftest import (
+    ROOT,
+    RUNTIME,
+    SLOWDOWN,
+    UNIFIED_ONLY,
+    assert_clean,
+    needs_sandbox,
+    processes_of,
+    stretched,
+)
 
 pytestmark = needs_sandbox
 
@@ -87,9 +96,9 @@ def test_esm_and_commonjs_find_the_shared_modules() -> None:
         b" console.log(typeof express, typeof jwt.sign);",
         "b.js": b"console.log(require('pg').Client.name, require.resolve('express'))",
     }
-    with open_sandbox(submission, Limits(), runtime_dir=RUNTIME) as sb:
+    with open_sandbox(submission, stretched(Limits()), runtime_dir=RUNTIME) as sb:
         esm, cjs = sb.start(["node", "a.mjs"]), sb.start(["node", "b.js"], name="cjs")
-        assert esm.wait(10) == cjs.wait(10)
+        assert esm.wait(10 * SLOWDOWN) == cjs.wait(10 * SLOWDOWN)
         assert esm.output().stdout == "function function\n", esm.output()
         assert cjs.output().stdout == "Client /node_modules/express/index.js\n", cjs.output()
 
