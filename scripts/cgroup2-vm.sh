@@ -242,12 +242,13 @@ for n in "${!IMAGED[@]}"; do
 done
 rm -rf "$stage/1/site-packages" "$stage/1/test"  # the venv has its own; the tests are not run
 size_mb=$(($(du -sm "$stage" | cut -f1) * 5 / 4 + 64))
-mke2fs -q -t ext4 -O ^has_journal -E root_owner=0:0 -d "$stage" "$OUT/image.ext4" "${size_mb}M"
+mke2fs -q -t ext4 -O ^has_journal -E root_owner=0:0 -d "$stage" "$OUT/image.ext4" "${size_mb}M" \
+  >/dev/null
 rm -rf "$stage"
 
 # The initramfs: busybox, the modules for a 9p root and the overlay, and /init.
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+trap 'rm -rf "$work" "$OUT/image.ext4"' EXIT
 mkdir -p "$work"/initrd/{bin,dev,proc,sys,lower,upper,newroot,modules}
 cp /bin/busybox "$work/initrd/bin/busybox"
 MODULES="netfs fscache 9pnet 9p virtio_ring virtio 9pnet_virtio virtio_pci_modern_dev
