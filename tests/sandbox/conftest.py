@@ -6,6 +6,7 @@ import os
 import shutil
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,20 @@ def _missing() -> str | None:
 
 MISSING = _missing()
 needs_sandbox = pytest.mark.skipif(MISSING is not None, reason=MISSING or "")
+# Only the unified hierarchy is mounted (scripts/cgroup2-vm.sh runs the suite so).
+UNIFIED_ONLY = MISSING is None and cgroups.layout().version == 2
+# Emulated (scripts/cgroup2-vm.sh where KVM is not the CPU's own) a program takes several
+# times as long: the wall-clock and CPU-time bounds these tests give runs, and their
+# waits, are stretched by this factor, so that a limit still ends what it is meant to.
+SLOWDOWN = float(os.environ.get("TALLER_TEST_SLOWDOWN", "1"))
+
+
+def stretched(limits: Limits) -> Limits:
+    return replace(
+        limits,
+        wall_seconds=limits.wall_seconds * SLOWDOWN,
+        cpu_seconds=limits.cpu_seconds * SLOWDOWN,
+    )
 
 
 def processes_of(uid: int, *, zombies: bool = True) -> list[int]:

@@ -20,7 +20,7 @@ from taller_grader.sandbox import ExitInfo, Limits, Output, SubmissionRejected, 
 from taller_grader.sandbox.bwrap import BwrapSandbox
 from taller_grader.sandbox.netns import wait_for_port
 
-from .conftest import HOSTILE, RUNTIME, assert_clean, honest_run, needs_sandbox
+from .conftest import HOSTILE, RUNTIME, assert_clean, honest_run, needs_sandbox, stretched
 
 CANARY = "TALLER_CANARY_5e1f0c"
 Check = Callable[[ExitInfo, Output, BwrapSandbox], None]
@@ -214,10 +214,11 @@ def test_hostile_program(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(CANARY, CANARY)
     source = (HOSTILE / name).read_bytes()
     entry = "run" + os.path.splitext(name)[1]
-    sb = open_sandbox({entry: source}, case.limits, runtime_dir=RUNTIME)
+    limits = stretched(case.limits)
+    sb = open_sandbox({entry: source}, limits, runtime_dir=RUNTIME)
     try:
         program = sb.start([INTERPRETERS[os.path.splitext(name)[1]], entry], env=case.env)
-        info = program.wait(case.limits.wall_seconds + 15)
+        info = program.wait(limits.wall_seconds + 15)
         assert info is not None, "the watchdog did not end it"
         case.check(info, program.output(), sb)
     finally:

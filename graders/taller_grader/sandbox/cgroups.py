@@ -305,7 +305,8 @@ class CgroupV2(RunCgroup):
             except OSError as exc:
                 raise SandboxError(
                     f"cannot enable {sorted(wanted)} under {parent} ({exc}); the worker "
-                    "must run in a delegated cgroup with no processes of its own in it"
+                    "must run in a leaf of a delegated cgroup and name that cgroup (which "
+                    "has no processes of its own) with TALLER_CGROUP_PARENT"
                 ) from exc
         self.path.mkdir(mode=0o755)
         try:
