@@ -138,6 +138,10 @@ Event = Collected | TestFinished
 # callback keeps up with the suite, several when it fell behind (so a callback that
 # writes to a database can write them in one go instead of falling further behind).
 OnEvents = Callable[[Sequence[Event]], None]
+# Called with the verdict before the run's teardown (killing and reaping the suite and
+# the programs, removing cgroups, namespaces and mounts), which takes tens of ms and
+# need not delay the verdict.
+OnVerdict = Callable[[Results], None]
 
 
 class _InternalError(Exception):
@@ -149,23 +153,32 @@ def grade(
     files: Mapping[str, bytes],
     config: RunnerConfig,
     on_events: OnEvents | None = None,
+    on_verdict: OnVerdict | None = None,
 ) -> Results:
-    """Grade `files` against `spec`'s suite. Never raises for the student's faults."""
+    """Grade `files` against `spec`'s suite. Never raises for the student's faults.
+
+    `on_verdict`, if given, gets the results before the run is torn down; whatever it
+    raises is raised here once the teardown is done.
+    """
     started = time.monotonic()
     run = _Run(spec, files, config, on_events or (lambda events: None))
     try:
-        return run.execute()
-    except SubmissionRejected as exc:
-        return Results.ungraded(spec.slug, RunStatus.REJECTED, exc.reason)
-    except (_InternalError, SandboxError, ContractError, OSError) as exc:
-        return Results.ungraded(
-            spec.slug,
-            RunStatus.INTERNAL_ERROR,
-            f"La plataforma de corrección falló ({exc}). No es culpa tuya: la entrega se "
-            "vuelve a calificar y no te cuesta un intento.",
-            execution_time=time.monotonic() - started,
-            tests=run.collected,
-        )
+        try:
+            results = run.execute()
+        except SubmissionRejected as exc:
+            results = Results.ungraded(spec.slug, RunStatus.REJECTED, exc.reason)
+        except (_InternalError, SandboxError, ContractError, OSError) as exc:
+            results = Results.ungraded(
+                spec.slug,
+                RunStatus.INTERNAL_ERROR,
+                f"La plataforma de corrección falló ({exc}). No es culpa tuya: la entrega se "
+                "vuelve a calificar y no te cuesta un intento.",
+                execution_time=time.monotonic() - started,
+                tests=run.collected,
+            )
+        if on_verdict is not None:
+            on_verdict(results)
+        return results
     finally:
         run.cleanup()
 
@@ -195,6 +208,8 @@ class _Run:
         self.collected: tuple[TestResult, ...] = ()
         self.finished: dict[str, TestResult] = {}
         self.startup_failure: str | None = None
+        # Pytest's exit status as the suite reported it last on its events pipe.
+        self.suite_exit: int | None = None
         self.started = time.monotonic()
         self._lock = threading.RLock()
         # Every program started, restarts included (a restart's output is kept too), and
@@ -307,7 +322,7 @@ class _Run:
                 stderr=stderr,
             )
         assert self.suite is not None
-        code = self.suite.popen.returncode
+        code = self.suite_exit if self.suite_exit is not None else self.suite.popen.returncode
         if code not in (0, 1):
             # For the staff's logs only: a suite's traceback may show hidden tests' inputs.
             assert self.io_dir is not None
@@ -373,11 +388,12 @@ class _Run:
         finally:
             if timed_out:
                 self._kill_suite()
-            try:
-                self.suite.popen.wait(timeout=max(1.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                timed_out = True
-                self._kill_suite()
+            if self.suite_exit is None:
+                try:
+                    self.suite.popen.wait(timeout=max(1.0, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    timed_out = True
+                    self._kill_suite()
         return timed_out
 
     def _pump(self, fd: int, deadline: float) -> bool:
@@ -401,6 +417,9 @@ class _Run:
                     batch.append(event)
             if batch:
                 self.on_events(batch)
+            if self.suite_exit is not None:
+                # Its last word: what it does while exiting is not the verdict's business.
+                return False
 
     def _event(self, line: bytes) -> Event | None:
         try:
@@ -434,6 +453,9 @@ class _Run:
                 return TestFinished(result)
             if kind == "startup-failed":
                 self.startup_failure = str(event["output"])
+                return None
+            if kind == "exit":
+                self.suite_exit = int(event["code"])
                 return None
             raise ContractError(f"unknown event {kind!r}")
         except (ValueError, KeyError, TypeError) as exc:

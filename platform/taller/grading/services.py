@@ -269,9 +269,16 @@ def _run_grading(submission_id: int, worker: str) -> StartResult:
     def on_events(events: Sequence[Event]) -> None:
         grading_record_events(submission_id, token, events)
 
+    recorded: list[bool] = []
+
+    def on_verdict(results: Results) -> None:
+        # Recorded and pushed before the sandbox is torn down, not after.
+        grading_finish(submission_id, token, results)
+        recorded.append(True)
+
     try:
         spec = spec_for(submission.grader_version)
-        results = grade_files(spec, submission.files, on_events)
+        results = grade_files(spec, submission.files, on_events, on_verdict)
     except Exception as exc:  # the platform's fault: recorded, retried, never lost
         logger.exception("submission %s: grading failed", submission_id)
         results = Results.ungraded(
@@ -280,7 +287,8 @@ def _run_grading(submission_id: int, worker: str) -> StartResult:
             f"La plataforma de corrección falló ({exc.__class__.__name__}). No es culpa "
             "tuya: la entrega se vuelve a calificar y no te cuesta un intento.",
         )
-    grading_finish(submission_id, token, results)
+    if not recorded:
+        grading_finish(submission_id, token, results)
     return start
 
 
