@@ -50,7 +50,13 @@ from taller_grader.sandbox.api import (
 from taller_grader.sandbox.services.base import RunService
 from taller_grader.sandbox.shell import POOL as shell_pool
 from taller_grader.sdk.control import ControlError, ControlServer
-from taller_grader.suite import SuiteProcess, cpu_seconds_for, new_io_dir
+from taller_grader.suite import (
+    SuiteProcess,
+    cpu_seconds_for,
+    new_io_dir,
+    preload_for,
+    rewritten_pycs,
+)
 
 OUTPUT_LIMIT = 64 * 1024  # per stream in the results document
 TEST_OUTPUT_LIMIT = 8 * 1024  # per stream of one test
@@ -233,9 +239,13 @@ class _Run:
             },
         }
         if self.config.sandbox_backend == "bwrap":
-            # The next pre-built shell gets a suite interpreter started ahead, ready.
+            # The next pre-built shell gets a suite interpreter started ahead, ready; with
+            # the service clients this run's suite uses (likely the next one's too: a
+            # wrong guess only costs that run the import).
             shell_pool.warmer = functools.partial(
-                SuiteProcess.start_warm, python=self.config.python
+                SuiteProcess.start_warm,
+                python=self.config.python,
+                preload=preload_for(self.spec.services),
             )
         self.sandbox = sandbox_mod.open_sandbox(
             files,
@@ -359,6 +369,10 @@ class _Run:
             path = suite / name
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text)
+        for name, data in rewritten_pycs(self.spec.suite_files).items():
+            path = suite / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
         info = {
             "exercise": self.spec.slug,
             "env": self.env,
