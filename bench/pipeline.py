@@ -79,10 +79,10 @@ def _rusage_wait(popen: subprocess.Popen[bytes]) -> tuple[int, float]:
     return popen.returncode, usage.ru_utime + usage.ru_stime
 
 
-def _wait_idle(pid: int) -> None:
+def _wait_idle(pid: int, deadline: float = float("inf")) -> None:
     """Until a warm interpreter has imported what it preloads and blocks on its stdin."""
     last, steady = -1.0, 0
-    while steady < 3:
+    while steady < 3 and time.monotonic() < deadline:
         time.sleep(0.03)
         now = _cpu_of(pid)
         steady = steady + 1 if now == last and now > 0 else 0
@@ -278,6 +278,17 @@ class CpuMeter:
                         continue
                 self.backends[pid] = _cpu_of(pid)
 
+    def settle_warm_suites(self, timeout: float = 10.0) -> None:
+        """Until the worker's suite interpreters started ahead have done their imports (at
+        background weight they wait for idle CPU, which the floors' runs took)."""
+        deadline = time.monotonic() + timeout
+        for procs in self.cgroup.rglob("cgroup.procs"):
+            for pid in procs.read_text().split():
+                with contextlib.suppress(OSError):
+                    cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+                    if ENTRY.encode() in cmdline and not cmdline.startswith((b"bwrap", b"prlimit")):
+                        _wait_idle(int(pid), deadline)
+
     def read(self) -> float:
         """Seconds of CPU so far (a difference of two reads is what matters)."""
         self._sample()
@@ -365,11 +376,15 @@ def main() -> None:
             # Let the worker's pool finish refilling from the previous run, as the warm
             # floor's interpreter had finished its imports.
             time.sleep(0.3)
+            meter.settle_warm_suites()
             before = meter.read()
             seconds, results = submit_and_follow(browser)
             assert results["status"] == "passed", results["output"]
             full.append(seconds)
-            time.sleep(0.3)  # the run's teardown and the pool's refill: its cost too
+            # The run's teardown and the refill of the pool (the next run's shell and
+            # suite interpreter, made during this run): its cost too.
+            time.sleep(0.3)
+            meter.settle_warm_suites()
             full_cpu += meter.read() - before
 
         # Where the full path's time goes, from the phase timestamps each run records.
@@ -514,8 +529,11 @@ Celery worker with everything they start (the sandboxes' and suites' cgroups are
 below it), less the bench's own (its clients), plus the PostgreSQL backends serving the
 bench's database, sampled from /proc every 20 ms (the shared server's background
 processes are left out): a lower bound by a few ms. One at a time, the window runs from
-the POST until 0.3 s after the verdict (the run's teardown and the refill of the worker's
-pool of shells, a warm suite included, are each run's cost).
+the POST until 0.3 s after the verdict and the next run's suite interpreter, started
+ahead, has done its imports (the run's teardown and the refill of the worker's pool of
+shells are each run's cost). Before each submission one at a time, the bench waits for
+that interpreter to be ready, as the warm floor's is (the floors' runs in between take
+the idle CPU it would otherwise use); in the burst nobody waits.
 
 ## Burst: {args.students} students × {args.per_student} submissions (one in flight each)
 
