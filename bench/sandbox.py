@@ -78,7 +78,9 @@ def sandboxed_node_e0() -> None:
 def bare_express(workdir: Path) -> None:
     port = _free_port()
     server = subprocess.Popen(
-        [NODE, "server.js"], cwd=workdir, env={**CLEAN_ENV, "PORT": str(port)},
+        [NODE, "server.js"],
+        cwd=workdir,
+        env={**CLEAN_ENV, "PORT": str(port)},
     )
     try:
         deadline = time.monotonic() + 10
@@ -137,8 +139,12 @@ def phases(runs: int) -> dict[str, float]:
         t3 = time.perf_counter()
         sb.close()
         t4 = time.perf_counter()
-        for name, value in (("open", t1 - t0), ("start", t2 - t1), ("node", t3 - t2),
-                            ("close", t4 - t3)):
+        for name, value in (
+            ("open", t1 - t0),
+            ("start", t2 - t1),
+            ("node", t3 - t2),
+            ("close", t4 - t3),
+        ):
             found.setdefault(name, []).append(value * 1000)
     return {name: statistics.median(values) for name, values in found.items()}
 
@@ -164,15 +170,20 @@ def main() -> None:
             LIMITS = Limits(cpus=cpus)
             for label, bare, boxed in [
                 ("`node -e 0`", bare_node_e0, sandboxed_node_e0),
-                ("Express: start, answer one GET", lambda: bare_express(bare_dir),
-                 sandboxed_express),
+                (
+                    "Express: start, answer one GET",
+                    lambda: bare_express(bare_dir),
+                    sandboxed_express,
+                ),
             ]:
                 bare_times, boxed_times = measure(bare, boxed, args.runs)
                 b, s = statistics.median(bare_times), statistics.median(boxed_times)
                 bmin, smin = min(bare_times), min(boxed_times)
                 rows.append((label, cpus, b, s, bmin, smin))
-                print(f"{label} (quota {cpus:g}): bare {b:.1f} ms, sandboxed {s:.1f} ms, "
-                      f"+{s - b:.1f} ms ({s / b:.2f}x); best +{smin - bmin:.1f} ms")
+                print(
+                    f"{label} (quota {cpus:g}): bare {b:.1f} ms, sandboxed {s:.1f} ms, "
+                    f"+{s - b:.1f} ms ({s / b:.2f}x); best +{smin - bmin:.1f} ms"
+                )
         LIMITS = Limits()
         split = phases(args.runs)
     finally:
@@ -194,15 +205,18 @@ def main() -> None:
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for label, cpus, b, s, bmin, smin in rows:
-        lines.append(f"| {label} | {cpus:g} | {b:.1f} ms | {s:.1f} ms | +{s - b:.1f} ms "
-                     f"| {s / b:.2f}x | {bmin:.1f} / {smin:.1f} ms | +{smin - bmin:.1f} ms |")
+        lines.append(
+            f"| {label} | {cpus:g} | {b:.1f} ms | {s:.1f} ms | +{s - b:.1f} ms "
+            f"| {s / b:.2f}x | {bmin:.1f} / {smin:.1f} ms | +{smin - bmin:.1f} ms |"
+        )
     lines += [
         "",
         "The minimums approximate each side's cost on an idle machine; medians include the "
         "noise of whatever else the machine was doing (see the load average).",
         "",
         "Phases of a sandboxed `node -e 0` with default limits (medians): "
-        + ", ".join(f"{k} {v:.1f} ms" for k, v in split.items()) + ".",
+        + ", ".join(f"{k} {v:.1f} ms" for k, v in split.items())
+        + ".",
         "",
         "Targets: at most +15 ms and 1.2x.",
         "",

@@ -10,6 +10,7 @@ from celery.signals import (
     setup_logging,
     task_postrun,
     task_prerun,
+    worker_process_init,
     worker_ready,
 )
 
@@ -28,6 +29,21 @@ def _sweep_leftovers(**kwargs: object) -> None:
     from taller.grading.services import sweep_leftovers
 
     sweep_leftovers()
+
+
+@worker_process_init.connect
+def _keep_database_connections(**kwargs: object) -> None:
+    """A pool process runs one task at a time, in one thread: it keeps its connection
+    between tasks (Celery's Django fixup closes an obsolete or broken one around each
+    task) instead of opening one per run. Web processes do not: their connections are
+    per thread (settings.production)."""
+    from django.conf import settings
+    from django.db import connections
+
+    for alias in connections:
+        options = connections[alias].settings_dict
+        if options.get("CONN_MAX_AGE") == 0 and "pool" not in options.get("OPTIONS", {}):
+            options["CONN_MAX_AGE"] = settings.TALLER_WORKER_CONN_MAX_AGE
 
 
 @setup_logging.connect

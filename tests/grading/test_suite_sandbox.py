@@ -168,3 +168,52 @@ def test_warm_suites_of_another_process_on_the_machine_are_not_counted() -> None
         assert stranger not in _warm_suites()
     finally:
         os.kill(stranger, 9)
+
+
+# A suite that passes its one test, then ends badly in one of two ways: pytest's own exit
+# status says so (reported on the events pipe), or the interpreter dies without a word.
+ENDINGS = {
+    "status": "def pytest_sessionfinish(session):\n    session.exitstatus = 4\n",
+    "death": "import os\n\ndef pytest_unconfigure(config):\n    os._exit(9)\n",
+}
+
+
+@requires_sandbox
+@pytest.mark.parametrize("ending", sorted(ENDINGS))
+def test_a_suite_that_ends_badly_after_its_tests_is_the_platforms_fault(ending: str) -> None:
+    """The verdict does not wait for the suite's process to exit, yet a suite that fails
+    after reporting every test is still not taken at its word."""
+    spec = ExerciseSpec(
+        slug="ending",
+        programs=(ProgramSpec(name="main", command=("node", "-e", "0"), port=None),),
+        suite_files={
+            "conftest.py": ENDINGS[ending],
+            "test_one.py": "def test_one():\n    assert 1 + 1 == 2\n",
+        },
+    )
+    results = grade(spec, {"main.js": b""}, RunnerConfig(runtime_dir=REPO / "runtime"))
+    assert results.status is RunStatus.INTERNAL_ERROR
+    assert ("exited with code 4" if ending == "status" else "exited with code 9") in results.output
+
+
+@requires_sandbox
+def test_a_failed_assertion_reads_the_same_from_the_cached_rewritten_module() -> None:
+    """The suite's module is rewritten once per text in the worker; its failures still
+    show pytest's explanation of the comparison, and a change to the text is seen."""
+    config = RunnerConfig(runtime_dir=REPO / "runtime")
+
+    def failure(expected: int) -> str:
+        spec = ExerciseSpec(
+            slug="rewritten",
+            programs=(ProgramSpec(name="main", command=("node", "-e", "0"), port=None),),
+            suite_files={
+                "test_one.py": f"def test_one():\n    x = 1\n    assert x + 1 == {expected}\n"
+            },
+        )
+        results = grade(spec, {"main.js": b""}, config)
+        [test] = results.tests
+        return test.output
+
+    # Pytest's explanation, the variable's value filled in: the module was rewritten.
+    assert failure(3) == "assert (1 + 1) == 3"
+    assert failure(5) == "assert (1 + 1) == 5"

@@ -40,6 +40,8 @@ from taller_grader.sdk.http import CheckFailed, HttpClient, recorder
 
 ENV_EVENTS_FD = "TALLER_EVENTS_FD"
 ENV_RUN_INFO = "TALLER_RUN_INFO"
+# Modules a warm suite interpreter imports ahead besides pytest's (comma-separated).
+ENV_PRELOAD = "TALLER_SUITE_PRELOAD"
 _OUTPUT_LIMIT = 4000
 
 

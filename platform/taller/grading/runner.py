@@ -16,6 +16,7 @@ from taller_grader.results import Results
 from taller_grader.runner import (
     ExerciseSpec,
     OnEvents,
+    OnVerdict,
     RunnerConfig,
     ServiceProvider,
     grade,
@@ -72,8 +73,11 @@ def spec_for(version: GraderVersion, *, show_hidden: bool = False) -> ExerciseSp
 
 
 def grade_files(
-    spec: ExerciseSpec, files: Mapping[str, str], on_events: OnEvents | None = None
+    spec: ExerciseSpec,
+    files: Mapping[str, str],
+    on_events: OnEvents | None = None,
+    on_verdict: OnVerdict | None = None,
 ) -> Results:
     """Grade text files (as stored) against an exercise spec; never raises for the student."""
     encoded = {path: text.encode("utf-8") for path, text in files.items()}
-    return grade(spec, encoded, runner_config(), on_events)
+    return grade(spec, encoded, runner_config(), on_events, on_verdict=on_verdict)

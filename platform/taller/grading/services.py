@@ -358,9 +358,19 @@ def _run_grading(submission_id: int, worker: str) -> StartResult:
             # The run goes on: the verdict's document carries every test again.
             logger.exception("submission %s: test results not saved live", submission_id)
 
+    recorded: list[bool] = []
+
+    def on_verdict(results: Results) -> None:
+        # Recorded and pushed before the sandbox is torn down, not after.
+        with_reconnects(
+            f"submission {submission_id}: verdict",
+            lambda: grading_finish(submission_id, token, results),
+        )
+        recorded.append(True)
+
     try:
         spec = spec_for(submission.grader_version)
-        results = grade_files(spec, submission.files, on_events)
+        results = grade_files(spec, submission.files, on_events, on_verdict)
     except Exception as exc:  # the platform's fault: recorded, retried, never lost
         logger.exception("submission %s: grading failed", submission_id)
         results = Results.ungraded(
@@ -371,10 +381,11 @@ def _run_grading(submission_id: int, worker: str) -> StartResult:
         )
     # The verdict is in memory only: kept trying through a dropped connection, so the
     # run never stays "running" because of a blip (the task retries beyond that).
-    with_reconnects(
-        f"submission {submission_id}: verdict",
-        lambda: grading_finish(submission_id, token, results),
-    )
+    if not recorded:
+        with_reconnects(
+            f"submission {submission_id}: verdict",
+            lambda: grading_finish(submission_id, token, results),
+        )
     return start
 
 
