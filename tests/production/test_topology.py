@@ -105,7 +105,8 @@ def test_two_workers_share_the_queue_and_grade_each_submission_exactly_once(
         assert sum(r["message"].startswith(verdict) for r in mine) == 1
 
     # The watcher, idle for longer than the channel layer's blocking read, saw it all.
-    assert time.monotonic() - watched_since > 8
+    # (Grading got fast enough to finish the batch within that time: wait out the rest.)
+    time.sleep(max(0.0, watched_since + 8.5 - time.monotonic()))
     events = [json.loads(watched.recv(timeout=30))]
     while events[-1]["type"] != "finished":
         events.append(json.loads(watched.recv(timeout=30)))
