@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 
@@ -24,18 +25,19 @@ def register_in_process(name: str, run: Callable[..., object]) -> None:
     _in_process[name] = run
 
 
-def send(name: str, *args: object, queue: str, countdown: float = 0.0) -> None:
-    """Run `name(*args)` on `queue`'s workers, `countdown` seconds from now at the earliest."""
+def send(name: str, *args: object, queue: str | None = None, countdown: float = 0.0) -> None:
+    """Run `name(*args)` on `queue`'s workers (None: the task's route in CELERY_TASK_ROUTES),
+    `countdown` seconds from now at the earliest."""
     if settings.TALLER_GRADING == "celery":
         from taller.celery import app
 
         # A signature, not send_task: where the task is registered (a worker, the tests'
         # eager mode) its own apply_async runs, with its options.
         signature = app.signature(name, args=args)
+        options: dict[str, Any] = {"queue": queue} if queue else {}
         if countdown > 0:
-            signature.apply_async(queue=queue, countdown=countdown)
-        else:
-            signature.apply_async(queue=queue)
+            options["countdown"] = countdown
+        signature.apply_async(**options)
     elif countdown > 0:
         timer = threading.Timer(countdown, _in_process[name], args=args)
         timer.daemon = True

@@ -49,9 +49,14 @@ from taller.cohorts.models import Cohort, Enrollment
 from taller.cohorts.services import cohort_create
 from taller.courses.models import Course, Exercise
 from taller.courses.selectors import course_get
-from taller.lti import dispatch, selectors
+from taller.grading import dispatch
+from taller.lti import selectors
 from taller.lti.models import ContextCohort, ScoreSync, UsedNonce
 from taller.lti.selectors import COURSE_PREFIX, EXERCISE_PREFIX
+
+# The Celery tasks (lti/tasks.py) services send by name, through grading/dispatch.py.
+SEND_SCORE = "taller.lti_send_score"
+SYNC_ROSTER = "taller.lti_sync_roster"
 
 logger = logging.getLogger(__name__)
 
@@ -402,7 +407,7 @@ def score_send_enqueue(sync_id: int, countdown: float = 0) -> None:
 
 def _dispatch_send(sync_id: int, countdown: float = 0) -> None:
     try:
-        dispatch.send(dispatch.SEND_SCORE, sync_id, countdown=countdown)
+        dispatch.send(SEND_SCORE, sync_id, countdown=countdown)
     except Exception:
         # Runs after the grade's commit: whatever stops the queueing (a broker down, an
         # eager retry in tests) must not undo or fail the grading. The row is still owed
@@ -594,7 +599,7 @@ def nonces_prune() -> int:
 
 
 def roster_sync_enqueue(link_id: int) -> None:
-    transaction.on_commit(lambda: dispatch.send(dispatch.SYNC_ROSTER, link_id))
+    transaction.on_commit(lambda: dispatch.send(SYNC_ROSTER, link_id))
 
 
 def context_link(*, context: LtiContext, cohort: Cohort) -> ContextCohort:

@@ -11,7 +11,7 @@ from taller.lti import services
 SEND_RETRIES = 5
 
 
-@shared_task(bind=True, name="taller.lti_send_score", acks_late=True, max_retries=SEND_RETRIES)
+@shared_task(bind=True, name=services.SEND_SCORE, acks_late=True, max_retries=SEND_RETRIES)
 def send_score(self, sync_id: int) -> str:  # type: ignore[no-untyped-def]
     outcome = services.score_send(sync_id)
     if outcome == "failed" and self.request.retries < SEND_RETRIES:
@@ -26,7 +26,7 @@ def scores_owed() -> list[int]:
     return services.scores_owed()
 
 
-@shared_task(name="taller.lti_sync_roster", acks_late=True)
+@shared_task(name=services.SYNC_ROSTER, acks_late=True)
 def sync_roster(link_id: int) -> int:
     return services.roster_sync(link_id)
 
