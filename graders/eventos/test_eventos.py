@@ -422,7 +422,6 @@ def test_reinicio_sigterm(
     _reinicio(pedidos, notificaciones, broker, programs["notificaciones"], signal.SIGTERM, UNIRSE)
 
 
-@pytest.mark.hidden
 @pytest.mark.points(3)
 def test_reinicio_sigkill(
     pedidos: HttpClient, notificaciones: HttpClient, broker: Broker, programs: Any
@@ -478,15 +477,6 @@ def test_dos_consumidores_reparten(
         )
 
 
-@pytest.mark.hidden
-@pytest.mark.points(1)
-def test_ids_distintos(pedidos: HttpClient) -> None:
-    """pedidos: dos pedidos seguidos tienen ids distintos
-    en: pedidos: two orders in a row have different ids
-    """
-    assert pedir(pedidos)["id"] != pedir(pedidos)["id"]
-
-
 @pytest.mark.points(3)
 def test_terminan_limpio_con_sigterm(broker: Broker, programs: Any) -> None:
     """ambos terminan limpio con SIGTERM en menos de 10 s (consumidor desconectado)
@@ -503,3 +493,16 @@ def test_terminan_limpio_con_sigterm(broker: Broker, programs: Any) -> None:
         f"tras SIGTERM, el grupo {GRUPO} aún tiene {len(quedan)} miembro(s): llama a "
         "consumer.disconnect() antes de salir, para dejar el grupo"
     )
+
+
+# Hidden tests run after every visible one (taller_grader's plugin orders them so), and
+# the last visible one stops every program.
+@pytest.mark.hidden
+@pytest.mark.points(1)
+def test_ids_distintos(pedidos: HttpClient, programs: Any) -> None:
+    """pedidos: dos pedidos seguidos tienen ids distintos
+    en: pedidos: two orders in a row have different ids
+    """
+    if not programs["pedidos"].running:
+        programs["pedidos"].start()
+    assert pedir(pedidos)["id"] != pedir(pedidos)["id"]

@@ -140,15 +140,6 @@ def test_cola_durable(pedidos: HttpClient, amqp_queue: Any) -> None:
     assert amqp_queue.is_durable(COLA), f"la cola {COLA} debe declararse con durable: true"
 
 
-@pytest.mark.hidden
-@pytest.mark.points(1)
-def test_ids_distintos(pedidos: HttpClient) -> None:
-    """pedidos: dos pedidos seguidos tienen ids distintos
-    en: pedidos: two orders in a row have different ids
-    """
-    assert pedir(pedidos)["id"] != pedir(pedidos)["id"]
-
-
 @pytest.mark.points(3)
 def test_usuarios_colgado_503(pedidos: HttpClient, programs: Any) -> None:
     """pedidos: si usuarios no contesta (detenido), responde 503 en menos de 2 s
@@ -180,3 +171,16 @@ def test_usuarios_caido_503(pedidos: HttpClient, programs: Any) -> None:
     assert demora < 2, (
         f"{respuesta.describe()}: llegó a los {demora:.1f} s; debe ser en menos de 2 s"
     )
+
+
+# Hidden tests run after every visible one (taller_grader's plugin orders them so), and
+# the last visible one stops usuarios.
+@pytest.mark.hidden
+@pytest.mark.points(1)
+def test_ids_distintos(pedidos: HttpClient, programs: Any) -> None:
+    """pedidos: dos pedidos seguidos tienen ids distintos
+    en: pedidos: two orders in a row have different ids
+    """
+    if not programs["usuarios"].running:
+        programs["usuarios"].start()
+    assert pedir(pedidos)["id"] != pedir(pedidos)["id"]

@@ -1,10 +1,10 @@
 """The pytest plugin every grader suite runs under (`-p taller_grader.sdk.plugin`).
 
-It numbers the tests in the order the suite defines them, reads their points and
-visibility from markers, reports each test's outcome the moment it finishes (one JSON
-line on the events pipe, in the shape of the results contract), and gives suites their
-fixtures: the student's programs, an HTTP client on the run's network, the run's
-environment.
+It numbers the tests in the order the suite defines them, hidden ones after every visible
+one (the order they run in), reads their points and visibility from markers, reports
+each test's outcome the moment it finishes (one JSON line on the events pipe, in the
+shape of the results contract), and gives suites their fixtures: the student's
+programs, an HTTP client on the run's network, the run's environment.
 
     @pytest.mark.points(2)      # default 1
     @pytest.mark.hidden         # students see its number and score, nothing else
@@ -174,6 +174,10 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> None:
+    # Hidden tests run after every visible one, in the suite's order otherwise: a server
+    # keeps state between tests, so a program could repeat a hidden test's input in a
+    # later visible test's response or output, which students read.
+    items[:] = sorted(items, key=lambda item: item.get_closest_marker("hidden") is not None)
     described = []
     for number, item in enumerate(items, start=1):
         marker = item.get_closest_marker("points")
