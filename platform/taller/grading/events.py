@@ -120,7 +120,7 @@ class SnapshotEvent(_Event):
     id: int
     status: SubmissionStatus
     attempt: int
-    queue_position: int | None = Field(description="1 for the next run to start; null unless queued")
+    queue_position: int | None = Field(description="1 for the next to start; null unless queued")
     test_count: int | None = Field(description="null until the suite's tests are collected")
     score: float | None
     max_score: float | None
@@ -137,6 +137,7 @@ LiveEvent = Annotated[
     SnapshotEvent | StartedEvent | CollectedEvent | TestEvent | RequeuedEvent | FinishedEvent,
     Field(discriminator="type"),
 ]
+
 
 def tests_of(event: BaseModel) -> Iterator[TestOutcome]:
     """Every test an event carries, in its list, its single test and its results."""
