@@ -52,6 +52,15 @@ def test_the_committed_schema_is_the_models_own(tmp_path: Path) -> None:
     jsonschema.Draft202012Validator.check_schema(committed_schema())
 
 
+def test_the_documented_examples_are_a_students_valid_events() -> None:
+    """docs/events.examples.json, which the page's script and the client are tested with."""
+    examples = json.loads((REPO / "docs" / "events.examples.json").read_text())["events"]
+    schema = jsonschema.Draft202012Validator(committed_schema())
+    assert {e["type"] for e in examples} == EVERY_TYPE
+    for payload in examples:
+        validate(live.FOR_STUDENT, schema, payload)
+
+
 def validate(
     adapter: TypeAdapter[Any], schema: jsonschema.Draft202012Validator, payload: dict[str, Any]
 ) -> None:
