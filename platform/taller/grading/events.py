@@ -22,10 +22,10 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     PlainSerializer,
+    PlainValidator,
     TypeAdapter,
 )
 
@@ -33,24 +33,32 @@ from taller_grader.results import Results, Visibility
 from taller_grader.results import TestResult as TestOutcome
 
 
-def _test_in(value: Any) -> Any:
-    return TestOutcome.from_dict(value) if isinstance(value, dict) else value
+def _test_in(value: Any) -> TestOutcome:
+    if isinstance(value, TestOutcome):
+        return value  # built and checked by the contract already
+    if isinstance(value, dict):
+        return TestOutcome.from_dict(value)
+    raise ValueError("a test must be an object")
 
 
-def _results_in(value: Any) -> Any:
-    return Results.from_dict(value) if isinstance(value, dict) else value
+def _results_in(value: Any) -> Results:
+    if isinstance(value, Results):
+        return value
+    if isinstance(value, dict):
+        return Results.from_dict(value)
+    raise ValueError("a results document must be an object")
 
 
-# The contract's dataclasses, read with its own validation and written as its documents
-# are (a version 1 test reads the same; 1.0 is written 1).
+# The contract's dataclasses, read with its own validation (their schema is theirs) and
+# written as its documents are (a version 1 test reads the same; 1.0 is written 1).
 Test = Annotated[
     TestOutcome,
-    BeforeValidator(_test_in),
+    PlainValidator(_test_in, json_schema_input_type=TestOutcome),
     PlainSerializer(lambda test: test.to_dict(), return_type=dict),
 ]
 ResultsDocument = Annotated[
     Results,
-    BeforeValidator(_results_in),
+    PlainValidator(_results_in, json_schema_input_type=Results),
     PlainSerializer(lambda results: results.to_dict(), return_type=dict),
 ]
 
