@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import jsonschema
 import pytest
@@ -26,6 +26,7 @@ from taller.courses.models import Exercise
 from taller.grading import events as live
 from taller.grading import services
 from taller.grading.management.commands.events_schema import schema_text
+from taller.submissions.models import Submission
 from taller_grader.results import Results, RunStatus
 from tests.api.world import token_for
 from tests.factories import SubmissionFactory
@@ -163,10 +164,13 @@ def test_every_event_pushed_and_every_copy_sent_is_a_valid_event(
     assert "test" in refused and "finished" in refused and "snapshot" in refused
 
 
-def test_the_services_push_only_models() -> None:
-    """What a typo in a service would send is refused before it leaves the process."""
+def test_a_malformed_event_is_refused_before_it_leaves_the_process() -> None:
     with pytest.raises(ValidationError):
         live.PUSHED.validate_python({"type": "finish", "results": {}})
     too_many_points = {"number": "1", "name": "x", "score": 2, "max_score": 1, "status": "failed"}
     with pytest.raises(ValidationError):
         live.PUSHED.validate_python({"type": "test", "test": too_many_points})
+
+
+def test_a_snapshots_statuses_are_the_submissions() -> None:
+    assert set(get_args(live.SubmissionStatus)) == set(Submission.Status.values)

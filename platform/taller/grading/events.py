@@ -147,7 +147,7 @@ LiveEvent = Annotated[
 ]
 
 
-def tests_of(event: BaseModel) -> Iterator[TestOutcome]:
+def _tests_of(event: BaseModel) -> Iterator[TestOutcome]:
     """Every test an event carries, in its list, its single test and its results."""
     if isinstance(event, CollectedEvent | SnapshotEvent):
         yield from event.tests
@@ -161,7 +161,7 @@ def tests_of(event: BaseModel) -> Iterator[TestOutcome]:
 def _as_a_student_reads(event: BaseModel) -> BaseModel:
     # Results.for_student(): a hidden test keeps its number, score and status, nothing
     # of what it did (docs/results.md). A student's copy carrying more is a leak.
-    for test in tests_of(event):
+    for test in _tests_of(event):
         if test.visibility is Visibility.HIDDEN and (
             test.output or test.check is not None or test.exchanges or test.stdout or test.stderr
         ):
