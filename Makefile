@@ -71,9 +71,10 @@ lint:
 typecheck:
 	$(BIN)/mypy platform/taller graders/taller_grader bench
 
-## schema: regenerate the committed OpenAPI schema of the REST API on PostgreSQL (tests check for drift)
+## schema: regenerate the committed OpenAPI schema of the REST API on PostgreSQL, and the live events' JSON Schema (tests check both for drift)
 schema:
 	DATABASE_URL=$(TEST_DATABASE_URL) DJANGO_SETTINGS_MODULE=taller.settings.test $(BIN)/python manage.py spectacular --validate --fail-on-warn --file platform/taller/api/openapi.yaml
+	DJANGO_SETTINGS_MODULE=taller.settings.test $(BIN)/python manage.py events_schema --file docs/events.schema.json
 
 ## lock: re-pin the hashed requirements after editing pyproject.toml
 lock:

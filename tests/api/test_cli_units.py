@@ -6,6 +6,7 @@ import base64
 import json
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from taller.cli import CliError, Printer, handle_event, read_files, token_expires_at
@@ -85,3 +86,32 @@ def test_a_failed_test_prints_its_check_first_exchange_curl_and_output(
     assert f"    {curl}\n" in out
     assert "y 1 petición más" in out
     assert "REQ POST /api/tareas" in out
+
+
+def test_a_run_followed_live_as_the_events_schema_describes_it(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """docs/events.examples.json (a student's messages for a run requeued once), each
+    valid against the committed docs/events.schema.json, read as the client reads them."""
+    docs = Path(__file__).resolve().parents[2] / "docs"
+    schema = jsonschema.Draft202012Validator(json.loads((docs / "events.schema.json").read_text()))
+    messages = json.loads((docs / "events.examples.json").read_text())["events"]
+    printer = Printer("en")
+    verdicts = []
+    for message in messages:
+        schema.validate(message)
+        verdicts.append(handle_event(message, printer))
+    assert verdicts[:-1] == [None] * (len(messages) - 1)  # the queued snapshot has no verdict
+    results = verdicts[-1]
+    assert results == messages[-1]["results"]
+    assert printer.verdict(results) == 1
+    out = capsys.readouterr().out
+    assert "En la cola: posición 2." in out
+    assert out.count("Calificando…") == 2 and out.count("3 pruebas.") == 2
+    assert "se vuelve a calificar" in out
+    # Each test once, in the reader's language; the hidden one by its placeholder name.
+    assert out.count("✓   1 GET /api/saludo answers the example's greeting  (1/1)") == 1
+    assert out.count("✗   2 POST /api/tareas creates a task") == 1
+    assert out.count("✓   3 hidden test 3  (1/1)") == 1
+    assert "← 404 (text/html; charset=utf-8)" in out and "curl -i http://127.0.0.1:3000" in out
+    assert "Resultado: failed — 2/4 puntos, 2/3 pruebas superadas." in out

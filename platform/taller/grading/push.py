@@ -1,13 +1,17 @@
-"""Live events to a submission's Channels group (every subscriber filters for its user)."""
+"""Live events to a submission's Channels group (every subscriber filters for its user).
+
+The events are grading/events.py's models, sent as their JSON (docs/events.md).
+"""
 
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
+
+from taller.grading.events import PushedEvent
 
 logger = logging.getLogger(__name__)
 
@@ -16,12 +20,13 @@ def group_name(submission_id: int) -> str:
     return f"submission-{submission_id}"
 
 
-def now(submission_id: int, *payloads: dict[str, Any]) -> None:
-    """Send the payloads to the submission's group, in order, over one connection."""
+def now(submission_id: int, *events: PushedEvent) -> None:
+    """Send the events to the submission's group, in order, over one connection."""
     layer = get_channel_layer()
     if layer is None:
         return
     group = group_name(submission_id)
+    payloads = [event.model_dump(mode="json") for event in events]
 
     async def send_all() -> None:
         for payload in payloads:
@@ -35,5 +40,5 @@ def now(submission_id: int, *payloads: dict[str, Any]) -> None:
         logger.warning("could not push to submission %s", submission_id, exc_info=True)
 
 
-def on_commit(submission_id: int, *payloads: dict[str, Any]) -> None:
-    transaction.on_commit(lambda: now(submission_id, *payloads))
+def on_commit(submission_id: int, *events: PushedEvent) -> None:
+    transaction.on_commit(lambda: now(submission_id, *events))

@@ -25,6 +25,14 @@ from django.utils import timezone
 from taller import observability
 from taller.courses.models import GraderVersion
 from taller.grading import dispatch, push
+from taller.grading.events import (
+    CollectedEvent,
+    FinishedEvent,
+    PushedEvent,
+    RequeuedEvent,
+    StartedEvent,
+    TestEvent,
+)
 from taller.grading.runner import grade_files, runner_config, spec_for
 from taller.submissions.models import Submission, TestResult
 from taller_grader.checks import CheckRow, check_solutions
@@ -158,7 +166,7 @@ def grading_start(
         submission.save(update_fields=["status", "started_at", "takeovers", "worker", "run_token"])
         # A run that starts again starts from nothing.
         submission.tests.all().delete()
-        push.on_commit(submission_id, {"type": "started"})
+        push.on_commit(submission_id, StartedEvent())
         # The run's fencing token names the run in every line logged while it lasts.
         observability.run_id.set(token.hex)
         logger.info("submission %s: grading started by %s", submission_id, worker or "?")
@@ -193,16 +201,16 @@ def grading_record_events(submission_id: int, token: uuid.UUID, events: Sequence
         submission = Submission.objects.select_for_update().filter(pk=submission_id).first()
         if submission is None or not _held(submission, token):
             return
-        payloads: list[dict[str, object]] = []
+        pushed: list[PushedEvent] = []
         finished: dict[int, TestOutcome] = {}
         for event in events:
             if isinstance(event, Collected):
                 submission.test_count = len(event.tests)
                 submission.save(update_fields=["test_count"])
-                payloads.append({"type": "collected", "tests": [t.to_dict() for t in event.tests]})
+                pushed.append(CollectedEvent(tests=list(event.tests)))
             elif isinstance(event, TestFinished):
                 finished[_position(event.test)] = event.test
-                payloads.append({"type": "test", "test": event.test.to_dict()})
+                pushed.append(TestEvent(test=event.test))
         if finished:
             fields = list(_test_fields(next(iter(finished.values()))))
             TestResult.objects.bulk_create(
@@ -214,7 +222,7 @@ def grading_record_events(submission_id: int, token: uuid.UUID, events: Sequence
                 unique_fields=["submission", "position"],
                 update_fields=fields,
             )
-        push.on_commit(submission_id, *payloads)
+        push.on_commit(submission_id, *pushed)
 
 
 def _held(submission: Submission | None, token: uuid.UUID) -> bool:
@@ -253,7 +261,7 @@ def grading_finish(submission_id: int, token: uuid.UUID, results: Results) -> Su
                 update_fields=["status", "retries", "started_at", "run_token", "queued_at"]
             )
             submission.tests.all().delete()
-            push.on_commit(submission_id, {"type": "requeued"})
+            push.on_commit(submission_id, RequeuedEvent())
             # Later each time: a retry at once falls inside the same outage.
             submission_enqueue(submission, countdown=retry_delay(submission.retries - 1))
             return submission
@@ -285,7 +293,7 @@ def _finish_locked(submission: Submission, results: Results) -> None:
         TestResult(submission=submission, position=_position(t), **_test_fields(t))
         for t in results.tests
     )
-    push.on_commit(submission.pk, {"type": "finished", "results": results.to_dict()})
+    push.on_commit(submission.pk, FinishedEvent(results=results))
     logger.info(
         "submission %s: %s, %s/%s",
         submission.pk,
@@ -480,7 +488,7 @@ def _requeue_running(submission_id: int, token: uuid.UUID | None = None) -> bool
             update_fields=["status", "run_token", "started_at", "queued_at", "takeovers"]
         )
         submission.tests.all().delete()
-        push.on_commit(submission_id, {"type": "requeued"})
+        push.on_commit(submission_id, RequeuedEvent())
         submission_enqueue(submission)
         return True
 
