@@ -18,7 +18,7 @@ from taller.submissions import sql
 from taller.submissions.models import Submission
 from taller_grader.results import Results
 from taller_grader.results import TestResult as TestOutcome
-from taller_grader.runner import ExerciseSpec, spec_from_manifest
+from taller_grader.runner import ExerciseSpec, spec_from_run
 
 
 @dataclass(frozen=True)
@@ -144,14 +144,13 @@ def exercise_spec(slug: str, *, show_hidden: bool = False) -> tuple[ExerciseSpec
         exercise = None
     if exercise is not None and exercise.current_version is not None:
         version = exercise.current_version
-        spec = spec_from_manifest(slug, version.manifest, version.suite_files)
+        spec = spec_from_run(slug, version.run_spec, version.suite_files)
         return replace(spec, show_hidden=show_hidden), version.entry_files[0]
     folder = settings.TALLER_EXERCISES_DIR / slug
     if not slug or "/" in slug or not (folder / "manifest.toml").is_file():
         raise LookupError(f"unknown exercise {slug!r}")
     content = load_exercise(folder, settings.TALLER_GRADERS_DIR)
-    manifest = content.manifest.model_dump(mode="json")
-    spec = spec_from_manifest(slug, manifest, content.suite)
+    spec = spec_from_run(slug, content.manifest.run, content.suite)
     return replace(spec, show_hidden=show_hidden), content.manifest.run.entry[0]
 
 

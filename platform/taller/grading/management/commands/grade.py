@@ -18,7 +18,7 @@ from taller.courses.models import Exercise
 from taller.grading.runner import grade_files
 from taller.grading.selectors import exercise_spec
 from taller_grader.results import Results, TestStatus
-from taller_grader.runner import ExerciseSpec, spec_from_manifest
+from taller_grader.runner import ExerciseSpec, spec_from_run
 
 MAX_FILES = 200
 
@@ -90,8 +90,7 @@ def _bundle_spec(slug: str, bundle: Path) -> tuple[ExerciseSpec, str, str]:
     content = load_bundle(io.BytesIO(data))
     if content.manifest.slug != slug:
         raise LookupError(f"{bundle} holds exercise {content.manifest.slug!r}, not {slug!r}")
-    manifest = content.manifest.model_dump(mode="json")
-    spec = replace(spec_from_manifest(slug, manifest, content.suite), show_hidden=True)
+    spec = replace(spec_from_run(slug, content.manifest.run, content.suite), show_hidden=True)
     files = ", ".join(sorted(content.suite))
     return spec, content.manifest.run.entry[0], f"{bundle} (grader files: {files})"
 
