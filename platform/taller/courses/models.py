@@ -8,7 +8,7 @@ from django.db import models
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from taller_grader.manifest import Manifest, RunSpec
+from taller_grader.manifest import RunSpec
 
 
 def _pick(obj: Any, field: str) -> str:
@@ -115,7 +115,7 @@ class GraderVersion(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
     )
     # The manifest as validated (limits, entry files, services), for the runner; read it
-    # as `parsed_manifest` / `run_spec`, whose models fill in the defaults.
+    # through `run_spec`, the model that fills in the defaults.
     manifest = models.JSONField()
     statement_es = models.TextField()
     statement_en = models.TextField(blank=True)
@@ -145,14 +145,10 @@ class GraderVersion(models.Model):
         return _pick(self, "statement")
 
     @cached_property
-    def parsed_manifest(self) -> Manifest:
-        # Validated when it was stored; parsed again, once per instance, to read it typed.
-        return Manifest.model_validate(self.manifest)
-
-    @property
     def run_spec(self) -> RunSpec:
-        """How the exercise runs (the manifest's `[run]`): entry files, limits, queue."""
-        return self.parsed_manifest.run
+        """How the exercise runs (the manifest's `[run]`): entry files, limits, queue, with
+        the defaults filled in. Validated when it was stored; parsed once per instance."""
+        return RunSpec.model_validate(self.manifest["run"])
 
     @property
     def entry_files(self) -> list[str]:

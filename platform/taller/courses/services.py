@@ -180,8 +180,8 @@ def grader_version_publish(version_id: int) -> GraderVersion:
     version.state = GraderVersion.State.PUBLISHED
     version.save(update_fields=["state"])
     exercise.current_version = version
-    exercise.title_es = version.parsed_manifest.title.es
-    exercise.title_en = version.parsed_manifest.title.en
+    exercise.title_es = version.manifest["title"]["es"]
+    exercise.title_en = version.manifest["title"]["en"]
     exercise.is_published = True
     exercise.save(update_fields=["current_version", "title_es", "title_en", "is_published"])
     return version
@@ -235,7 +235,7 @@ def version_content_edited(
             % {"p": exercise_dir / "manifest.toml", "s": manifest.slug, "slug": slug}
         )
     return exercise_content(
-        manifest if manifest is not None else version.parsed_manifest,
+        manifest if manifest is not None else Manifest.model_validate(version.manifest),
         exercise_dir=exercise_dir,
         graders_dir=Path("graders"),
         statement_es=statement_es,
