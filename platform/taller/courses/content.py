@@ -25,11 +25,14 @@ import hashlib
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import TypeVar
 
 from django.utils.translation import gettext as _
 from pydantic import BaseModel, Field, ValidationError
 
 from taller_grader.manifest import NOT_RELATIVE, Manifest, Slug, StrictModel, Titles
+
+_Model = TypeVar("_Model", bound=BaseModel)
 
 # Files never taken into a version: editor and OS litter, caches.
 _IGNORED_PARTS = {"__pycache__", ".pytest_cache", "node_modules", ".DS_Store", ".next"}
@@ -176,9 +179,13 @@ def _explain(item: dict[str, object], model: type[BaseModel]) -> str:
     return _("«%(f)s»: %(msg)s") % {"f": field, "msg": item["msg"]}
 
 
-def _describe(error: ValidationError, path: Path, model: type[BaseModel]) -> ContentError:
-    parts = [f"{path}: {_explain(dict(item), model)}" for item in error.errors()]
-    return ContentError("; ".join(parts))
+def _validated(model: type[_Model], data: dict[str, object], path: Path) -> _Model:
+    """`data` (read from `path`) as a `model`, or a ContentError that explains each fault."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        parts = [f"{path}: {_explain(dict(item), model)}" for item in exc.errors()]
+        raise ContentError("; ".join(parts)) from None
 
 
 def _read_toml(path: Path) -> dict[str, object]:
@@ -254,18 +261,12 @@ def _ordered(files: dict[str, str]) -> dict[str, str]:
 
 def manifest_from_text(text: str, path: Path) -> Manifest:
     """A manifest written on the site's editor, checked as one read from disk."""
-    try:
-        return Manifest.model_validate(_parse_toml(text, path))
-    except ValidationError as exc:
-        raise _describe(exc, path, Manifest) from None
+    return _validated(Manifest, _parse_toml(text, path), path)
 
 
 def load_exercise(exercise_dir: Path, graders_dir: Path) -> ExerciseContent:
     manifest_path = exercise_dir / "manifest.toml"
-    try:
-        manifest = Manifest.model_validate(_read_toml(manifest_path))
-    except ValidationError as exc:
-        raise _describe(exc, manifest_path, Manifest) from None
+    manifest = _validated(Manifest, _read_toml(manifest_path), manifest_path)
     if manifest.slug != exercise_dir.name:
         raise ContentError(
             _("%(p)s: «slug» es «%(s)s» pero la carpeta se llama «%(d)s»; deben coincidir")
@@ -369,10 +370,7 @@ def exercise_content(
 
 def load_course(exercises_dir: Path, graders_dir: Path) -> CourseContent:
     course_path = exercises_dir / "course.toml"
-    try:
-        course = CourseSpec.model_validate(_read_toml(course_path))
-    except ValidationError as exc:
-        raise _describe(exc, course_path, CourseSpec) from None
+    course = _validated(CourseSpec, _read_toml(course_path), course_path)
     numbers = {s.number for s in course.sections}
     exercises = []
     for exercise_dir in sorted(p for p in exercises_dir.iterdir() if p.is_dir()):

@@ -10,13 +10,11 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
-from django.db import DatabaseError
 
 from taller.courses.bundles import BundleError, load_bundle, zip_folder
 from taller.courses.content import ContentError
-from taller.courses.models import Exercise
 from taller.grading.runner import grade_files
-from taller.grading.selectors import exercise_spec
+from taller.grading.selectors import exercise_spec, published_version
 from taller_grader.results import Results, TestStatus
 from taller_grader.runner import ExerciseSpec, spec_from_run
 
@@ -97,12 +95,8 @@ def _bundle_spec(slug: str, bundle: Path) -> tuple[ExerciseSpec, str, str]:
 
 def _source_of(slug: str) -> str:
     """Where exercise_spec took the grader from, in the words of the line printed."""
-    try:
-        exercise = Exercise.objects.select_related("current_version").filter(slug=slug).first()
-    except DatabaseError:
-        exercise = None
-    if exercise is not None and exercise.current_version is not None:
-        version = exercise.current_version
+    version = published_version(slug)
+    if version is not None:
         return (
             f"version {version.number} of {slug}, the site's published one "
             f"(content {version.content_hash[:12]}); --bundle grades with local files"
