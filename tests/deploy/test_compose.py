@@ -225,7 +225,7 @@ def test_the_workers_are_set_up_for_the_docker_sandbox_and_the_run_servers() -> 
 
 
 def test_every_queue_an_exercise_can_use_has_a_worker() -> None:
-    from taller.courses.content import RunSpec
+    from taller_grader.manifest import RunSpec
 
     queues = set(typing.get_args(RunSpec.model_fields["queue"].annotation))
     assert queues == {"grading", "heavy"}

@@ -87,10 +87,12 @@ class ExerciseDetailSerializer(ExerciseSerializer):
 
     @extend_schema_field(LimitsSerializer)
     def get_limits(self, exercise: Exercise) -> dict[str, Any]:
-        run = exercise.current_version.manifest.get("run", {}) if exercise.current_version else {}
+        if exercise.current_version is None:
+            return {"time_limit_seconds": None, "memory_limit_mb": None}
+        run = exercise.current_version.run_spec
         return {
-            "time_limit_seconds": run.get("time_limit_seconds"),
-            "memory_limit_mb": run.get("memory_limit_mb"),
+            "time_limit_seconds": run.time_limit_seconds,
+            "memory_limit_mb": run.memory_limit_mb,
         }
 
 

@@ -25,13 +25,8 @@ from typing import Any, BinaryIO
 
 from django.utils.translation import gettext as _
 
-from taller.courses.content import (
-    _IGNORED_PARTS,
-    ContentError,
-    ExerciseContent,
-    Manifest,
-    load_exercise,
-)
+from taller.courses.content import _IGNORED_PARTS, ContentError, ExerciseContent, load_exercise
+from taller_grader.manifest import Manifest
 
 MAX_FILES = 500
 MAX_FILE_BYTES = 512 * 1024

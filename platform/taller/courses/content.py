@@ -12,8 +12,10 @@ Layout (one folder per exercise):
     exercises/<slug>/wrong/<name>/      known-wrong solutions (must lose points)
     graders/<slug>/                     the pytest grader suite
 
-Nothing here touches the database; `services.sync_course` writes what this reads.
-Errors name the file and the field, so an instructor can fix a manifest unaided.
+The manifest's models are the grading side's (taller_grader.manifest), shared with the
+runner; the course's (`course.toml`) are here. Nothing here touches the database;
+`services.sync_course` writes what this reads. Errors name the file and the field, in the
+instructor's language, so an instructor can fix a manifest unaided.
 """
 
 from __future__ import annotations
@@ -23,43 +25,14 @@ import hashlib
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Annotated, Literal
+from typing import TypeVar
 
 from django.utils.translation import gettext as _
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    StringConstraints,
-    ValidationError,
-)
+from pydantic import BaseModel, Field, ValidationError
 
-Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length=50)]
-Text = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+from taller_grader.manifest import NOT_RELATIVE, Manifest, Slug, StrictModel, Titles
 
-
-# The characters a file name in an exercise may use (manifests, bundles, the site's editor).
-PATH_CHARS = r"^[\w./-]+$"
-
-
-def is_relative_path(value: str) -> bool:
-    """Relative, written the canonical way, and never climbing out (`..`)."""
-    path = PurePosixPath(value)
-    return not (path.is_absolute() or ".." in path.parts or value != path.as_posix())
-
-
-def _relative_path(value: str) -> str:
-    if not is_relative_path(value):
-        raise ValueError(
-            _("«%(v)s» debe ser una ruta relativa dentro de la entrega, sin «..»") % {"v": value}
-        )
-    return value
-
-
-RelPath = Annotated[
-    str, StringConstraints(pattern=PATH_CHARS, max_length=200), AfterValidator(_relative_path)
-]
+_Model = TypeVar("_Model", bound=BaseModel)
 
 # Files never taken into a version: editor and OS litter, caches.
 _IGNORED_PARTS = {"__pycache__", ".pytest_cache", "node_modules", ".DS_Store", ".next"}
@@ -70,61 +43,13 @@ class ContentError(ValueError):
     """Course content that cannot be loaded; the message names the file and the field."""
 
 
-class _Strict(BaseModel):
-    # Strict: `section = "3"` is a mistake to point out, not a number to guess at.
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
-
-
-class Titles(_Strict):
-    es: Text
-    en: Text
-
-
-EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]*$", max_length=64)]
-
-
-class ProgramSpec(_Strict):
-    name: Slug
-    command: list[Annotated[str, StringConstraints(min_length=1, max_length=200)]] = Field(
-        min_length=1
-    )
-    # No port: a script, run on demand (TOML cannot say None, so it is left out).
-    port: int | None = Field(default=None, ge=1024, le=65535)
-    autostart: bool = True
-    cwd: RelPath = "."
-    env: dict[EnvName, str] = Field(default_factory=dict)
-
-
-class RunSpec(_Strict):
-    entry: list[RelPath] = Field(min_length=1)
-    time_limit_seconds: float = Field(default=30, gt=0, le=600)
-    startup_seconds: float = Field(default=10, gt=0, le=300)
-    memory_limit_mb: int = Field(default=256, ge=32, le=4096)
-    # Threads count too: a Node process has about 7; builds (ssr) need far more.
-    pids: int = Field(default=128, ge=16, le=4096)
-    disk_mb: int = Field(default=64, ge=8, le=4096)  # the writable submission folder
-    services: list[Literal["postgres", "mongo", "rabbitmq", "kafka"]] = Field(default_factory=list)
-    queue: Literal["grading", "heavy"] = "grading"
-    env: dict[EnvName, str] = Field(default_factory=dict)
-    secrets: list[EnvName] = Field(default_factory=list)
-    programs: list[ProgramSpec] = Field(default_factory=list)
-
-
-class Manifest(_Strict):
-    slug: Slug
-    section: int = Field(ge=1, le=99)
-    order: int = Field(default=1, ge=1, le=99)
-    title: Titles
-    run: RunSpec
-
-
-class SectionSpec(_Strict):
+class SectionSpec(StrictModel):
     number: int = Field(ge=1, le=99)
     slug: Slug
     title: Titles
 
 
-class CourseSpec(_Strict):
+class CourseSpec(StrictModel):
     slug: Slug
     title: Titles
     sections: list[SectionSpec] = Field(min_length=1)
@@ -243,14 +168,24 @@ def _explain(item: dict[str, object], model: type[BaseModel]) -> str:
             "allowed": ctx.get("expected", ""),
             "v": value,
         }
+    if kind == NOT_RELATIVE:
+        return _("«%(f)s»: %(msg)s") % {
+            "f": field,
+            "msg": _("«%(v)s» debe ser una ruta relativa dentro de la entrega, sin «..»")
+            % {"v": value},
+        }
     if kind == "value_error" and isinstance(ctx.get("error"), ValueError):
         return _("«%(f)s»: %(msg)s") % {"f": field, "msg": ctx["error"]}
     return _("«%(f)s»: %(msg)s") % {"f": field, "msg": item["msg"]}
 
 
-def _describe(error: ValidationError, path: Path, model: type[BaseModel]) -> ContentError:
-    parts = [f"{path}: {_explain(dict(item), model)}" for item in error.errors()]
-    return ContentError("; ".join(parts))
+def _validated(model: type[_Model], data: dict[str, object], path: Path) -> _Model:
+    """`data` (read from `path`) as a `model`, or a ContentError that explains each fault."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        parts = [f"{path}: {_explain(dict(item), model)}" for item in exc.errors()]
+        raise ContentError("; ".join(parts)) from None
 
 
 def _read_toml(path: Path) -> dict[str, object]:
@@ -326,18 +261,12 @@ def _ordered(files: dict[str, str]) -> dict[str, str]:
 
 def manifest_from_text(text: str, path: Path) -> Manifest:
     """A manifest written on the site's editor, checked as one read from disk."""
-    try:
-        return Manifest.model_validate(_parse_toml(text, path))
-    except ValidationError as exc:
-        raise _describe(exc, path, Manifest) from None
+    return _validated(Manifest, _parse_toml(text, path), path)
 
 
 def load_exercise(exercise_dir: Path, graders_dir: Path) -> ExerciseContent:
     manifest_path = exercise_dir / "manifest.toml"
-    try:
-        manifest = Manifest.model_validate(_read_toml(manifest_path))
-    except ValidationError as exc:
-        raise _describe(exc, manifest_path, Manifest) from None
+    manifest = _validated(Manifest, _read_toml(manifest_path), manifest_path)
     if manifest.slug != exercise_dir.name:
         raise ContentError(
             _("%(p)s: «slug» es «%(s)s» pero la carpeta se llama «%(d)s»; deben coincidir")
@@ -441,10 +370,7 @@ def exercise_content(
 
 def load_course(exercises_dir: Path, graders_dir: Path) -> CourseContent:
     course_path = exercises_dir / "course.toml"
-    try:
-        course = CourseSpec.model_validate(_read_toml(course_path))
-    except ValidationError as exc:
-        raise _describe(exc, course_path, CourseSpec) from None
+    course = _validated(CourseSpec, _read_toml(course_path), course_path)
     numbers = {s.number for s in course.sections}
     exercises = []
     for exercise_dir in sorted(p for p in exercises_dir.iterdir() if p.is_dir()):

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any
 
 from django.conf import settings
 from django.db import models
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+
+from taller_grader.manifest import RunSpec
 
 
 def _pick(obj: Any, field: str) -> str:
@@ -111,7 +114,8 @@ class GraderVersion(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
     )
-    # The manifest as validated (limits, entry files, services), for the runner.
+    # The manifest as validated (limits, entry files, services), for the runner; read it
+    # through `run_spec`, the model that fills in the defaults.
     manifest = models.JSONField()
     statement_es = models.TextField()
     statement_en = models.TextField(blank=True)
@@ -140,6 +144,12 @@ class GraderVersion(models.Model):
     def statement(self) -> str:
         return _pick(self, "statement")
 
+    @cached_property
+    def run_spec(self) -> RunSpec:
+        """How the exercise runs (the manifest's `[run]`): entry files, limits, queue, with
+        the defaults filled in. Validated when it was stored; parsed once per instance."""
+        return RunSpec.model_validate(self.manifest["run"])
+
     @property
     def entry_files(self) -> list[str]:
-        return list(self.manifest.get("run", {}).get("entry", []))
+        return list(self.run_spec.entry)

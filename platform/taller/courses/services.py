@@ -10,14 +10,9 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from taller.courses.bundles import content_files, zip_files
-from taller.courses.content import (
-    ContentError,
-    ExerciseContent,
-    Manifest,
-    exercise_content,
-    load_course,
-)
+from taller.courses.content import ContentError, ExerciseContent, exercise_content, load_course
 from taller.courses.models import Course, Exercise, GraderVersion, Section
+from taller_grader.manifest import Manifest
 
 
 @dataclass

@@ -20,7 +20,7 @@ from taller_grader.runner import (
     RunnerConfig,
     ServiceProvider,
     grade,
-    spec_from_manifest,
+    spec_from_run,
 )
 from taller_grader.sandbox.services import (
     KafkaConfig,
@@ -68,7 +68,7 @@ def _services_config() -> ServicesConfig:
 
 
 def spec_for(version: GraderVersion, *, show_hidden: bool = False) -> ExerciseSpec:
-    spec = spec_from_manifest(version.exercise.slug, version.manifest, version.suite_files)
+    spec = spec_from_run(version.exercise.slug, version.run_spec, version.suite_files)
     return replace(spec, show_hidden=show_hidden)
 
 

@@ -13,12 +13,12 @@ from django.db import DatabaseError, connection
 from taller.accounts.models import User
 from taller.accounts.roles import can_see_hidden_tests, can_view_submission
 from taller.courses.content import load_exercise
-from taller.courses.models import Exercise
+from taller.courses.models import Exercise, GraderVersion
 from taller.submissions import sql
 from taller.submissions.models import Submission
 from taller_grader.results import Results
 from taller_grader.results import TestResult as TestOutcome
-from taller_grader.runner import ExerciseSpec, spec_from_manifest
+from taller_grader.runner import ExerciseSpec, spec_from_run
 
 
 @dataclass(frozen=True)
@@ -132,26 +132,30 @@ def _row(test: Any) -> dict[str, Any]:
     }
 
 
+def published_version(slug: str) -> GraderVersion | None:
+    """The version the site grades `slug` with; None when there is none, or no database."""
+    try:
+        exercise = Exercise.objects.select_related("current_version").filter(slug=slug).first()
+    except DatabaseError:
+        return None
+    return exercise.current_version if exercise is not None else None
+
+
 def exercise_spec(slug: str, *, show_hidden: bool = False) -> tuple[ExerciseSpec, str]:
     """The runner's spec for an exercise and its entry file name.
 
     The version the site grades with (the database) when there is one; otherwise the
     content on disk, so instructors can grade before anything is synced or migrated.
     """
-    try:
-        exercise = Exercise.objects.select_related("current_version").filter(slug=slug).first()
-    except DatabaseError:
-        exercise = None
-    if exercise is not None and exercise.current_version is not None:
-        version = exercise.current_version
-        spec = spec_from_manifest(slug, version.manifest, version.suite_files)
+    version = published_version(slug)
+    if version is not None:
+        spec = spec_from_run(slug, version.run_spec, version.suite_files)
         return replace(spec, show_hidden=show_hidden), version.entry_files[0]
     folder = settings.TALLER_EXERCISES_DIR / slug
     if not slug or "/" in slug or not (folder / "manifest.toml").is_file():
         raise LookupError(f"unknown exercise {slug!r}")
     content = load_exercise(folder, settings.TALLER_GRADERS_DIR)
-    manifest = content.manifest.model_dump(mode="json")
-    spec = spec_from_manifest(slug, manifest, content.suite)
+    spec = spec_from_run(slug, content.manifest.run, content.suite)
     return replace(spec, show_hidden=show_hidden), content.manifest.run.entry[0]
 
 

@@ -99,8 +99,7 @@ def queue_for(submission: Submission) -> str:
 
 
 def run_bound_seconds(submission: Submission) -> float:
-    limit = float(submission.grader_version.manifest.get("run", {}).get("time_limit_seconds", 30))
-    return limit + RUN_GRACE_SECONDS
+    return submission.grader_version.run_spec.time_limit_seconds + RUN_GRACE_SECONDS
 
 
 def submission_enqueue(submission: Submission, countdown: float = 0.0) -> None:

@@ -198,7 +198,7 @@ def submission_create(*, student: User, exercise: Exercise, files: Mapping[str, 
         files=clean,
         attempt=attempts + 1,
         status=Submission.Status.QUEUED,
-        queue=str(version.manifest.get("run", {}).get("queue", "grading")),
+        queue=version.run_spec.queue,
         queued_at=timezone.now(),
     )
     submission_enqueue(submission)
@@ -242,7 +242,7 @@ def _regrade_create(
         regrade_of_id=root_id,
         regrade_batch=batch,
         status=Submission.Status.QUEUED,
-        queue=str(version.manifest.get("run", {}).get("queue", "grading")),
+        queue=version.run_spec.queue,
         queued_at=timezone.now(),
     )
     submission_enqueue(submission)

@@ -22,19 +22,13 @@ from django.views.decorators.http import require_http_methods
 
 from taller.accounts.roles import is_staff_member, role_required
 from taller.courses.bundles import MAX_FILES, MAX_TOTAL_BYTES, manifest_toml
-from taller.courses.content import (
-    MAX_CONTENT_FILE_BYTES,
-    PATH_CHARS,
-    ContentError,
-    Manifest,
-    is_relative_path,
-    manifest_from_text,
-)
+from taller.courses.content import MAX_CONTENT_FILE_BYTES, ContentError, manifest_from_text
 from taller.courses.models import GraderVersion
 from taller.courses.services import VersionError, grader_version_upload, version_content_edited
 from taller.grading.services import grader_version_enqueue_validation
 from taller.teaching import selectors
 from taller.web.markdown import render_markdown
+from taller_grader.manifest import PATH_CHARS, Manifest, is_relative_path
 
 _PATH_CHARS = re.compile(PATH_CHARS)
 

@@ -13,7 +13,7 @@ from taller.courses.content import ExerciseContent
 from taller.grading.runner import runner_config
 from taller.teaching.checks import row_lines
 from taller_grader.checks import CheckRow, check_solutions
-from taller_grader.runner import spec_from_manifest
+from taller_grader.runner import spec_from_run
 
 
 def add_lang_argument(parser: Any) -> None:
@@ -32,8 +32,7 @@ def header(command: BaseCommand) -> None:
 
 def check_content(command: BaseCommand, content: ExerciseContent) -> list[CheckRow]:
     """Grade an exercise's solutions and starter exactly as the site's validation does."""
-    manifest = content.manifest.model_dump(mode="json")
-    spec = spec_from_manifest(content.manifest.slug, manifest, content.suite)
+    spec = spec_from_run(content.manifest.slug, content.manifest.run, content.suite)
 
     def show(row: CheckRow) -> None:
         for line in row_lines(asdict(row)):

@@ -10,15 +10,13 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
-from django.db import DatabaseError
 
 from taller.courses.bundles import BundleError, load_bundle, zip_folder
 from taller.courses.content import ContentError
-from taller.courses.models import Exercise
 from taller.grading.runner import grade_files
-from taller.grading.selectors import exercise_spec
+from taller.grading.selectors import exercise_spec, published_version
 from taller_grader.results import Results, TestStatus
-from taller_grader.runner import ExerciseSpec, spec_from_manifest
+from taller_grader.runner import ExerciseSpec, spec_from_run
 
 MAX_FILES = 200
 
@@ -90,20 +88,15 @@ def _bundle_spec(slug: str, bundle: Path) -> tuple[ExerciseSpec, str, str]:
     content = load_bundle(io.BytesIO(data))
     if content.manifest.slug != slug:
         raise LookupError(f"{bundle} holds exercise {content.manifest.slug!r}, not {slug!r}")
-    manifest = content.manifest.model_dump(mode="json")
-    spec = replace(spec_from_manifest(slug, manifest, content.suite), show_hidden=True)
+    spec = replace(spec_from_run(slug, content.manifest.run, content.suite), show_hidden=True)
     files = ", ".join(sorted(content.suite))
     return spec, content.manifest.run.entry[0], f"{bundle} (grader files: {files})"
 
 
 def _source_of(slug: str) -> str:
     """Where exercise_spec took the grader from, in the words of the line printed."""
-    try:
-        exercise = Exercise.objects.select_related("current_version").filter(slug=slug).first()
-    except DatabaseError:
-        exercise = None
-    if exercise is not None and exercise.current_version is not None:
-        version = exercise.current_version
+    version = published_version(slug)
+    if version is not None:
         return (
             f"version {version.number} of {slug}, the site's published one "
             f"(content {version.content_hash[:12]}); --bundle grades with local files"
