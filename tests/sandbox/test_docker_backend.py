@@ -29,10 +29,13 @@ from taller_grader.sandbox import (
     SandboxError,
     ServiceGrant,
     SubmissionRejected,
+    cgroups,
     netns,
     open_sandbox,
+    seccomp,
 )
 from taller_grader.sandbox import docker as backend
+from taller_grader.sandbox import engine as engines
 from taller_grader.sandbox.netns import inside_netns, wait_for_port
 
 from .conftest import HOSTILE, ROOT, RUNTIME
@@ -46,9 +49,9 @@ def _engine() -> tuple[Any, str | None, bool]:
         import docker  # noqa: F401
     except ImportError:
         return None, "the `docker` Python package is not installed", False
-    url = backend.docker_url()
+    url = engines.docker_url()
     try:
-        return backend.connect(url, timeout=10), None, False
+        return engines.connect(url, timeout=10), None, False
     except SandboxError as exc:
         first_error = str(exc)
     if "TALLER_DOCKER_URL" in os.environ:
@@ -67,7 +70,7 @@ def _engine() -> tuple[Any, str | None, bool]:
     if started.returncode != 0:
         return None, f"podman-service.sh failed: {started.stderr.strip()[-300:]}", False
     try:
-        return backend.connect(url, timeout=10), None, True
+        return engines.connect(url, timeout=10), None, True
     except SandboxError as exc:
         return None, str(exc), True
 
@@ -82,8 +85,8 @@ def engine() -> Iterator[Any]:
             pytest.skip("runtime/node_modules is missing (cd runtime && npm ci --ignore-scripts)")
         if os.geteuid() != 0:
             pytest.skip("the docker backend mounts the run's tmpfs dirs: it needs root")
-        image = backend.docker_image()
-        if image == backend.DEFAULT_IMAGE and shutil.which("podman") is not None:
+        image = engines.docker_image()
+        if image == engines.DEFAULT_IMAGE and shutil.which("podman") is not None:
             # Idempotent (~0.5 s when up to date): rebuilds when node_modules changed.
             built = subprocess.run(
                 [str(SCRIPTS / "runtime-image.sh")], capture_output=True, text=True, timeout=300
@@ -261,7 +264,7 @@ def test_limits_end_programs_with_a_reason(
 
 
 def test_the_memory_limit_holds_for_the_run_not_each_program(engine: Any) -> None:
-    if backend._cgroup_driver(engine) != "cgroupfs":
+    if engines.cgroup_driver(engine) != "cgroupfs":
         pytest.skip("per-run cgroups need an engine on the cgroupfs manager")
     # 2 x 80 MB resident in a run of 128 MB: one of the two must be OOM-killed.
     hog = (
@@ -377,13 +380,13 @@ def test_the_cgroup_watched_is_only_one_that_names_the_container(tmp_path: Path)
     (scope / "memory.events").write_text("oom_kill 0\n")
     v2_line = f"0::/machine.slice/libpod-{cid}.scope/container"
     v1_lines = f"5:memory:/libpod_parent/libpod-{cid}\n3:cpu,cpuacct:/libpod_parent/libpod-{cid}"
-    assert backend.container_cgroups(v2_line, cid, tmp_path) == ({}, scope)
-    v1, v2 = backend.container_cgroups(v1_lines, cid, tmp_path)
+    assert cgroups.container_cgroups(v2_line, cid, tmp_path) == ({}, scope)
+    v1, v2 = cgroups.container_cgroups(v1_lines, cid, tmp_path)
     assert v2 is None and set(v1) == {"memory", "cpu", "cpuacct"}
     assert all(cid in str(path) for path in v1.values())
     # Too early or too late: the root, or some other process's cgroup.
     for other in ("0::/", "0::/user.slice/session-3.scope", "5:memory:/\n3:cpu,cpuacct:/"):
-        assert backend.container_cgroups(other, cid, tmp_path) == ({}, None)
+        assert cgroups.container_cgroups(other, cid, tmp_path) == ({}, None)
 
 
 def test_the_seccomp_profile_denies_what_bwrap_denies() -> None:
@@ -391,7 +394,7 @@ def test_the_seccomp_profile_denies_what_bwrap_denies() -> None:
 
     from taller_grader.sandbox.seccomp import DENIED
 
-    profile = json.loads(backend.seccomp_profile())
+    profile = json.loads(seccomp.container_profile())
     allowed = {
         name
         for entry in profile["syscalls"]
@@ -492,7 +495,7 @@ def test_sweep_removes_only_dead_workers_runs(engine: Any) -> None:
     }
     for run_name, pid in runs.values():
         engine.api.create_container(
-            backend.docker_image(),
+            engines.docker_image(),
             command=["sleep", "infinity"],
             labels={
                 backend.LABEL_RUN: run_name,
@@ -575,7 +578,7 @@ def test_a_per_run_service_reaches_the_containers(engine: Any) -> None:
 
 def test_an_engine_that_is_not_there_is_a_sandbox_error() -> None:
     with pytest.raises(SandboxError, match="no container engine"):
-        backend.connect("unix:///nonexistent/docker.sock", timeout=2)
+        engines.connect("unix:///nonexistent/docker.sock", timeout=2)
 
 
 def test_bwrap_stays_the_default() -> None:
