@@ -524,7 +524,8 @@ def test_missing(http):
 
 
 def test_the_runner_grades_through_the_docker_backend(engine: Any) -> None:
-    # The grader suite runs on the host and reaches the server through netns_path.
+    # The grader suite runs in a container of the run and reaches the server on its
+    # loopback; the runner's own readiness checks go through netns_path.
     server = (
         b"const app = require('express')();"
         b"app.get('/hola', (req, res) => res.json({ hola: 'mundo' }));"
@@ -541,6 +542,90 @@ def test_the_runner_grades_through_the_docker_backend(engine: Any) -> None:
     results = grade(spec, {"server.js": server}, config)
     assert results.status is RunStatus.PASSED, (results.output, results.tests, results.stderr)
     assert _containers(engine) == []
+
+
+# The suite's checks of its own confinement; the host facts it must not see are filled in.
+CONFINED_SUITE = """
+import ctypes, os, socket
+
+import pytest
+
+def test_it_runs_in_a_container_of_the_run(http):
+    # The engine names a container's hostname and its cgroup after its id; the run's
+    # server answers on this loopback.
+    with open("/proc/self/cgroup", encoding="utf-8") as own:
+        assert len(socket.gethostname()) >= 12 and socket.gethostname() in own.read()
+    assert http.get("/hola").expect_json(200) == {{"hola": "mundo"}}
+
+def test_it_has_its_own_pid_namespace_and_cgroup():
+    assert os.getpid() < 20  # the host's pids are in the tens of thousands by now
+    with open("/proc/1/cmdline", "rb") as init:
+        assert {worker_cmdline!r} not in init.read()
+    with open("/proc/self/cgroup", encoding="utf-8") as own:
+        assert own.read() != {worker_cgroups!r}
+    assert socket.gethostname() != {hostname!r}
+
+def test_it_is_unprivileged_and_sees_no_host_file():
+    assert os.getuid() == 2000 and os.getgid() == 2000
+    status = dict(line.split(":", 1) for line in open("/proc/self/status"))
+    assert int(status["CapEff"], 16) == 0 and status["NoNewPrivs"].strip() == "1"
+    assert status["Seccomp"].strip() == "2"
+    assert not os.path.exists({host_secret!r})
+    libc = ctypes.CDLL(None, use_errno=True)
+    assert libc.unshare(0x10000000) == -1  # CLONE_NEWUSER
+
+def test_its_root_is_read_only_and_its_memory_bounded():
+    for path in ("/suite/x", "/x", "/usr/x"):
+        with pytest.raises(OSError):
+            open(path, "w")
+    with pytest.raises(MemoryError):
+        bytearray(3 << 30)
+"""
+
+
+def test_the_grader_suite_runs_confined_in_a_container(engine: Any) -> None:
+    """Under the docker backend the suite is a container of the run, as confined as the
+    students' programs: it sees none of the worker's processes, cgroup or files."""
+    # A host file anyone may read, beside (not in) the grading package the suite is given.
+    secret = ROOT / "pyproject.toml"
+    assert secret.stat().st_mode & 0o004
+    with open("/proc/self/cgroup", encoding="utf-8") as own:
+        worker_cgroups = own.read()
+    with open("/proc/self/cmdline", "rb") as cmdline:
+        worker_cmdline = cmdline.read()
+    suite = CONFINED_SUITE.format(
+        worker_cmdline=worker_cmdline,
+        worker_cgroups=worker_cgroups,
+        hostname=socket.gethostname(),
+        host_secret=str(secret),
+    )
+    server = (
+        b"const app = require('express')();"
+        b"app.get('/hola', (req, res) => res.json({ hola: 'mundo' }));"
+        b"app.listen(process.env.PORT);"
+    )
+    spec = ExerciseSpec(
+        slug="docker-confined",
+        programs=(ProgramSpec(name="server", command=("node", "server.js"), port=3000),),
+        suite_files={"test_confined.py": suite},
+        time_limit_seconds=40,
+        startup_seconds=15,
+    )
+    seen: list[str] = []
+
+    def during(events: Any) -> None:
+        # While the suite runs, the engine lists it among the run's containers.
+        seen.extend(
+            (c.get("Labels") or {}).get(backend.LABEL_ROLE, "") for c in _containers(engine)
+        )
+
+    config = RunnerConfig(runtime_dir=RUNTIME, sandbox_backend="docker")
+    results = grade(spec, {"server.js": server}, config, on_events=during)
+    assert results.status is RunStatus.PASSED, [(t.name, t.output) for t in results.tests]
+    assert len(results.tests) == 4
+    assert "grader" in seen, seen
+    assert _containers(engine) == []
+    assert not list(Path("/run/taller").glob(f"{backend.PREFIX}{os.getpid()}-*")), "dirs left"
 
 
 @pytest.mark.skipif(
