@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from taller_grader.results import RunStatus
+from taller_grader.results import Results, RunStatus
 from taller_grader.runner import ExerciseSpec, ProgramSpec, RunnerConfig, _ns_pids, grade
 from taller_grader.sandbox import (
     Limits,
@@ -523,9 +523,8 @@ def test_missing(http):
 """
 
 
-def test_the_runner_grades_through_the_docker_backend(engine: Any) -> None:
-    # The grader suite runs in a container of the run and reaches the server on its
-    # loopback; the runner's own readiness checks go through netns_path.
+def _grade_hola(suite_files: dict[str, str], on_events: Any = None) -> Results:
+    """Grade an Express server answering GET /hola with `suite_files`, on this backend."""
     server = (
         b"const app = require('express')();"
         b"app.get('/hola', (req, res) => res.json({ hola: 'mundo' }));"
@@ -534,12 +533,18 @@ def test_the_runner_grades_through_the_docker_backend(engine: Any) -> None:
     spec = ExerciseSpec(
         slug="docker-hello",
         programs=(ProgramSpec(name="server", command=("node", "server.js"), port=3000),),
-        suite_files={"test_hello.py": SUITE},
-        time_limit_seconds=30,
+        suite_files=suite_files,
+        time_limit_seconds=40,
         startup_seconds=15,
     )
     config = RunnerConfig(runtime_dir=RUNTIME, sandbox_backend="docker")
-    results = grade(spec, {"server.js": server}, config)
+    return grade(spec, {"server.js": server}, config, on_events=on_events)
+
+
+def test_the_runner_grades_through_the_docker_backend(engine: Any) -> None:
+    # The grader suite runs in a container of the run and reaches the server on its
+    # loopback; the runner's own readiness checks go through netns_path.
+    results = _grade_hola({"test_hello.py": SUITE})
     assert results.status is RunStatus.PASSED, (results.output, results.tests, results.stderr)
     assert _containers(engine) == []
 
@@ -599,18 +604,6 @@ def test_the_grader_suite_runs_confined_in_a_container(engine: Any) -> None:
         hostname=socket.gethostname(),
         host_secret=str(secret),
     )
-    server = (
-        b"const app = require('express')();"
-        b"app.get('/hola', (req, res) => res.json({ hola: 'mundo' }));"
-        b"app.listen(process.env.PORT);"
-    )
-    spec = ExerciseSpec(
-        slug="docker-confined",
-        programs=(ProgramSpec(name="server", command=("node", "server.js"), port=3000),),
-        suite_files={"test_confined.py": suite},
-        time_limit_seconds=40,
-        startup_seconds=15,
-    )
     seen: list[str] = []
 
     def during(events: Any) -> None:
@@ -619,8 +612,7 @@ def test_the_grader_suite_runs_confined_in_a_container(engine: Any) -> None:
             (c.get("Labels") or {}).get(backend.LABEL_ROLE, "") for c in _containers(engine)
         )
 
-    config = RunnerConfig(runtime_dir=RUNTIME, sandbox_backend="docker")
-    results = grade(spec, {"server.js": server}, config, on_events=during)
+    results = _grade_hola({"test_confined.py": suite}, on_events=during)
     assert results.status is RunStatus.PASSED, [(t.name, t.output) for t in results.tests]
     assert len(results.tests) == 4
     assert "grader" in seen, seen

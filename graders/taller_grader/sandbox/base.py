@@ -8,12 +8,13 @@ A backend says how a program is launched (`_launch`), how much CPU the run has u
 from __future__ import annotations
 
 import re
+import secrets
 import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Generic, Self, TypeVar
+from typing import Generic, Required, Self, TypedDict, TypeVar, Unpack
 
 from taller_grader.sandbox import common, files
 from taller_grader.sandbox.api import Limits, SandboxError, ServiceGrant, SubmissionRejected, Warm
@@ -22,6 +23,15 @@ from taller_grader.sandbox.program import ProgramBase
 WATCHDOG_TICK = 0.05
 _RUN_ID = re.compile(r"[A-Za-z0-9_]{1,40}")
 ProgramT = TypeVar("ProgramT", bound=ProgramBase)
+
+
+class RunOptions(TypedDict, total=False):
+    """What every backend's run is built with, besides its files and limits."""
+
+    runtime_dir: Required[Path]  # holds node_modules, shown read-only at /node_modules
+    grants: Sequence[ServiceGrant]
+    run_id: str | None  # [A-Za-z0-9_]{1,40}; random when not given
+    state_dir: Path | None  # root-only dir of the run's files (default $TALLER_SANDBOX_DIR)
 
 
 class SandboxBase(ABC, Generic[ProgramT]):
@@ -34,19 +44,16 @@ class SandboxBase(ABC, Generic[ProgramT]):
     close_wait = 5.0
 
     def __init__(
-        self,
-        files_: Mapping[str, bytes],
-        limits: Limits,
-        grants: Sequence[ServiceGrant],
-        runtime_dir: Path,
-        run_id: str,
+        self, files_: Mapping[str, bytes], limits: Limits, **options: Unpack[RunOptions]
     ) -> None:
+        run_id = options.get("run_id") or secrets.token_hex(6)
         if not _RUN_ID.fullmatch(run_id):
             raise ValueError(f"run_id must match {_RUN_ID.pattern}")
         self.run_id = run_id
         self.limits = limits
-        self.grants = tuple(grants)
-        self.runtime_dir = Path(runtime_dir)
+        self.grants = tuple(options.get("grants", ()))
+        self.runtime_dir = Path(options["runtime_dir"])
+        self.state_dir = options.get("state_dir") or common.default_state_dir()
         # Checked before anything is created: a refusal leaves nothing to clean.
         self.entries = files.validate(files_, limits, files.shared_modules(self.runtime_dir))
         common.check_grants(self.grants)

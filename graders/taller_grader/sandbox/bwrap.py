@@ -16,7 +16,6 @@ import fcntl
 import json
 import logging
 import os
-import secrets
 import select
 import shutil
 import signal
@@ -25,8 +24,9 @@ import sys
 import termios
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Unpack
 
 from taller_grader.sandbox import _libc, cgroups, common, files, netns
 from taller_grader.sandbox.api import (
@@ -34,10 +34,9 @@ from taller_grader.sandbox.api import (
     GraderCommand,
     Limits,
     SandboxError,
-    ServiceGrant,
     Warm,
 )
-from taller_grader.sandbox.base import SandboxBase
+from taller_grader.sandbox.base import RunOptions, SandboxBase
 from taller_grader.sandbox.common import INSIDE_TMP, INSIDE_UID, INSIDE_WORKDIR, default_state_dir
 from taller_grader.sandbox.grader import BwrapGrader
 from taller_grader.sandbox.program import ProgramBase, exit_status, limit_reason
@@ -187,19 +186,16 @@ class BwrapSandbox(SandboxBase[BwrapProgram]):
         files_: Mapping[str, bytes],
         limits: Limits,
         *,
-        grants: Sequence[ServiceGrant] = (),
-        runtime_dir: Path,
-        run_id: str | None = None,
-        state_dir: Path | None = None,
         layout: cgroups.Layout | None = None,
+        **options: Unpack[RunOptions],
     ) -> None:
-        super().__init__(files_, limits, grants, runtime_dir, run_id or secrets.token_hex(6))
+        super().__init__(files_, limits, **options)
         entries = self.entries
         self.node_modules = self.runtime_dir / "node_modules"
         if not self.node_modules.is_dir():
             raise SandboxError(f"{self.node_modules} is missing: run npm ci in the runtime dir")
         _become_subreaper()
-        state_dir = state_dir or default_state_dir()
+        state_dir = self.state_dir
         layout = layout or _layout()
         shell = POOL.take(state_dir, layout)
         try:

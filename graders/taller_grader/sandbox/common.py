@@ -25,6 +25,17 @@ def default_state_dir() -> Path:
     return Path(os.environ.get("TALLER_SANDBOX_DIR", "/run/taller"))
 
 
+def rmdirs(paths: Sequence[Path], errors: list[str]) -> None:
+    """Remove our own empty dirs, in order; one already gone is fine, others are noted."""
+    for path in paths:
+        try:
+            os.rmdir(path)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            errors.append(f"rmdir {path}: {exc}")
+
+
 def check_grants(grants: Sequence[ServiceGrant]) -> None:
     for grant in grants:
         for host, inside in grant.binds:

@@ -30,19 +30,18 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import signal as signal_mod
 import socket
 import struct
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 from taller_grader.sandbox import _libc, cgroups, common, files, netns
-from taller_grader.sandbox.api import ExitInfo, GraderCommand, Limits, SandboxError, ServiceGrant
-from taller_grader.sandbox.base import SandboxBase
+from taller_grader.sandbox.api import ExitInfo, GraderCommand, Limits, SandboxError
+from taller_grader.sandbox.base import RunOptions, SandboxBase
 from taller_grader.sandbox.common import INSIDE_UID, INSIDE_WORKDIR, default_state_dir
 from taller_grader.sandbox.container_grader import ContainerGrader
 from taller_grader.sandbox.engine import (
@@ -285,18 +284,15 @@ class DockerSandbox(SandboxBase[DockerProgram]):
         files_: Mapping[str, bytes],
         limits: Limits,
         *,
-        grants: Sequence[ServiceGrant] = (),
-        runtime_dir: Path,
-        run_id: str | None = None,
-        state_dir: Path | None = None,
         docker_url: str | None = None,
         image: str | None = None,
         client: Any = None,
+        **options: Unpack[RunOptions],
     ) -> None:
-        super().__init__(files_, limits, grants, runtime_dir, run_id or secrets.token_hex(6))
+        super().__init__(files_, limits, **options)
         self.name = f"{PREFIX}{os.getpid()}-{self.run_id}"
         self.image = image or docker_image()
-        self.run_dir = (state_dir or default_state_dir()) / self.name
+        self.run_dir = self.state_dir / self.name
         self.workdir = self.run_dir / "work"
         self.tmpdir = self.run_dir / "tmp"
         self.netns_path = ""
@@ -543,13 +539,7 @@ def _remove_run_containers(client: Any, run_name: str) -> list[str]:
 def _remove_dirs(run_dir: Path, errors: list[str]) -> None:
     # Only our own empty dirs: the work tmpfs is unmounted first, so nothing the program
     # wrote is ever walked.
-    for path in (run_dir / "work", run_dir / "tmp", run_dir):
-        try:
-            os.rmdir(path)
-        except FileNotFoundError:
-            pass
-        except OSError as exc:
-            errors.append(f"rmdir {path}: {exc}")
+    common.rmdirs((run_dir / "work", run_dir / "tmp", run_dir), errors)
 
 
 def sweep(
