@@ -3,8 +3,8 @@
 Suites are instructors' code (and can be uploaded), so they run unprivileged, with the
 students' seccomp filter, a read-only view of Python and the suite, and bounds on memory
 and CPU time (`sandbox/grader.py`; under the docker backend, in a container of the run).
-They see the run through three paths of an "io" directory that the runner
-fills: `/suite` (the test files), `/run.json` (the run's programs and environment) and
+They see the run through three paths of an "io" directory that the runner fills:
+`/suite` (the test files), `/run.json` (the run's programs and environment) and
 `/control` (the socket to ask the runner to start, stop and signal programs).
 
 Starting Python and importing pytest costs about as much as a whole quick suite, so a

@@ -86,7 +86,7 @@ class SandboxBase(ABC, Generic[ProgramT]):
         if not argv:
             raise ValueError("argv is empty")
         try:
-            inside_cwd = self._inside_cwd(files.split_name(cwd) if cwd not in (".", "") else [])
+            inside_cwd = self._inside_cwd(files.split_name(cwd) if cwd not in (".", "") else ())
         except SubmissionRejected as exc:
             raise SandboxError(f"bad cwd: {exc.reason}") from exc
         full_env = self._env(env)
@@ -102,7 +102,7 @@ class SandboxBase(ABC, Generic[ProgramT]):
                 self._watchdog.start()
         return program
 
-    def _inside_cwd(self, parts: list[str]) -> str:
+    def _inside_cwd(self, parts: tuple[str, ...]) -> str:
         """The program's working directory inside; SubmissionRejected if refused."""
         return "/".join([common.INSIDE_WORKDIR, *parts])
 

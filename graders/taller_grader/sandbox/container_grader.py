@@ -23,7 +23,7 @@ import secrets
 import signal
 import subprocess
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 from taller_grader.sandbox.api import GraderCommand, SandboxError
 from taller_grader.sandbox.engine import ulimits
@@ -58,7 +58,7 @@ class ContainerGrader:
         if command.warm:
             raise SandboxError("the docker backend starts no grader ahead of its run")
         self._api = sandbox.client.api
-        self.stdin = None
+        self.stdin: IO[bytes] | None = None
         self.container_id: str | None = None
         self._status: int | None = None
         self._released = False

@@ -421,7 +421,7 @@ class DockerSandbox(SandboxBase[DockerProgram]):
     def _env(self, env: Mapping[str, str] | None) -> dict[str, str]:
         return common.program_env(self.limits, self.grants, env)
 
-    def _inside_cwd(self, parts: list[str]) -> str:
+    def _inside_cwd(self, parts: tuple[str, ...]) -> str:
         if parts:
             # The runtime would create a missing cwd (as root, inside /work): refuse it,
             # as bubblewrap does; the walk never follows a link the program made.
