@@ -534,7 +534,7 @@ def _grade_hola(suite_files: dict[str, str], on_events: Any = None) -> Results:
         slug="docker-hello",
         programs=(ProgramSpec(name="server", command=("node", "server.js"), port=3000),),
         suite_files=suite_files,
-        time_limit_seconds=40,
+        time_limit_seconds=30,
         startup_seconds=15,
     )
     config = RunnerConfig(runtime_dir=RUNTIME, sandbox_backend="docker")
@@ -563,7 +563,7 @@ def test_it_runs_in_a_container_of_the_run(http):
     assert http.get("/hola").expect_json(200) == {{"hola": "mundo"}}
 
 def test_it_has_its_own_pid_namespace_and_cgroup():
-    assert os.getpid() < 20  # the host's pids are in the tens of thousands by now
+    assert os.getpid() < 20  # a fresh pid namespace's; the host's are past its kernel threads
     with open("/proc/1/cmdline", "rb") as init:
         assert {worker_cmdline!r} not in init.read()
     with open("/proc/self/cgroup", encoding="utf-8") as own:
