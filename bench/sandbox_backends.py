@@ -21,8 +21,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from taller_grader.sandbox import Limits, open_sandbox
-from taller_grader.sandbox import docker as backend
+from taller_grader.sandbox import Limits, engine, open_sandbox
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNTIME = ROOT / "runtime"
@@ -62,9 +61,9 @@ def whole_run(kind: str, runs: int) -> dict[str, list[float]]:
 
 
 def raw_phases(runs: int) -> dict[str, list[float]]:
-    client = backend.connect()
+    client = engine.connect()
     api = client.api
-    image = backend.docker_image()
+    image = engine.docker_image()
     names = ["holder create", "holder start", "create", "start", "wait", "remove", "holder rm"]
     out: dict[str, list[float]] = {n: [] for n in names}
     try:

@@ -349,7 +349,7 @@ class _Run:
                 stderr=stderr,
             )
         assert self.suite is not None
-        code = self.suite_exit if self.suite_exit is not None else self.suite.popen.returncode
+        code = self.suite_exit if self.suite_exit is not None else self.suite.returncode
         if code not in (0, 1) or not self.collected:
             # For the staff only (logs, the author's report): a suite's traceback may show
             # hidden tests' inputs.
@@ -411,7 +411,7 @@ class _Run:
         assert self.sandbox is not None and self.io_dir is not None
         if self.suite is None:
             self.suite = SuiteProcess.cold(
-                self.sandbox.netns_path, self.config.python, self._suite_cpu, self.io_dir
+                self.sandbox, self.config.python, self._suite_cpu, self.io_dir
             )
         else:
             self.suite.go()
@@ -424,7 +424,7 @@ class _Run:
                 self._kill_suite()
             if self.suite_exit is None:
                 try:
-                    self.suite.popen.wait(timeout=max(1.0, deadline - time.monotonic()))
+                    self.suite.wait(timeout=max(1.0, deadline - time.monotonic()))
                 except subprocess.TimeoutExpired:
                     timed_out = True
                     self._kill_suite()

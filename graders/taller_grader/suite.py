@@ -1,9 +1,10 @@
-"""The grader suite's process: pytest under bubblewrap, in a run's network namespace.
+"""The grader suite's process: pytest, confined by the run's backend, in its network.
 
 Suites are instructors' code (and can be uploaded), so they run unprivileged, with the
 students' seccomp filter, a read-only view of Python and the suite, and bounds on memory
-and CPU time. They see the run through three paths of an "io" directory that the runner
-fills: `/suite` (the test files), `/run.json` (the run's programs and environment) and
+and CPU time (`sandbox/grader.py`; under the docker backend, in a container of the run).
+They see the run through three paths of an "io" directory that the runner fills:
+`/suite` (the test files), `/run.json` (the run's programs and environment) and
 `/control` (the socket to ask the runner to start, stop and signal programs).
 
 Starting Python and importing pytest costs about as much as a whole quick suite, so a
@@ -11,10 +12,6 @@ suite can also be started *warm*: bwrap and the interpreter start, with pytest a
 SDK imported, before the run exists, in the network namespace of a sandbox shell built
 ahead of time (`sandbox/shell.py`), and wait for one line naming pytest's arguments.
 Each warm process serves one run and is never reused: nothing carries over between runs.
-
-Each suite process (with everything it forks) has a cgroup of its own, apart from the
-student's: bounds on memory and processes that a suite's fork loop cannot escape, and
-a sure way to kill all of it.
 """
 
 from __future__ import annotations
@@ -22,33 +19,22 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
-import logging
 import os
-import secrets
 import shutil
-import signal
-import subprocess
-import sys
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
 
-from taller_grader.sandbox import cgroups, netns, seccomp
-from taller_grader.sandbox.api import Limits, SandboxError
-from taller_grader.sandbox.bwrap import default_state_dir
+from taller_grader.sandbox.api import GraderCommand, GraderProcess, Sandbox
+from taller_grader.sandbox.common import default_state_dir
+from taller_grader.sandbox.grader import BwrapGrader
 from taller_grader.sandbox.shell import PREFIX, SUITE_IO_SUFFIX
 from taller_grader.sdk.control import ENV_CONTROL
 from taller_grader.sdk.plugin import ENV_EVENTS_FD, ENV_PRELOAD, ENV_RUN_INFO
 
-GRADER_UID = 2000
-MEMORY_BYTES = 2 << 30  # address space of the suite's process
 # A warm suite gets its CPU bound before the run is known: runs whose time limit needs
 # more than this start cold instead.
 WARM_CPU_SECONDS = 90
-# The suite's cgroup: memory with swap, processes (threads count); CPU unbounded, since
-# the run's time limit already bounds it and a quota would only slow grading.
-CGROUP_LIMITS = Limits(memory_mb=1024, pids=128, cpus=float(os.cpu_count() or 1))
-log = logging.getLogger(__name__)
 ENTRY = "taller_grader.sdk.entry"
 PYTEST_ARGS = (
     "-p", "taller_grader.sdk.plugin",
@@ -140,44 +126,32 @@ def new_io_dir() -> Path:
     return io_dir
 
 
-def _argv(python: str, cpu_seconds: int, io_dir: Path, seccomp_fd: int) -> list[str]:
-    roots = {Path(sys.prefix), Path(sys.base_prefix), Path(__file__).resolve().parent.parent}
-    limits: list[str] = []
-    if shutil.which("prlimit"):
-        limits = ["prlimit", f"--as={MEMORY_BYTES}", f"--cpu={cpu_seconds}", "--"]
-    args = [
-        *limits,
-        "bwrap",
-        "--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
-        "--uid", str(GRADER_UID), "--gid", str(GRADER_UID), "--disable-userns",
-        "--die-with-parent", "--new-session",
-        "--ro-bind", "/usr", "/usr",
-        "--ro-bind-try", "/etc/ssl", "/etc/ssl",
-        # Before the binds below: a checkout under /tmp (as CI's) must stay visible.
-        "--tmpfs", "/tmp",
-    ]  # fmt: skip
-    for link in ("bin", "lib", "lib64", "sbin"):
-        if os.path.islink(f"/{link}"):
-            args += ["--symlink", os.readlink(f"/{link}"), f"/{link}"]
-    for root in sorted(roots):
-        if not str(root).startswith("/usr"):
-            args += ["--ro-bind", str(root), str(root)]
-    args += [
-        "--proc", "/proc",
-        "--dev", "/dev",
-        "--ro-bind", str(io_dir / "suite"), "/suite",
-        "--ro-bind", str(io_dir / "run.json"), "/run.json",
-        "--bind", str(io_dir / "control"), "/control",
-        "--remount-ro", "/",
-        "--chdir", "/suite",
-        "--seccomp", str(seccomp_fd),
-        "--",
-        python, "-I",
-    ]  # fmt: skip
-    return args
+def _command(
+    python: str,
+    cpu_seconds: int,
+    io_dir: Path,
+    module_args: Sequence[str],
+    *,
+    warm: bool,
+    preload: Sequence[str] = (),
+) -> GraderCommand:
+    return GraderCommand(
+        argv=(python, "-I", *module_args),
+        env=_env(preload),
+        binds=(
+            (str(io_dir / "suite"), "/suite", False),
+            (str(io_dir / "run.json"), "/run.json", False),
+            (str(io_dir / "control"), "/control", True),
+        ),
+        chdir="/suite",
+        stderr=io_dir / "suite.stderr",
+        events_env=ENV_EVENTS_FD,
+        cpu_seconds=cpu_seconds,
+        warm=warm,
+    )
 
 
-def _env(write_fd: int, preload: Sequence[str] = ()) -> dict[str, str]:
+def _env(preload: Sequence[str] = ()) -> dict[str, str]:
     return {
         ENV_PRELOAD: ",".join(preload),
         "PATH": "/usr/bin:/bin",
@@ -187,7 +161,6 @@ def _env(write_fd: int, preload: Sequence[str] = ()) -> dict[str, str]:
         # Only the SDK's plugin: the platform's own (pytest-django, ...) are not the
         # suite's business, and loading them costs start-up time.
         "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
-        ENV_EVENTS_FD: str(write_fd),
         ENV_RUN_INFO: "/run.json",
         ENV_CONTROL: "/control/sock",
     }
@@ -197,72 +170,37 @@ class SuiteProcess:
     """A suite's process and the read end of its events pipe; owns its io directory."""
 
     def __init__(
-        self,
-        netns_path: str,
-        python: str,
-        cpu_seconds: int,
-        io_dir: Path,
-        module_args: Sequence[str],
-        *,
-        warm: bool,
-        preload: Sequence[str] = (),
+        self, process: GraderProcess, python: str, cpu_seconds: int, io_dir: Path, *, warm: bool
     ) -> None:
+        self.process = process
+        self.events_r = process.events_r
         self.io_dir = io_dir
         self.cpu_seconds = cpu_seconds
         self.python = python
         self.warm = warm
-        name = f"{PREFIX}{os.getpid()}-{secrets.token_hex(6)}_suite"
-        self.cgroup = cgroups.create(cgroups.layout(), name, CGROUP_LIMITS)
-        if warm:
-            # Its imports run while the worker grades another run: they wait for idle CPU.
-            self.cgroup.set_background(True)
-        self.events_r, write_fd = os.pipe2(os.O_CLOEXEC)
-        seccomp_fd = seccomp.filter_fd()
-        try:
-            # A file, not a pipe nobody reads: a chatty suite must not block on it.
-            # A child forked from a thread inside the run's netns is born there.
-            with open(io_dir / "suite.stderr", "wb") as stderr, netns.inside_netns(netns_path):
-                self.popen = subprocess.Popen(  # noqa: S603 — argv built here, no shell
-                    [*_argv(python, cpu_seconds, io_dir, seccomp_fd), *module_args],
-                    env=_env(write_fd, preload),
-                    stdin=subprocess.PIPE if warm else subprocess.DEVNULL,
-                    stdout=subprocess.DEVNULL,
-                    stderr=stderr,
-                    pass_fds=(write_fd, seccomp_fd),
-                    start_new_session=True,
-                    preexec_fn=cgroups.joiner(self.cgroup.procs_files),
-                )
-        except BaseException:
-            os.close(self.events_r)
-            with contextlib.suppress(SandboxError):
-                self.cgroup.remove()
-            raise
-        finally:
-            os.close(seccomp_fd)
-            os.close(write_fd)
 
     @classmethod
-    def cold(cls, netns_path: str, python: str, cpu_seconds: int, io_dir: Path) -> SuiteProcess:
-        module_args = ["-m", ENTRY, *PYTEST_ARGS]
-        return cls(netns_path, python, cpu_seconds, io_dir, module_args, warm=False)
+    def cold(cls, sandbox: Sandbox, python: str, cpu_seconds: int, io_dir: Path) -> SuiteProcess:
+        """Started by the run's own backend, once the runner has written the io dir."""
+        command = _command(python, cpu_seconds, io_dir, ["-m", ENTRY, *PYTEST_ARGS], warm=False)
+        return cls(sandbox.start_grader(command), python, cpu_seconds, io_dir, warm=False)
 
     @classmethod
     def start_warm(cls, netns_path: str, python: str, preload: Sequence[str] = ()) -> SuiteProcess:
-        """`preload`: modules to import ahead besides pytest's, for the run to come."""
+        """In a pre-built bubblewrap shell's namespace, before its run exists.
+
+        `preload`: modules to import ahead besides pytest's, for the run to come.
+        """
         io_dir = new_io_dir()
         try:
-            return cls(
-                netns_path,
-                python,
-                WARM_CPU_SECONDS,
-                io_dir,
-                ["-m", ENTRY],
-                warm=True,
-                preload=preload,
+            command = _command(
+                python, WARM_CPU_SECONDS, io_dir, ["-m", ENTRY], warm=True, preload=preload
             )
+            process = BwrapGrader(netns_path, command)
         except BaseException:
             shutil.rmtree(io_dir, ignore_errors=True)
             raise
+        return cls(process, python, WARM_CPU_SECONDS, io_dir, warm=True)
 
     def fits(self, python: str, cpu_seconds: int) -> bool:
         """Whether this warm process may serve a run that needs these."""
@@ -270,13 +208,21 @@ class SuiteProcess:
 
     @property
     def alive(self) -> bool:
-        return self.popen.poll() is None
+        return self.process.poll() is None
+
+    @property
+    def returncode(self) -> int | None:
+        return self.process.poll()
+
+    def wait(self, timeout: float) -> int:
+        """Its exit status; subprocess.TimeoutExpired if it still runs after `timeout`."""
+        return self.process.wait(timeout)
 
     def go(self) -> None:
         """Let a warm suite run pytest on what the runner has written by now."""
-        assert self.popen.stdin is not None
-        self.cgroup.set_background(False)
-        stdin, self.popen.stdin = self.popen.stdin, None
+        assert self.process.stdin is not None
+        self.process.set_background(False)
+        stdin, self.process.stdin = self.process.stdin, None
         with contextlib.suppress(BrokenPipeError):
             stdin.write(json.dumps(PYTEST_ARGS).encode() + b"\n")
         with contextlib.suppress(BrokenPipeError):
@@ -284,27 +230,11 @@ class SuiteProcess:
 
     def kill(self) -> None:
         """Everything of the suite's, forks in other sessions included."""
-        if self.popen.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.popen.pid, signal.SIGKILL)
-        with contextlib.suppress(OSError):
-            self.cgroup.kill()
+        self.process.kill()
 
     def close(self) -> None:
         """Kill what is left, reap it, close the pipe and remove the io directory."""
-        self.kill()
-        if self.popen.stdin is not None:
-            with contextlib.suppress(OSError):
-                self.popen.stdin.close()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.popen.wait(timeout=5)
-        with contextlib.suppress(OSError):
-            os.close(self.events_r)
-        try:
-            self.cgroup.remove()
-        except SandboxError:
-            # The janitor (sandbox.sweep) removes it once this worker is gone.
-            log.warning("could not remove the suite's cgroup %s", self.cgroup.name, exc_info=True)
+        self.process.release()
         shutil.rmtree(self.io_dir, ignore_errors=True)
 
     # The pre-built shells' pool calls this; its object must have `discard()`.

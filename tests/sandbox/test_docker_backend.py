@@ -22,17 +22,20 @@ from typing import Any
 
 import pytest
 
-from taller_grader.results import RunStatus
+from taller_grader.results import Results, RunStatus
 from taller_grader.runner import ExerciseSpec, ProgramSpec, RunnerConfig, _ns_pids, grade
 from taller_grader.sandbox import (
     Limits,
     SandboxError,
     ServiceGrant,
     SubmissionRejected,
+    cgroups,
     netns,
     open_sandbox,
+    seccomp,
 )
 from taller_grader.sandbox import docker as backend
+from taller_grader.sandbox import engine as engines
 from taller_grader.sandbox.netns import inside_netns, wait_for_port
 
 from .conftest import HOSTILE, ROOT, RUNTIME
@@ -46,9 +49,9 @@ def _engine() -> tuple[Any, str | None, bool]:
         import docker  # noqa: F401
     except ImportError:
         return None, "the `docker` Python package is not installed", False
-    url = backend.docker_url()
+    url = engines.docker_url()
     try:
-        return backend.connect(url, timeout=10), None, False
+        return engines.connect(url, timeout=10), None, False
     except SandboxError as exc:
         first_error = str(exc)
     if "TALLER_DOCKER_URL" in os.environ:
@@ -67,7 +70,7 @@ def _engine() -> tuple[Any, str | None, bool]:
     if started.returncode != 0:
         return None, f"podman-service.sh failed: {started.stderr.strip()[-300:]}", False
     try:
-        return backend.connect(url, timeout=10), None, True
+        return engines.connect(url, timeout=10), None, True
     except SandboxError as exc:
         return None, str(exc), True
 
@@ -82,8 +85,8 @@ def engine() -> Iterator[Any]:
             pytest.skip("runtime/node_modules is missing (cd runtime && npm ci --ignore-scripts)")
         if os.geteuid() != 0:
             pytest.skip("the docker backend mounts the run's tmpfs dirs: it needs root")
-        image = backend.docker_image()
-        if image == backend.DEFAULT_IMAGE and shutil.which("podman") is not None:
+        image = engines.docker_image()
+        if image == engines.DEFAULT_IMAGE and shutil.which("podman") is not None:
             # Idempotent (~0.5 s when up to date): rebuilds when node_modules changed.
             built = subprocess.run(
                 [str(SCRIPTS / "runtime-image.sh")], capture_output=True, text=True, timeout=300
@@ -261,7 +264,7 @@ def test_limits_end_programs_with_a_reason(
 
 
 def test_the_memory_limit_holds_for_the_run_not_each_program(engine: Any) -> None:
-    if backend._cgroup_driver(engine) != "cgroupfs":
+    if engines.cgroup_driver(engine) != "cgroupfs":
         pytest.skip("per-run cgroups need an engine on the cgroupfs manager")
     # 2 x 80 MB resident in a run of 128 MB: one of the two must be OOM-killed.
     hog = (
@@ -377,13 +380,13 @@ def test_the_cgroup_watched_is_only_one_that_names_the_container(tmp_path: Path)
     (scope / "memory.events").write_text("oom_kill 0\n")
     v2_line = f"0::/machine.slice/libpod-{cid}.scope/container"
     v1_lines = f"5:memory:/libpod_parent/libpod-{cid}\n3:cpu,cpuacct:/libpod_parent/libpod-{cid}"
-    assert backend.container_cgroups(v2_line, cid, tmp_path) == ({}, scope)
-    v1, v2 = backend.container_cgroups(v1_lines, cid, tmp_path)
+    assert cgroups.container_cgroups(v2_line, cid, tmp_path) == ({}, scope)
+    v1, v2 = cgroups.container_cgroups(v1_lines, cid, tmp_path)
     assert v2 is None and set(v1) == {"memory", "cpu", "cpuacct"}
     assert all(cid in str(path) for path in v1.values())
     # Too early or too late: the root, or some other process's cgroup.
     for other in ("0::/", "0::/user.slice/session-3.scope", "5:memory:/\n3:cpu,cpuacct:/"):
-        assert backend.container_cgroups(other, cid, tmp_path) == ({}, None)
+        assert cgroups.container_cgroups(other, cid, tmp_path) == ({}, None)
 
 
 def test_the_seccomp_profile_denies_what_bwrap_denies() -> None:
@@ -391,7 +394,7 @@ def test_the_seccomp_profile_denies_what_bwrap_denies() -> None:
 
     from taller_grader.sandbox.seccomp import DENIED
 
-    profile = json.loads(backend.seccomp_profile())
+    profile = json.loads(seccomp.container_profile())
     allowed = {
         name
         for entry in profile["syscalls"]
@@ -492,7 +495,7 @@ def test_sweep_removes_only_dead_workers_runs(engine: Any) -> None:
     }
     for run_name, pid in runs.values():
         engine.api.create_container(
-            backend.docker_image(),
+            engines.docker_image(),
             command=["sleep", "infinity"],
             labels={
                 backend.LABEL_RUN: run_name,
@@ -520,8 +523,8 @@ def test_missing(http):
 """
 
 
-def test_the_runner_grades_through_the_docker_backend(engine: Any) -> None:
-    # The grader suite runs on the host and reaches the server through netns_path.
+def _grade_hola(suite_files: dict[str, str], on_events: Any = None) -> Results:
+    """Grade an Express server answering GET /hola with `suite_files`, on this backend."""
     server = (
         b"const app = require('express')();"
         b"app.get('/hola', (req, res) => res.json({ hola: 'mundo' }));"
@@ -530,14 +533,91 @@ def test_the_runner_grades_through_the_docker_backend(engine: Any) -> None:
     spec = ExerciseSpec(
         slug="docker-hello",
         programs=(ProgramSpec(name="server", command=("node", "server.js"), port=3000),),
-        suite_files={"test_hello.py": SUITE},
+        suite_files=suite_files,
         time_limit_seconds=30,
         startup_seconds=15,
     )
     config = RunnerConfig(runtime_dir=RUNTIME, sandbox_backend="docker")
-    results = grade(spec, {"server.js": server}, config)
+    return grade(spec, {"server.js": server}, config, on_events=on_events)
+
+
+def test_the_runner_grades_through_the_docker_backend(engine: Any) -> None:
+    # The grader suite runs in a container of the run and reaches the server on its
+    # loopback; the runner's own readiness checks go through netns_path.
+    results = _grade_hola({"test_hello.py": SUITE})
     assert results.status is RunStatus.PASSED, (results.output, results.tests, results.stderr)
     assert _containers(engine) == []
+
+
+# The suite's checks of its own confinement; the host facts it must not see are filled in.
+CONFINED_SUITE = """
+import ctypes, os, socket
+
+import pytest
+
+def test_it_runs_in_a_container_of_the_run(http):
+    # The engine names a container's hostname and its cgroup after its id; the run's
+    # server answers on this loopback.
+    with open("/proc/self/cgroup", encoding="utf-8") as own:
+        assert len(socket.gethostname()) >= 12 and socket.gethostname() in own.read()
+    assert http.get("/hola").expect_json(200) == {{"hola": "mundo"}}
+
+def test_it_has_its_own_pid_namespace_and_cgroup():
+    assert os.getpid() < 20  # a fresh pid namespace's; the host's are past its kernel threads
+    with open("/proc/1/cmdline", "rb") as init:
+        assert {worker_cmdline!r} not in init.read()
+    with open("/proc/self/cgroup", encoding="utf-8") as own:
+        assert own.read() != {worker_cgroups!r}
+    assert socket.gethostname() != {hostname!r}
+
+def test_it_is_unprivileged_and_sees_no_host_file():
+    assert os.getuid() == 2000 and os.getgid() == 2000
+    status = dict(line.split(":", 1) for line in open("/proc/self/status"))
+    assert int(status["CapEff"], 16) == 0 and status["NoNewPrivs"].strip() == "1"
+    assert status["Seccomp"].strip() == "2"
+    assert not os.path.exists({host_secret!r})
+    libc = ctypes.CDLL(None, use_errno=True)
+    assert libc.unshare(0x10000000) == -1  # CLONE_NEWUSER
+
+def test_its_root_is_read_only_and_its_memory_bounded():
+    for path in ("/suite/x", "/x", "/usr/x"):
+        with pytest.raises(OSError):
+            open(path, "w")
+    with pytest.raises(MemoryError):
+        bytearray(3 << 30)
+"""
+
+
+def test_the_grader_suite_runs_confined_in_a_container(engine: Any) -> None:
+    """Under the docker backend the suite is a container of the run, as confined as the
+    students' programs: it sees none of the worker's processes, cgroup or files."""
+    # A host file anyone may read, beside (not in) the grading package the suite is given.
+    secret = ROOT / "pyproject.toml"
+    assert secret.stat().st_mode & 0o004
+    with open("/proc/self/cgroup", encoding="utf-8") as own:
+        worker_cgroups = own.read()
+    with open("/proc/self/cmdline", "rb") as cmdline:
+        worker_cmdline = cmdline.read()
+    suite = CONFINED_SUITE.format(
+        worker_cmdline=worker_cmdline,
+        worker_cgroups=worker_cgroups,
+        hostname=socket.gethostname(),
+        host_secret=str(secret),
+    )
+    seen: list[str] = []
+
+    def during(events: Any) -> None:
+        # While the suite runs, the engine lists it among the run's containers.
+        seen.extend(
+            (c.get("Labels") or {}).get(backend.LABEL_ROLE, "") for c in _containers(engine)
+        )
+
+    results = _grade_hola({"test_confined.py": suite}, on_events=during)
+    assert results.status is RunStatus.PASSED, [(t.name, t.output) for t in results.tests]
+    assert len(results.tests) == 4
+    assert "grader" in seen, seen
+    assert _containers(engine) == []
+    assert not list(Path("/run/taller").glob(f"{backend.PREFIX}{os.getpid()}-*")), "dirs left"
 
 
 @pytest.mark.skipif(
@@ -575,7 +655,7 @@ def test_a_per_run_service_reaches_the_containers(engine: Any) -> None:
 
 def test_an_engine_that_is_not_there_is_a_sandbox_error() -> None:
     with pytest.raises(SandboxError, match="no container engine"):
-        backend.connect("unix:///nonexistent/docker.sock", timeout=2)
+        engines.connect("unix:///nonexistent/docker.sock", timeout=2)
 
 
 def test_bwrap_stays_the_default() -> None:

@@ -8,9 +8,8 @@ every worker start (`docker.sweep()` does the same for containers).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Literal, Unpack
 
 from taller_grader.sandbox.api import (
     ExitInfo,
@@ -22,6 +21,7 @@ from taller_grader.sandbox.api import (
     ServiceGrant,
     SubmissionRejected,
 )
+from taller_grader.sandbox.base import RunOptions
 from taller_grader.sandbox.bwrap import BwrapProgram, BwrapSandbox, sweep
 
 if TYPE_CHECKING:
@@ -47,16 +47,14 @@ def open_sandbox(
     files: Mapping[str, bytes],
     limits: Limits,
     *,
-    grants: Sequence[ServiceGrant] = (),
-    runtime_dir: Path,
-    run_id: str | None = None,
-    state_dir: Path | None = None,
     backend: Literal["bwrap", "docker"] = "bwrap",
     docker_url: str | None = None,
     image: str | None = None,
+    **options: Unpack[RunOptions],
 ) -> BwrapSandbox | DockerSandbox:
     """Validate `files`, then build a run's sandbox around them (a context manager).
 
+    `options`: `runtime_dir` (required), `grants`, `run_id`, `state_dir` (base.RunOptions).
     Raises SubmissionRejected (the student's fault, shown to them) before anything is
     created, and SandboxError when the platform cannot build the sandbox. `docker_url`
     and `image` only matter to the docker backend (defaults: $TALLER_DOCKER_URL,
@@ -66,23 +64,7 @@ def open_sandbox(
         # Imported here: workers on the bwrap backend need not have the SDK.
         from taller_grader.sandbox.docker import DockerSandbox
 
-        return DockerSandbox(
-            files,
-            limits,
-            grants=grants,
-            runtime_dir=runtime_dir,
-            run_id=run_id,
-            state_dir=state_dir,
-            docker_url=docker_url,
-            image=image,
-        )
+        return DockerSandbox(files, limits, docker_url=docker_url, image=image, **options)
     if backend != "bwrap":
         raise ValueError(f"unknown sandbox backend {backend!r}")
-    return BwrapSandbox(
-        files,
-        limits,
-        grants=grants,
-        runtime_dir=runtime_dir,
-        run_id=run_id,
-        state_dir=state_dir,
-    )
+    return BwrapSandbox(files, limits, **options)

@@ -1,6 +1,7 @@
 """The sandbox's interface: what a run may use, what it gets, and how it ended.
 
-Backends (bubblewrap here, containers in production) implement `Sandbox` and `Program`;
+Backends (bubblewrap here, containers in production) implement `Sandbox` and `Program`,
+and confine the grader suite's process beside a run (`GraderCommand`, `GraderProcess`);
 per-run services (PostgreSQL, RabbitMQ, MongoDB) hand a run a `ServiceGrant`. The
 platform and the grader SDK only ever see these types.
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import IO, Protocol, runtime_checkable
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +121,48 @@ class Program(Protocol):
         started (a fork loop, while it still runs)."""
 
 
+@dataclass(frozen=True, slots=True)
+class GraderCommand:
+    """A grader's process (the suite's interpreter) for a backend to start beside a run.
+
+    It runs unprivileged (`grader.GRADER_UID`), in the run's network namespace but in its
+    own cgroup, with the students' seccomp rules, a read-only view of /usr, Python and
+    the grading package, a private /tmp, and `binds` (host, inside, writable).
+    """
+
+    argv: tuple[str, ...]
+    env: Mapping[str, str]
+    binds: tuple[tuple[str, str, bool], ...]
+    chdir: str
+    stderr: Path  # a host file that gets its stderr (a chatty suite must never block)
+    events_env: str  # the variable that tells it which fd writes to the events pipe
+    cpu_seconds: int
+    # Started ahead of its run: input comes later on stdin, and it gets CPU only when
+    # nothing else wants it until set_background(False).
+    warm: bool = False
+
+
+class GraderProcess(Protocol):
+    """A started `GraderCommand`."""
+
+    events_r: int  # the events pipe's read end; EOF once the process and its forks are gone
+    stdin: IO[bytes] | None  # a warm process's input
+
+    def poll(self) -> int | None:
+        """Its exit status, or None while it runs."""
+
+    def wait(self, timeout: float) -> int:
+        """Its exit status; subprocess.TimeoutExpired if it still runs after `timeout`."""
+
+    def set_background(self, background: bool) -> None: ...
+
+    def kill(self) -> None:
+        """Everything of the process's, forks in other sessions included."""
+
+    def release(self) -> None:
+        """Kill what is left, reap it, close the pipe, remove its cgroup or container."""
+
+
 @runtime_checkable
 class Sandbox(Protocol):
     """One run's isolated world: files, network namespace, cgroup, services."""
@@ -139,6 +182,9 @@ class Sandbox(Protocol):
 
     def add_grant(self, grant: ServiceGrant) -> None:
         """Add a per-run service's env and binds for programs started from now on."""
+
+    def start_grader(self, command: GraderCommand) -> GraderProcess:
+        """Start the grader suite's process, confined, in this run's network namespace."""
 
     def take_warm(self) -> Warm | None:
         """What was made ahead in this run's network namespace (a warm grader suite), once.

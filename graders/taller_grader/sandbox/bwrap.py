@@ -16,8 +16,6 @@ import fcntl
 import json
 import logging
 import os
-import re
-import secrets
 import select
 import shutil
 import signal
@@ -26,19 +24,21 @@ import sys
 import termios
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Unpack
 
 from taller_grader.sandbox import _libc, cgroups, common, files, netns
 from taller_grader.sandbox.api import (
     ExitInfo,
+    GraderCommand,
     Limits,
     SandboxError,
-    ServiceGrant,
-    SubmissionRejected,
     Warm,
 )
-from taller_grader.sandbox.common import INSIDE_TMP, INSIDE_UID, INSIDE_WORKDIR
+from taller_grader.sandbox.base import RunOptions, SandboxBase
+from taller_grader.sandbox.common import INSIDE_TMP, INSIDE_UID, INSIDE_WORKDIR, default_state_dir
+from taller_grader.sandbox.grader import BwrapGrader
 from taller_grader.sandbox.program import ProgramBase, exit_status, limit_reason
 from taller_grader.sandbox.shell import (
     POOL,
@@ -51,18 +51,11 @@ from taller_grader.sandbox.shell import (
 
 BWRAP = "/usr/bin/bwrap"
 log = logging.getLogger(__name__)
-WATCHDOG_TICK = 0.05
 NEXT_STANDBY_DELAY = 0.25
-_RUN_ID = re.compile(r"[A-Za-z0-9_]{1,40}")
 
 
 def _layout() -> cgroups.Layout:
     return cgroups.layout()
-
-
-def default_state_dir() -> Path:
-    # Root-only, unlike /tmp, where anyone could plant a run's name first.
-    return Path(os.environ.get("TALLER_SANDBOX_DIR", "/run/taller"))
 
 
 class BwrapProgram(ProgramBase):
@@ -185,7 +178,7 @@ class BwrapProgram(ProgramBase):
             signal.pidfd_send_signal(self._init_fd, signal.SIGKILL)
 
 
-class BwrapSandbox:
+class BwrapSandbox(SandboxBase[BwrapProgram]):
     """One run. Build it with `open_sandbox()`; use it as a context manager."""
 
     def __init__(
@@ -193,31 +186,16 @@ class BwrapSandbox:
         files_: Mapping[str, bytes],
         limits: Limits,
         *,
-        grants: Sequence[ServiceGrant] = (),
-        runtime_dir: Path,
-        run_id: str | None = None,
-        state_dir: Path | None = None,
         layout: cgroups.Layout | None = None,
+        **options: Unpack[RunOptions],
     ) -> None:
-        run_id = run_id or secrets.token_hex(6)
-        if not _RUN_ID.fullmatch(run_id):
-            raise ValueError(f"run_id must match {_RUN_ID.pattern}")
-        self.run_id = run_id
-        self.limits = limits
-        self.grants = tuple(grants)
-        self.runtime_dir = Path(runtime_dir)
+        super().__init__(files_, limits, **options)
+        entries = self.entries
         self.node_modules = self.runtime_dir / "node_modules"
-        entries = files.validate(files_, limits, files.shared_modules(self.runtime_dir))
-        self._check_grants()
         if not self.node_modules.is_dir():
             raise SandboxError(f"{self.node_modules} is missing: run npm ci in the runtime dir")
-        self.programs: list[BwrapProgram] = []
-        self._lock = threading.Lock()
-        self._closed = False
-        self._watchdog: threading.Thread | None = None
-        self._stop = threading.Event()
         _become_subreaper()
-        state_dir = state_dir or default_state_dir()
+        state_dir = self.state_dir
         layout = layout or _layout()
         shell = POOL.take(state_dir, layout)
         try:
@@ -242,25 +220,9 @@ class BwrapSandbox:
         assert shell.cgroup is not None
         self.cgroup: cgroups.RunCgroup = shell.cgroup
 
-    def _check_grants(self) -> None:
-        common.check_grants(self.grants)
-
-    def add_grant(self, grant: ServiceGrant) -> None:
-        """A per-run service made after the sandbox (it needed the run's netns).
-
-        Applies to programs started from now on; call it before the first start.
-        """
-        with self._lock:
-            self.grants = (*self.grants, grant)
-            try:
-                self._check_grants()
-            except SandboxError:
-                self.grants = self.grants[:-1]
-                raise
-
     # -- programs -------------------------------------------------------------------
 
-    def _bwrap_args(self, cwd: str, seccomp_fd: int, info_fd: int) -> list[str]:
+    def _bwrap_args(self, inside_cwd: str, seccomp_fd: int, info_fd: int) -> list[str]:
         args = [
             BWRAP,
             "--unshare-user",
@@ -306,9 +268,6 @@ class BwrapSandbox:
         for grant in self.grants:
             for host, inside in grant.binds:
                 args += ["--bind", host, inside]
-        inside_cwd = INSIDE_WORKDIR
-        if cwd not in (".", ""):
-            inside_cwd += "/" + "/".join(files.split_name(cwd))
         args += [
             # /dev is a tmpfs of its own: read-only too, so it cannot be filled or used.
             "--remount-ro",
@@ -329,28 +288,6 @@ class BwrapSandbox:
         return common.program_env(
             self.limits, self.grants, env, node_sees_cgroup=bool(self.cgroup.memory_view())
         )
-
-    def start(
-        self,
-        argv: Sequence[str],
-        *,
-        env: Mapping[str, str] | None = None,
-        cwd: str = ".",
-        name: str = "main",
-    ) -> BwrapProgram:
-        if not argv:
-            raise ValueError("argv is empty")
-        try:
-            full_env = self._env(env)
-            with self._lock:
-                if self._closed:
-                    raise SandboxError("sandbox is closed")
-                program = self._launch(list(argv), full_env, cwd, name)
-                self.programs.append(program)
-                self._ensure_watchdog()
-        except SubmissionRejected as exc:
-            raise SandboxError(f"bad cwd: {exc.reason}") from exc
-        return program
 
     def _launch(self, argv: list[str], env: dict[str, str], cwd: str, name: str) -> BwrapProgram:
         standby = self._shell.take_standby()
@@ -388,29 +325,11 @@ class BwrapSandbox:
             data += chunk
         return int(json.loads(data)["child-pid"])
 
-    def _ensure_watchdog(self) -> None:
-        if self._watchdog is None:
-            self._watchdog = threading.Thread(
-                target=self._guard, name=f"watchdog-{self.name}", daemon=True
-            )
-            self._watchdog.start()
+    def cpu_seconds(self) -> float:
+        return self.cgroup.cpu_seconds()
 
-    def _guard(self) -> None:
-        while not self._stop.wait(WATCHDOG_TICK):
-            now = time.monotonic()
-            live = [p for p in list(self.programs) if p.running]
-            over_cpu = self.cgroup.cpu_seconds() > self.limits.cpu_seconds
-            for program in live:
-                if over_cpu:
-                    program._kill("cpu")
-                elif now - program.started > self.limits.wall_seconds:
-                    program._kill("wall")
-
-    # -- files ----------------------------------------------------------------------
-
-    def read_file(self, name: str, max_bytes: int = 1024 * 1024) -> bytes:
-        """A file the program left in its work dir; links refused (never followed)."""
-        return files.read_file(self.workdir, name, max_bytes)
+    def start_grader(self, command: GraderCommand) -> BwrapGrader:
+        return BwrapGrader(self.netns_path, command)
 
     def take_warm(self) -> Warm | None:
         """What the pool's warmer prepared in this run's netns (once), if anything."""
@@ -418,32 +337,16 @@ class BwrapSandbox:
 
     # -- cleanup --------------------------------------------------------------------
 
-    def close(self) -> None:
-        with self._lock:
-            self._closed = True
-        self._stop.set()
-        for program in self.programs:
-            program._kill("killed")
+    def _kill_rest(self) -> None:
         cgroup = getattr(self, "cgroup", None)
         if cgroup is not None:
             with contextlib.suppress(OSError):
                 cgroup.kill()
-        for program in self.programs:
-            program.wait(timeout=5.0)
-        if self._watchdog is not None:
-            self._watchdog.join(timeout=1.0)
-        errors: list[str] = []
+
+    def _teardown(self, errors: list[str], *, first: bool) -> None:
         shell = getattr(self, "_shell", None)
         if shell is not None:
             shell.destroy(errors)
-        if errors:
-            raise SandboxError("; ".join(errors))
-
-    def __enter__(self) -> BwrapSandbox:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 _subreaper_lock = threading.Lock()

@@ -62,13 +62,28 @@ def _write(path: Path, value: str) -> None:
         os.close(fd)
 
 
-def _keyed(path: Path, key: str) -> int:
-    with contextlib.suppress(FileNotFoundError, OSError):
+def _counter(path: Path, key: str) -> int | None:
+    """`key`'s value in a flat keyed file (memory.events, cpu.stat...); None if unreadable."""
+    try:
         for line in _read(path).splitlines():
             name, _, value = line.partition(" ")
             if name == key:
                 return int(value)
-    return 0
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+def _keyed(path: Path, key: str) -> int:
+    return _counter(path, key) or 0
+
+
+def _value(path: Path) -> int | None:
+    """A single-value file's number (memory.peak, cpuacct.usage); None if unreadable."""
+    try:
+        return int(_read(path).split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def detect(mountinfo: str = "/proc/self/mountinfo", cgroup: str = "/proc/self/cgroup") -> Layout:
@@ -190,6 +205,22 @@ def rmdir_released(path: Path, deadline: float, step: float = 0.005) -> None:
             time.sleep(step)
 
 
+def _kill_repeatedly(pids: Callable[[], list[int]], *, pause: float) -> None:
+    """SIGKILL whatever `pids()` lists until it lists nothing (50 rounds at most).
+
+    No atomic way: repeated until a fork bomb runs out of time to fork.
+    """
+    for _ in range(50):
+        found = pids()
+        if not found:
+            return
+        for pid in found:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        if pause:
+            time.sleep(pause)
+
+
 def _pids_in(path: Path) -> list[int]:
     try:
         return [int(x) for x in _read(path / "cgroup.procs").split()]
@@ -268,14 +299,7 @@ class CgroupV1(RunCgroup):
             return
         freezer = self.dirs.get("freezer")
         if freezer is None:
-            # No atomic way: repeat until a fork bomb runs out of time to fork.
-            for _ in range(50):
-                pids = self.pids()
-                if not pids:
-                    return
-                for pid in pids:
-                    with contextlib.suppress(ProcessLookupError):
-                        os.kill(pid, signal.SIGKILL)
+            _kill_repeatedly(self.pids, pause=0.0)
             return
         # Frozen tasks cannot fork, so one pass over cgroup.procs kills every one.
         _write(freezer / "freezer.state", "FROZEN")
@@ -382,11 +406,17 @@ def is_run_name(name: str, prefix: str) -> bool:
 
 
 def owner_alive(name: str, prefix: str) -> bool:
-    owner = name[len(prefix) :].split("-", 1)[0]
-    if int(owner) == os.getpid():
+    return pid_alive(name[len(prefix) :].split("-", 1)[0])
+
+
+def pid_alive(pid: str) -> bool:
+    """Whether the worker of that pid (as written in a run's name or label) still runs."""
+    if not pid.isdigit():
+        return False
+    if int(pid) == os.getpid():
         return True
     try:
-        os.kill(int(owner), 0)
+        os.kill(int(pid), 0)
     except ProcessLookupError:
         return False
     except PermissionError:
@@ -428,14 +458,7 @@ class _Leftover(RunCgroup):
         if self.unified is not None and (self.unified / "cgroup.kill").exists():
             with contextlib.suppress(OSError):
                 _write(self.unified / "cgroup.kill", "1")
-        for _ in range(50):
-            pids = self.pids()
-            if not pids:
-                return
-            for pid in pids:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
-            time.sleep(0.002)
+        _kill_repeatedly(self.pids, pause=0.002)
 
     def _dirs(self) -> list[Path]:
         return self.dirs
@@ -463,3 +486,122 @@ def sweep(layout: Layout, prefix: str, *, everything: bool = False) -> list[str]
     for name, paths in found.items():
         _Leftover(name, paths, unified.get(name)).remove()
     return sorted(found)
+
+
+# -- containers' cgroups (the docker backend) -------------------------------------------
+
+
+def root_layout() -> Layout:
+    """This host's layout with every hierarchy's place at its root.
+
+    The docker backend makes run cgroups there: `cgroup_parent` is one path for every
+    controller, and the worker's own place may differ from one controller to another.
+    """
+    found = detect()
+    return Layout(
+        found.version,
+        {key: Hierarchy(h.mountpoint, h.controllers, "/") for key, h in found.hierarchies.items()},
+    )
+
+
+def mounts() -> list[Path]:
+    """Every cgroup hierarchy's mount point: an engine makes a run's path in all of them
+    (blkio, devices, name=systemd...), not only in the ones the limits use."""
+    found: list[Path] = []
+    with open("/proc/self/mountinfo", encoding="utf-8") as handle:
+        lines = handle.read().splitlines()
+    for line in lines:
+        fields = line.split()
+        fstype = fields[fields.index("-") + 1]
+        if fstype in ("cgroup", "cgroup2"):
+            found.append(Path(fields[4]))
+    return found
+
+
+def remove_trees(name: str, *, top: bool, timeout: float = 2.0) -> None:
+    """rmdir `<mount>/<name>`'s sub-cgroups (podman leaves conmon's), deepest first, and
+    with `top` the run's own dirs too; EBUSY is retried while a last task exits."""
+    deadline = time.monotonic() + timeout
+    for mount in mounts():
+        root = mount / name
+        if not root.is_dir():
+            continue
+        found = [Path(d) for d, _, _ in os.walk(root)]
+        found.sort(key=lambda p: len(p.parts), reverse=True)
+        for path in found:
+            if path == root and not top:
+                continue
+            rmdir_released(path, deadline, step=0.01)
+
+
+def container_cgroups(
+    proc_cgroup: str, container_id: str, root: Path = Path("/sys/fs/cgroup")
+) -> tuple[dict[str, Path], Path | None]:
+    """The v1 hierarchies' and the v2 cgroup directories of a container, from its init's
+    /proc/<pid>/cgroup; only paths that name the container.
+
+    Read too early (the engine has not moved the process yet) or too late (the pid gone,
+    or another process's) the file names another cgroup, up to the root, whose CPU usage
+    is the whole machine's: the watchdog then killed an honest program for `cpu`.
+    """
+    v1: dict[str, Path] = {}
+    v2: Path | None = None
+    if len(container_id) < 12:
+        return v1, v2
+    for line in proc_cgroup.splitlines():
+        try:
+            _, names, path = line.split(":", 2)
+        except ValueError:
+            continue
+        if container_id not in path:
+            continue
+        if names == "":
+            candidate = root / path.lstrip("/")
+            if (candidate / "memory.events").exists():
+                v2 = candidate
+            continue
+        for name in names.split(","):
+            name = name.removeprefix("name=")
+            base = root / name
+            if base.is_dir():
+                v1[name] = base / path.lstrip("/")
+    return v1, v2
+
+
+class ContainerCounters:
+    """Read-only view of a container's cgroup, found through its init's /proc entry.
+
+    The engine reports OOM kills unreliably (podman on cgroup v1 says OOMKilled=False for
+    an exit 137 that the kernel's OOM killer caused), so the kernel's own counters are
+    sampled while the program runs and kept after its cgroup is gone.
+    """
+
+    def __init__(self, pid: int, container_id: str) -> None:
+        self.v1: dict[str, Path] = {}
+        self.v2: Path | None = None
+        try:
+            text = _read(Path(f"/proc/{pid}/cgroup"))
+        except OSError:
+            return
+        self.v1, self.v2 = container_cgroups(text, container_id)
+
+    def sample(self) -> dict[str, float]:
+        """Whatever counters are readable now: oom_kills, pids_max, mem_peak, cpu_us."""
+        values: dict[str, int | None] = {}
+        if self.v2 is not None:
+            values = {
+                "oom_kills": _counter(self.v2 / "memory.events", "oom_kill"),
+                "pids_max": _counter(self.v2 / "pids.events", "max"),
+                "mem_peak": _value(self.v2 / "memory.peak") or _value(self.v2 / "memory.current"),
+                "cpu_us": _counter(self.v2 / "cpu.stat", "usage_usec"),
+            }
+        else:
+            if (memory := self.v1.get("memory")) is not None:
+                values["oom_kills"] = _counter(memory / "memory.oom_control", "oom_kill")
+                values["mem_peak"] = _value(memory / "memory.max_usage_in_bytes")
+            if (pids := self.v1.get("pids")) is not None:
+                values["pids_max"] = _counter(pids / "pids.events", "max")
+            if (cpuacct := self.v1.get("cpuacct")) is not None:
+                usage = _value(cpuacct / "cpuacct.usage")
+                values["cpu_us"] = None if usage is None else usage // 1000
+        return {key: float(value) for key, value in values.items() if value is not None}

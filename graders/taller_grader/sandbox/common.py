@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 from taller_grader.sandbox.api import Limits, SandboxError, ServiceGrant
 
@@ -17,6 +18,22 @@ INSIDE_TMP = "/tmp"
 PORT = 3000
 # A grant may not cover the runtime's own tree, nor the run's writable folders.
 RESERVED_INSIDE = ("/usr", "/proc", "/dev", "/etc", "/node_modules", "/bin", "/lib", "/lib64")
+
+
+def default_state_dir() -> Path:
+    # Root-only, unlike /tmp, where anyone could plant a run's name first.
+    return Path(os.environ.get("TALLER_SANDBOX_DIR", "/run/taller"))
+
+
+def rmdirs(paths: Sequence[Path], errors: list[str]) -> None:
+    """Remove our own empty dirs, in order; one already gone is fine, others are noted."""
+    for path in paths:
+        try:
+            os.rmdir(path)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            errors.append(f"rmdir {path}: {exc}")
 
 
 def check_grants(grants: Sequence[ServiceGrant]) -> None:

@@ -29,32 +29,28 @@ Docker-compatible service. Design:
 from __future__ import annotations
 
 import contextlib
-import errno
-import functools
-import hashlib
-import json
-import operator
 import os
-import secrets
 import signal as signal_mod
 import socket
 import struct
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
-from taller_grader.sandbox import _libc, cgroups, common, files, netns, seccomp
-from taller_grader.sandbox.api import (
-    ExitInfo,
-    Limits,
-    SandboxError,
-    ServiceGrant,
-    SubmissionRejected,
-    Warm,
+from taller_grader.sandbox import _libc, cgroups, common, files, netns
+from taller_grader.sandbox.api import ExitInfo, GraderCommand, Limits, SandboxError
+from taller_grader.sandbox.base import RunOptions, SandboxBase
+from taller_grader.sandbox.common import INSIDE_UID, INSIDE_WORKDIR, default_state_dir
+from taller_grader.sandbox.container_grader import ContainerGrader
+from taller_grader.sandbox.engine import (
+    cgroup_driver,
+    connect,
+    docker_image,
+    seccomp_option,
+    ulimits,
 )
-from taller_grader.sandbox.common import INSIDE_UID, INSIDE_WORKDIR
 from taller_grader.sandbox.program import ProgramBase, exit_status, limit_reason
 
 try:  # the SDK is only needed by this backend; bwrap-only workers may lack it
@@ -68,293 +64,10 @@ PREFIX = "taller-docker-"
 LABEL_RUN = "taller.run"
 LABEL_OWNER = "taller.owner"  # "<hostname>:<worker pid>", for the janitor
 LABEL_ROLE = "taller.role"
-DEFAULT_URL = "unix:///run/taller-podman/podman.sock"
-DEFAULT_IMAGE = "taller-runtime:local"
-WATCHDOG_TICK = 0.05
-API_TIMEOUT = 30.0
-_RUN_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
-
-
-def docker_url() -> str:
-    return os.environ.get("TALLER_DOCKER_URL", DEFAULT_URL)
-
-
-def docker_image() -> str:
-    return os.environ.get("TALLER_RUNTIME_IMAGE", DEFAULT_IMAGE)
-
-
-def default_state_dir() -> Path:
-    # Root-only, unlike /tmp, where anyone could plant a run's name first.
-    return Path(os.environ.get("TALLER_SANDBOX_DIR", "/run/taller"))
-
-
-_API_VERSIONS: dict[str, str] = {}
-_VERSIONS_LOCK = threading.Lock()
-
-
-def connect(url: str | None = None, timeout: float = API_TIMEOUT) -> Any:
-    """A client of the engine at `url`; SandboxError if the SDK or the engine is missing.
-
-    The API version is negotiated once per URL and process: podman answers /version in
-    ~0.85 s, which would otherwise be paid by every run. $TALLER_DOCKER_API_VERSION pins it.
-    """
-    if docker is None:
-        raise SandboxError("the docker backend needs the `docker` Python package")
-    url = url or docker_url()
-    try:
-        with _VERSIONS_LOCK:
-            version = os.environ.get("TALLER_DOCKER_API_VERSION") or _API_VERSIONS.get(url)
-            client = docker.DockerClient(
-                base_url=url, timeout=int(timeout), version=version or "auto"
-            )
-            _API_VERSIONS[url] = client.api.api_version
-        client.ping()
-        client.taller_url = url  # the cache key below: base_url hides the socket path
-    except docker.errors.DockerException as exc:
-        raise SandboxError(f"no container engine answers at {url}: {exc}") from exc
-    return client
 
 
 def _owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
-
-
-# -- seccomp ----------------------------------------------------------------------------
-
-# The engines' default profile, as shipped by containers/common 0.50 (Apache-2.0), is the
-# base: an allowlist. Podman's default lets any process unshare() a user namespace (it
-# gates nothing on CAP_SYS_ADMIN), which the bubblewrap backend refuses; the calls that
-# backend denies are denied here too, so both backends give a student the same errors.
-SECCOMP_BASE = Path(__file__).with_name("seccomp-base.json")
-
-
-@functools.cache
-def seccomp_profile() -> str:
-    """The profile's JSON: the base minus `seccomp.DENIED`, clone without namespaces."""
-    base = json.loads(SECCOMP_BASE.read_text(encoding="utf-8"))
-    removed = {*seccomp.DENIED, "clone", "clone3"}
-    syscalls: list[dict[str, Any]] = []
-    for entry in base["syscalls"]:
-        names = [name for name in entry["names"] if name not in removed]
-        if names:
-            syscalls.append({**entry, "names": names})
-    mask = functools.reduce(operator.or_, seccomp.NAMESPACE_FLAGS)
-    syscalls.append(
-        {"names": sorted(seccomp.DENIED), "action": "SCMP_ACT_ERRNO", "errnoRet": errno.EPERM}
-    )
-    # clone's flags are its first argument on x86-64 and arm64 (not on s390).
-    syscalls.append(
-        {
-            "names": ["clone"],
-            "action": "SCMP_ACT_ALLOW",
-            "args": [{"index": 0, "value": mask, "valueTwo": 0, "op": "SCMP_CMP_MASKED_EQ"}],
-        }
-    )
-    syscalls += [
-        {
-            "names": ["clone"],
-            "action": "SCMP_ACT_ERRNO",
-            "errnoRet": errno.EPERM,
-            "args": [{"index": 0, "value": flag, "valueTwo": flag, "op": "SCMP_CMP_MASKED_EQ"}],
-        }
-        for flag in seccomp.NAMESPACE_FLAGS
-    ]
-    # clone3 hides its flags from seccomp; ENOSYS makes glibc fall back to clone().
-    syscalls.append({"names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": errno.ENOSYS})
-    return json.dumps({**base, "syscalls": syscalls}, sort_keys=True)
-
-
-_PODMAN: dict[str, bool] = {}
-
-
-def _engine_key(client: Any) -> str:
-    # For every unix socket the SDK's base_url is "http+docker://localhost".
-    return str(getattr(client, "taller_url", client.api.base_url))
-
-
-def _is_podman(client: Any) -> bool:
-    """Podman's compat API reads `seccomp=` as a file path; Docker wants the JSON itself."""
-    key = _engine_key(client)
-    if key not in _PODMAN:
-        response = client.api.get(f"{client.api.base_url}/_ping")
-        _PODMAN[key] = any(name.lower().startswith("libpod-") for name in response.headers)
-    return _PODMAN[key]
-
-
-def _seccomp_option(client: Any, state_dir: Path) -> str:
-    profile = seccomp_profile()
-    if not _is_podman(client):
-        return f"seccomp={profile}"
-    digest = hashlib.sha256(profile.encode()).hexdigest()[:16]
-    path = state_dir / f"taller-seccomp-{digest}.json"
-    if not path.exists():
-        state_dir.mkdir(mode=0o755, parents=True, exist_ok=True)
-        temp = path.with_suffix(f".{os.getpid()}.tmp")
-        temp.write_text(profile, encoding="utf-8")
-        os.replace(temp, path)  # atomic: a concurrent worker reads all of it or none
-    return f"seccomp={path}"
-
-
-# -- the run's cgroup -------------------------------------------------------------------
-
-_DRIVERS: dict[str, str] = {}
-
-
-def _cgroup_driver(client: Any) -> str:
-    """The engine's cgroup manager ("cgroupfs", "systemd"), asked once per URL."""
-    key = _engine_key(client)
-    if key not in _DRIVERS:
-        try:
-            _DRIVERS[key] = str(client.info().get("CgroupDriver", ""))
-        except Exception:
-            _DRIVERS[key] = ""
-    return _DRIVERS[key]
-
-
-def _root_layout() -> cgroups.Layout:
-    # Run cgroups at the root of each hierarchy: `cgroup_parent` is one path for every
-    # controller, and the worker's own place may differ from one controller to another.
-    layout = cgroups.detect()
-    return cgroups.Layout(
-        layout.version,
-        {
-            key: cgroups.Hierarchy(h.mountpoint, h.controllers, "/")
-            for key, h in layout.hierarchies.items()
-        },
-    )
-
-
-def _cgroup_mounts() -> list[Path]:
-    """Every cgroup hierarchy's mount point: the engine makes the run's path in all of
-    them (blkio, devices, name=systemd...), not only in the ones the limits use."""
-    mounts: list[Path] = []
-    with open("/proc/self/mountinfo", encoding="utf-8") as handle:
-        for line in handle:
-            fields = line.split()
-            fstype = fields[fields.index("-") + 1]
-            if fstype in ("cgroup", "cgroup2"):
-                mounts.append(Path(fields[4]))
-    return mounts
-
-
-def _remove_cgroup_trees(name: str, *, top: bool, timeout: float = 2.0) -> None:
-    """rmdir `<mount>/<name>`'s sub-cgroups (podman leaves conmon's), deepest first, and
-    with `top` the run's own dirs too; EBUSY is retried while a last task exits."""
-    deadline = time.monotonic() + timeout
-    for mount in _cgroup_mounts():
-        root = mount / name
-        if not root.is_dir():
-            continue
-        found = [Path(d) for d, _, _ in os.walk(root)]
-        found.sort(key=lambda p: len(p.parts), reverse=True)
-        for path in found:
-            if path == root and not top:
-                continue
-            cgroups.rmdir_released(path, deadline, step=0.01)
-
-
-# -- cgroup evidence --------------------------------------------------------------------
-
-
-def container_cgroups(
-    proc_cgroup: str, container_id: str, root: Path = Path("/sys/fs/cgroup")
-) -> tuple[dict[str, Path], Path | None]:
-    """The v1 hierarchies' and the v2 cgroup directories of a container, from its init's
-    /proc/<pid>/cgroup; only paths that name the container.
-
-    Read too early (the engine has not moved the process yet) or too late (the pid gone,
-    or another process's) the file names another cgroup, up to the root, whose CPU usage
-    is the whole machine's: the watchdog then killed an honest program for `cpu`.
-    """
-    v1: dict[str, Path] = {}
-    v2: Path | None = None
-    if len(container_id) < 12:
-        return v1, v2
-    for line in proc_cgroup.splitlines():
-        try:
-            _, names, path = line.split(":", 2)
-        except ValueError:
-            continue
-        if container_id not in path:
-            continue
-        if names == "":
-            candidate = root / path.lstrip("/")
-            if (candidate / "memory.events").exists():
-                v2 = candidate
-            continue
-        for name in names.split(","):
-            name = name.removeprefix("name=")
-            base = root / name
-            if base.is_dir():
-                v1[name] = base / path.lstrip("/")
-    return v1, v2
-
-
-class _Cgroup:
-    """Read-only view of a container's cgroup, found through its init's /proc entry.
-
-    The engine reports OOM kills unreliably (podman on cgroup v1 says OOMKilled=False for
-    an exit 137 that the kernel's OOM killer caused), so the kernel's own counters are
-    sampled while the program runs and kept after its cgroup is gone.
-    """
-
-    def __init__(self, pid: int, container_id: str) -> None:
-        self.v1: dict[str, Path] = {}
-        self.v2: Path | None = None
-        try:
-            with open(f"/proc/{pid}/cgroup", encoding="ascii") as handle:
-                text = handle.read()
-        except OSError:
-            return
-        self.v1, self.v2 = container_cgroups(text, container_id)
-
-    @staticmethod
-    def _int(path: Path) -> int | None:
-        try:
-            return int(path.read_text(encoding="ascii").split()[0])
-        except (OSError, ValueError, IndexError):
-            return None
-
-    @staticmethod
-    def _keyed(path: Path, key: str) -> int | None:
-        try:
-            for line in path.read_text(encoding="ascii").splitlines():
-                name, _, value = line.partition(" ")
-                if name == key:
-                    return int(value)
-        except (OSError, ValueError):
-            return None
-        return None
-
-    def sample(self) -> dict[str, float]:
-        """Whatever counters are readable now: oom_kills, pids_max, mem_peak, cpu."""
-        out: dict[str, float] = {}
-        values: dict[str, int | None]
-        if self.v2 is not None:
-            values = {
-                "oom_kills": self._keyed(self.v2 / "memory.events", "oom_kill"),
-                "pids_max": self._keyed(self.v2 / "pids.events", "max"),
-                "mem_peak": self._int(self.v2 / "memory.peak")
-                or self._int(self.v2 / "memory.current"),
-                "cpu_us": self._keyed(self.v2 / "cpu.stat", "usage_usec"),
-            }
-        else:
-            values = {}
-            if (memory := self.v1.get("memory")) is not None:
-                values["oom_kills"] = self._keyed(memory / "memory.oom_control", "oom_kill")
-                values["mem_peak"] = self._int(memory / "memory.max_usage_in_bytes")
-            if (pids := self.v1.get("pids")) is not None:
-                values["pids_max"] = self._keyed(pids / "pids.events", "max")
-            if (cpuacct := self.v1.get("cpuacct")) is not None:
-                values["cpu_us"] = _ns_to_us(self._int(cpuacct / "cpuacct.usage"))
-        for key, value in values.items():
-            if value is not None:
-                out[key] = float(value)
-        return out
-
-
-def _ns_to_us(value: int | None) -> int | None:
-    return None if value is None else value // 1000
 
 
 # -- output -----------------------------------------------------------------------------
@@ -393,7 +106,7 @@ class DockerProgram(ProgramBase):
         self._sandbox = sandbox
         self._api = sandbox.client.api
         self.init_pid: int | None = None
-        self._cgroup: _Cgroup | None = None
+        self._cgroup: cgroups.ContainerCounters | None = None
         self.evidence: dict[str, float] = {}
         self._sock: socket.socket | None = None
         self._readers: list[threading.Thread] = []
@@ -423,7 +136,7 @@ class DockerProgram(ProgramBase):
         pid = int(state.get("Pid") or 0)
         if pid > 0:
             self.init_pid = pid
-            self._cgroup = _Cgroup(pid, self.container_id)
+            self._cgroup = cgroups.ContainerCounters(pid, self.container_id)
             self.sample()
         self._monitor = threading.Thread(target=self._watch, name=f"mon-{self.name}", daemon=True)
         self._monitor.start()
@@ -561,51 +274,37 @@ class DockerProgram(ProgramBase):
 # -- the run ----------------------------------------------------------------------------
 
 
-class DockerSandbox:
+class DockerSandbox(SandboxBase[DockerProgram]):
     """One run. Build it with `open_sandbox(..., backend="docker")`; a context manager."""
+
+    close_wait = 10.0
 
     def __init__(
         self,
         files_: Mapping[str, bytes],
         limits: Limits,
         *,
-        grants: Sequence[ServiceGrant] = (),
-        runtime_dir: Path,
-        run_id: str | None = None,
-        state_dir: Path | None = None,
         docker_url: str | None = None,
         image: str | None = None,
         client: Any = None,
+        **options: Unpack[RunOptions],
     ) -> None:
-        run_id = run_id or secrets.token_hex(6)
-        if not (0 < len(run_id) <= 40 and set(run_id) <= _RUN_ID_CHARS):
-            raise ValueError("run_id must be 1-40 letters, digits or _")
-        self.limits = limits
-        self.grants = tuple(grants)
-        self.runtime_dir = Path(runtime_dir)
-        entries = files.validate(files_, limits, files.shared_modules(self.runtime_dir))
-        common.check_grants(self.grants)
-        self.run_id = run_id
-        self.name = f"{PREFIX}{os.getpid()}-{run_id}"
+        super().__init__(files_, limits, **options)
+        self.name = f"{PREFIX}{os.getpid()}-{self.run_id}"
         self.image = image or docker_image()
-        self.run_dir = (state_dir or default_state_dir()) / self.name
+        self.run_dir = self.state_dir / self.name
         self.workdir = self.run_dir / "work"
         self.tmpdir = self.run_dir / "tmp"
         self.netns_path = ""
-        self.programs: list[DockerProgram] = []
         self.holder_id: str | None = None
         self.holder_pid: int | None = None
         self.run_cgroup: cgroups.RunCgroup | None = None
         self.cgroup_parent: str | None = None
-        self._lock = threading.Lock()
-        self._closed = False
-        self._stop = threading.Event()
-        self._watchdog: threading.Thread | None = None
         self._mounted: list[Path] = []
         self._own_client = client is None
         self.client = client if client is not None else connect(docker_url)
         try:
-            self._build_workdir(entries)
+            self._build_workdir(self.entries)
             self._make_run_cgroup()
             self._start_holder()
         except BaseException:
@@ -648,7 +347,7 @@ class DockerSandbox:
             "cap_drop": ["ALL"],
             "security_opt": [
                 "no-new-privileges",
-                _seccomp_option(self.client, self.run_dir.parent),
+                seccomp_option(self.client, self.run_dir.parent),
             ],
             "ipc_mode": "private",
             "log_config": docker.types.LogConfig(type="none"),
@@ -665,9 +364,9 @@ class DockerSandbox:
         here, Docker configured so); under systemd it would have to be a slice, and the
         limits are per container only.
         """
-        if _cgroup_driver(self.client) != "cgroupfs":
+        if cgroup_driver(self.client) != "cgroupfs":
             return
-        self.run_cgroup = cgroups.create(_root_layout(), self.name, self.limits)
+        self.run_cgroup = cgroups.create(cgroups.root_layout(), self.name, self.limits)
         self.cgroup_parent = "/" + self.name
 
     def _start_holder(self) -> None:
@@ -717,48 +416,21 @@ class DockerSandbox:
             raise
         self.netns_path = path
 
-    def add_grant(self, grant: ServiceGrant) -> None:
-        """A per-run service made after the sandbox; applies to programs started later."""
-        with self._lock:
-            common.check_grants((*self.grants, grant))
-            self.grants = (*self.grants, grant)
-
     # -- programs ---------------------------------------------------------------------
 
     def _env(self, env: Mapping[str, str] | None) -> dict[str, str]:
         return common.program_env(self.limits, self.grants, env)
 
-    def start(
-        self,
-        argv: Sequence[str],
-        *,
-        env: Mapping[str, str] | None = None,
-        cwd: str = ".",
-        name: str = "main",
-    ) -> DockerProgram:
-        if not argv:
-            raise ValueError("argv is empty")
-        inside_cwd = INSIDE_WORKDIR
-        if cwd not in (".", ""):
+    def _inside_cwd(self, parts: tuple[str, ...]) -> str:
+        if parts:
+            # The runtime would create a missing cwd (as root, inside /work): refuse it,
+            # as bubblewrap does; the walk never follows a link the program made.
             try:
-                parts = files.split_name(cwd)
-                # The runtime would create a missing cwd (as root, inside /work): refuse
-                # it, as bubblewrap does; the walk never follows a link the program made.
                 with files._walk(self.workdir, parts):
                     pass
-            except SubmissionRejected as exc:
-                raise SandboxError(f"bad cwd: {exc.reason}") from exc
             except OSError as exc:
-                raise SandboxError(f"bad cwd {cwd!r}: {exc.strerror}") from exc
-            inside_cwd += "/" + "/".join(parts)
-        full_env = self._env(env)
-        with self._lock:
-            if self._closed:
-                raise SandboxError("sandbox is closed")
-            program = self._launch(list(argv), full_env, inside_cwd, name)
-            self.programs.append(program)
-            self._ensure_watchdog()
-        return program
+                raise SandboxError(f"bad cwd {'/'.join(parts)!r}: {exc.strerror}") from exc
+        return super()._inside_cwd(parts)
 
     def _launch(self, argv: list[str], env: dict[str, str], cwd: str, name: str) -> DockerProgram:
         limits = self.limits
@@ -792,15 +464,7 @@ class DockerSandbox:
                     mem_limit=memory,
                     memswap_limit=memory,
                     nano_cpus=int(limits.cpus * 1e9),
-                    # Explicit, since a list given here replaces the engine's defaults
-                    # (podman then asks runc for nofile=1M, which fails here).
-                    ulimits=[
-                        docker.types.Ulimit(name="core", soft=0, hard=0),
-                        docker.types.Ulimit(name="nofile", soft=1024, hard=1024),
-                        # Counted per uid over the whole host (every run is uid 1000):
-                        # only a backstop; pids_limit is the per-program bound.
-                        docker.types.Ulimit(name="nproc", soft=4096, hard=4096),
-                    ],
+                    ulimits=ulimits(),
                     **hardening,
                 ),
             )
@@ -810,61 +474,31 @@ class DockerSandbox:
             raise SandboxError(f"cannot start {name}: {exc}") from exc
         return program
 
-    def _ensure_watchdog(self) -> None:
-        if self._watchdog is None:
-            self._watchdog = threading.Thread(
-                target=self._guard, name=f"watchdog-{self.name}", daemon=True
-            )
-            self._watchdog.start()
+    def start_grader(self, command: GraderCommand) -> ContainerGrader:
+        """The suite's interpreter, as a container of the run (`container_grader.py`)."""
+        with self._lock:
+            if self._closed:
+                raise SandboxError("sandbox is closed")
+            return ContainerGrader(self, command)
 
     def cpu_seconds(self) -> float:
         return sum(p.evidence.get("cpu_us", 0.0) for p in self.programs) / 1e6
 
-    def _guard(self) -> None:
-        while not self._stop.wait(WATCHDOG_TICK):
-            now = time.monotonic()
-            live = [p for p in list(self.programs) if p.running]
-            for program in live:
-                program.sample()
-            over_cpu = self.cpu_seconds() > self.limits.cpu_seconds
-            for program in live:
-                if over_cpu:
-                    program._kill("cpu")
-                elif now - program.started > self.limits.wall_seconds:
-                    program._kill("wall")
-
-    # -- files ------------------------------------------------------------------------
-
-    def read_file(self, name: str, max_bytes: int = 1024 * 1024) -> bytes:
-        """A file the program left in its work dir; links refused (never followed)."""
-        return files.read_file(self.workdir, name, max_bytes)
+    def _sample(self, live: list[DockerProgram]) -> None:
+        for program in live:
+            program.sample()
 
     # -- cleanup ----------------------------------------------------------------------
 
-    def take_warm(self) -> Warm | None:
-        # Nothing is made ahead: each run's netns is a holder container made for it.
-        return None
-
-    def close(self) -> None:
-        with self._lock:
-            already = self._closed
-            self._closed = True
-        self._stop.set()
-        for program in self.programs:
-            program._kill("killed")
-        for program in self.programs:
-            program.wait(timeout=10.0)
-        if self._watchdog is not None:
-            self._watchdog.join(timeout=1.0)
-        errors: list[str] = []
+    def _teardown(self, errors: list[str], *, first: bool) -> None:
         client = getattr(self, "client", None)
         if client is not None:
             errors += _remove_run_containers(client, self.name)
         if self.run_cgroup is not None:
             try:
-                _remove_cgroup_trees(self.name, top=False)
+                cgroups.remove_trees(self.name, top=False)
                 self.run_cgroup.remove()
-                _remove_cgroup_trees(self.name, top=True)
+                cgroups.remove_trees(self.name, top=True)
                 self.run_cgroup = None
             except SandboxError as exc:
                 errors.append(str(exc))
@@ -879,17 +513,9 @@ class DockerSandbox:
                 errors.append(f"umount {path}: {exc}")
         if not self._mounted:
             _remove_dirs(self.run_dir, errors)
-        if client is not None and self._own_client and not already:
+        if client is not None and self._own_client and first:
             with contextlib.suppress(Exception):
                 client.close()
-        if errors:
-            raise SandboxError("; ".join(errors))
-
-    def __enter__(self) -> DockerSandbox:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def _remove_run_containers(client: Any, run_name: str) -> list[str]:
@@ -913,13 +539,7 @@ def _remove_run_containers(client: Any, run_name: str) -> list[str]:
 def _remove_dirs(run_dir: Path, errors: list[str]) -> None:
     # Only our own empty dirs: the work tmpfs is unmounted first, so nothing the program
     # wrote is ever walked.
-    for path in (run_dir / "work", run_dir / "tmp", run_dir):
-        try:
-            os.rmdir(path)
-        except FileNotFoundError:
-            pass
-        except OSError as exc:
-            errors.append(f"rmdir {path}: {exc}")
+    common.rmdirs((run_dir / "work", run_dir / "tmp", run_dir), errors)
 
 
 def sweep(
@@ -945,7 +565,7 @@ def sweep(
             runs[labels[LABEL_RUN]] = labels.get(LABEL_OWNER, "")
         for run_name, owner in runs.items():
             owner_host, _, owner_pid = owner.rpartition(":")
-            if not everything and (owner_host != host or _alive(owner_pid)):
+            if not everything and (owner_host != host or cgroups.pid_alive(owner_pid)):
                 continue
             _remove_run_containers(client, run_name)
             removed.append(f"containers {run_name}")
@@ -953,24 +573,24 @@ def sweep(
         if own_client:
             client.close()
     try:
-        layout = _root_layout()
-        for mount in _cgroup_mounts():
+        layout = cgroups.root_layout()
+        for mount in cgroups.mounts():
             with contextlib.suppress(FileNotFoundError):
                 for entry in os.scandir(mount):
                     if cgroups.is_run_name(entry.name, PREFIX) and (
                         everything or not cgroups.owner_alive(entry.name, PREFIX)
                     ):
-                        _remove_cgroup_trees(entry.name, top=False)
+                        cgroups.remove_trees(entry.name, top=False)
         swept = cgroups.sweep(layout, PREFIX, everything=everything)
         for name in swept:
-            _remove_cgroup_trees(name, top=True)
+            cgroups.remove_trees(name, top=True)
         removed += [f"cgroup {n}" for n in swept]
     except SandboxError as exc:
         removed.append(f"cgroups not swept: {exc}")
     with contextlib.suppress(FileNotFoundError):
         for entry in os.scandir(netns.NETNS_DIR):
             pid = entry.name[len(PREFIX) :].split("-", 1)[0]
-            if entry.name.startswith(PREFIX) and (everything or not _alive(pid)):
+            if entry.name.startswith(PREFIX) and (everything or not cgroups.pid_alive(pid)):
                 netns.delete_netns(entry.path)
                 removed.append(f"netns {entry.name}")
     directory = state_dir or default_state_dir()
@@ -979,7 +599,7 @@ def sweep(
             if not entry.name.startswith(PREFIX) or not entry.is_dir(follow_symlinks=False):
                 continue
             pid = entry.name[len(PREFIX) :].split("-", 1)[0]
-            if not everything and _alive(pid):
+            if not everything and cgroups.pid_alive(pid):
                 continue
             errors: list[str] = []
             for sub in ("work", "tmp"):
@@ -990,17 +610,3 @@ def sweep(
             _remove_dirs(Path(entry.path), errors)
             removed.append(f"dir {entry.name}")
     return removed
-
-
-def _alive(pid: str) -> bool:
-    if not pid.isdigit():
-        return False
-    if int(pid) == os.getpid():
-        return True
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

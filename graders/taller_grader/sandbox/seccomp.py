@@ -1,16 +1,22 @@
-"""The seccomp filter handed to bwrap: deny what a Node.js server never needs.
+"""The seccomp rules of both backends: deny what a Node.js server never needs.
 
-Everything else is allowed (a denylist): Node, V8 and libuv use a wide and changing set
-of system calls, and the namespaces, cgroups and the unprivileged user already bound
-what the rest can do. Denied calls fail with EPERM rather than killing the process, so a
-student sees an ordinary error.
+bubblewrap gets a BPF filter (`filter_fd`): everything else is allowed (a denylist):
+Node, V8 and libuv use a wide and changing set of system calls, and the namespaces,
+cgroups and the unprivileged user already bound what the rest can do. Denied calls fail
+with EPERM rather than killing the process, so a student sees an ordinary error.
+Containers get a profile (`container_profile`): the engines' allowlist minus the same
+calls, so that both backends give a student the same errors.
 """
 
 from __future__ import annotations
 
 import errno
 import functools
+import json
+import operator
 import os
+from pathlib import Path
+from typing import Any
 
 import pyseccomp as seccomp
 
@@ -114,3 +120,44 @@ def filter_fd() -> int:
     os.write(fd, data)
     os.lseek(fd, 0, os.SEEK_SET)
     return fd
+
+
+# The engines' default profile, as shipped by containers/common 0.50 (Apache-2.0), is the
+# base: an allowlist. Podman's default lets any process unshare() a user namespace (it
+# gates nothing on CAP_SYS_ADMIN), which the bubblewrap backend refuses; the calls that
+# backend denies are denied here too.
+CONTAINER_BASE = Path(__file__).with_name("seccomp-base.json")
+
+
+@functools.cache
+def container_profile() -> str:
+    """The profile's JSON: the base minus `DENIED`, clone without namespaces."""
+    base = json.loads(CONTAINER_BASE.read_text(encoding="utf-8"))
+    removed = {*DENIED, "clone", "clone3"}
+    syscalls: list[dict[str, Any]] = []
+    for entry in base["syscalls"]:
+        names = [name for name in entry["names"] if name not in removed]
+        if names:
+            syscalls.append({**entry, "names": names})
+    mask = functools.reduce(operator.or_, NAMESPACE_FLAGS)
+    syscalls.append({"names": sorted(DENIED), "action": "SCMP_ACT_ERRNO", "errnoRet": errno.EPERM})
+    # clone's flags are its first argument on x86-64 and arm64 (not on s390).
+    syscalls.append(
+        {
+            "names": ["clone"],
+            "action": "SCMP_ACT_ALLOW",
+            "args": [{"index": 0, "value": mask, "valueTwo": 0, "op": "SCMP_CMP_MASKED_EQ"}],
+        }
+    )
+    syscalls += [
+        {
+            "names": ["clone"],
+            "action": "SCMP_ACT_ERRNO",
+            "errnoRet": errno.EPERM,
+            "args": [{"index": 0, "value": flag, "valueTwo": flag, "op": "SCMP_CMP_MASKED_EQ"}],
+        }
+        for flag in NAMESPACE_FLAGS
+    ]
+    # clone3 hides its flags from seccomp; ENOSYS makes glibc fall back to clone().
+    syscalls.append({"names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": errno.ENOSYS})
+    return json.dumps({**base, "syscalls": syscalls}, sort_keys=True)

@@ -31,7 +31,7 @@ from pathlib import Path
 
 from taller_grader.sandbox import _libc, cgroups, netns, seccomp
 from taller_grader.sandbox.api import Limits, SandboxError, Warm
-from taller_grader.sandbox.common import INSIDE_UID, INSIDE_WORKDIR
+from taller_grader.sandbox.common import INSIDE_UID, INSIDE_WORKDIR, rmdirs
 
 PREFIX = "taller-"
 # A grader suite's own directory in the state dir (`taller_grader.suite`): the janitor
@@ -350,13 +350,7 @@ def remove_run_dir(run_dir: Path, errors: list[str]) -> None:
             # Only our launch scripts live here besides etc/, work/ and tmp/.
             if entry.name.startswith("launch-") and entry.is_file(follow_symlinks=False):
                 os.unlink(entry.path)
-    for path in (etc, run_dir):
-        try:
-            os.rmdir(path)
-        except FileNotFoundError:
-            pass
-        except OSError as exc:
-            errors.append(f"rmdir {path}: {exc}")
+    rmdirs((etc, run_dir), errors)
 
 
 class Pool:
