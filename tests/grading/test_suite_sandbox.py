@@ -17,7 +17,7 @@ from taller_grader.runner import ExerciseSpec, ProgramSpec, RunnerConfig, grade
 from taller_grader.sandbox import cgroups
 from taller_grader.sandbox.shell import POOL
 
-from .conftest import requires_sandbox
+from .conftest import end_to_end
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -121,7 +121,7 @@ def _warm_suites() -> list[int]:
     return pids
 
 
-@requires_sandbox
+@end_to_end
 @pytest.mark.parametrize("warm", [False, True], ids=["cold", "warm"])
 def test_a_suite_cannot_write_read_secrets_trace_or_eat_the_memory(
     warm: bool, monkeypatch: pytest.MonkeyPatch
@@ -178,7 +178,7 @@ ENDINGS = {
 }
 
 
-@requires_sandbox
+@end_to_end
 @pytest.mark.parametrize("ending", sorted(ENDINGS))
 def test_a_suite_that_ends_badly_after_its_tests_is_the_platforms_fault(ending: str) -> None:
     """The verdict does not wait for the suite's process to exit, yet a suite that fails
@@ -196,7 +196,7 @@ def test_a_suite_that_ends_badly_after_its_tests_is_the_platforms_fault(ending: 
     assert ("exited with code 4" if ending == "status" else "exited with code 9") in results.output
 
 
-@requires_sandbox
+@end_to_end
 def test_a_failed_assertion_reads_the_same_from_the_cached_rewritten_module() -> None:
     """The suite's module is rewritten once per text in the worker; its failures still
     show pytest's explanation of the comparison, and a change to the text is seen."""
