@@ -151,12 +151,15 @@ def test_warm_suites_of_another_process_on_the_machine_are_not_counted() -> None
     import sys
 
     # Double fork: the stranger's parent is not this test, as a dev server's would not be.
+    # Its output goes elsewhere: holding the launcher's pipe, it would keep the launcher
+    # from returning until it had ended, and be looked for only once dead.
     launcher = subprocess.run(
         [
             sys.executable,
             "-c",
             "import subprocess, sys; print(subprocess.Popen([sys.executable, '-c', "
             "'import time; time.sleep(30)', '-m', 'taller_grader.sdk.entry'], "
+            "stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, "
             "start_new_session=True).pid)",
         ],
         capture_output=True,
@@ -165,6 +168,7 @@ def test_warm_suites_of_another_process_on_the_machine_are_not_counted() -> None
     )
     stranger = int(launcher.stdout)
     try:
+        assert os.path.exists(f"/proc/{stranger}")  # alive while looked for
         assert stranger not in _warm_suites()
     finally:
         os.kill(stranger, 9)
