@@ -1,13 +1,13 @@
 """A scripted runner: the sandbox, the student's programs and the grader suite, played back.
 
-It has the real runner's interface (`taller_grader.runner.grade`, checked by mypy against
-`taller.grading.runner.Grade`) and calls back as the real one does: the suite's tests
-collected, each test as it finishes, the verdict before the teardown (whatever that
-callback raises is raised). What it plays are results documents recorded from real runs
-(runs/, whose README says how), or an exception. The state machine's tests (fencing,
-takeovers, retries, requeues, dropped connections) use it so they run anywhere in
-milliseconds; the tests marked end_to_end grade for real, and one of them checks that the
-recording still is what the real runner returns.
+It has the real runner's interface (`taller_grader.runner.grade`'s signature,
+`taller.grading.runner.Grade`, which mypy checks in the `fake_runner` fixture) and calls
+back as the real one does: the suite's tests collected, each test as it finishes, the
+verdict before the teardown (whatever that callback raises is raised). What it plays are
+results documents recorded from real runs (runs/, whose README says how), or an exception.
+The state machine's tests (fencing, takeovers, retries, requeues, dropped connections)
+use it so they run anywhere in milliseconds; the tests marked end_to_end grade for real,
+and one of them checks that the recording still is what the real runner returns.
 """
 
 from __future__ import annotations
