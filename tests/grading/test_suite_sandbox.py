@@ -6,8 +6,11 @@ graded through the real runner.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -145,6 +148,23 @@ def test_a_suite_cannot_write_read_secrets_trace_or_eat_the_memory(
     assert _warm_suites() == []
 
 
+PR_SET_CHILD_SUBREAPER, PR_GET_CHILD_SUBREAPER = 36, 37
+
+
+@contextlib.contextmanager
+def _not_a_subreaper() -> Iterator[None]:
+    """A sandbox made this process its children's subreaper (sandbox/bwrap.py): an orphan
+    of its own children comes back to it, as a stranger's never would. Not while this lasts."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    was = ctypes.c_int(0)
+    libc.prctl(PR_GET_CHILD_SUBREAPER, ctypes.byref(was), 0, 0, 0)
+    libc.prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
+    try:
+        yield
+    finally:
+        libc.prctl(PR_SET_CHILD_SUBREAPER, was.value, 0, 0, 0)
+
+
 def test_warm_suites_of_another_process_on_the_machine_are_not_counted() -> None:
     """`make run` serving beside `make test` has warm suites of its own (issue 18, 16)."""
     import subprocess
@@ -153,19 +173,20 @@ def test_warm_suites_of_another_process_on_the_machine_are_not_counted() -> None
     # Double fork: the stranger's parent is not this test, as a dev server's would not be.
     # Its output goes elsewhere: holding the launcher's pipe, it would keep the launcher
     # from returning until it had ended, and be looked for only once dead.
-    launcher = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import subprocess, sys; print(subprocess.Popen([sys.executable, '-c', "
-            "'import time; time.sleep(30)', '-m', 'taller_grader.sdk.entry'], "
-            "stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, "
-            "start_new_session=True).pid)",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    with _not_a_subreaper():
+        launcher = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import subprocess, sys; print(subprocess.Popen([sys.executable, '-c', "
+                "'import time; time.sleep(30)', '-m', 'taller_grader.sdk.entry'], "
+                "stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, "
+                "start_new_session=True).pid)",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
     stranger = int(launcher.stdout)
     try:
         assert os.path.exists(f"/proc/{stranger}")  # alive while looked for
