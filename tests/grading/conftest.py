@@ -10,6 +10,9 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
 from taller.grading import push
+from taller.grading import runner as grading_runner
+
+from .fake_runner import FakeRunner
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -25,6 +28,34 @@ def _sandbox_available() -> str | None:
 requires_sandbox = pytest.mark.skipif(
     _sandbox_available() is not None, reason=_sandbox_available() or ""
 )
+# Grades for real: the sandbox, Node and the grader suite (root, bubblewrap, the runtime's
+# node_modules). `-m "not end_to_end"` leaves the tests that run anywhere in seconds.
+END_TO_END = [pytest.mark.end_to_end, requires_sandbox]
+
+
+def end_to_end(test: Callable[..., Any]) -> Callable[..., Any]:
+    for mark in END_TO_END:
+        test = mark(test)
+    return test
+
+
+@pytest.fixture
+def fake_runner(monkeypatch: pytest.MonkeyPatch) -> FakeRunner:
+    """Runs graded by a scripted runner instead of the sandbox (fake_runner.py): the
+    recorded run of rest-api's solution unless the test scripts another."""
+    fake = FakeRunner()
+    seam: grading_runner.Grade = fake  # the real runner's signature (mypy checks it)
+    monkeypatch.setattr(grading_runner, "grade_run", seam)
+    return fake
+
+
+@pytest.fixture(params=["scripted", pytest.param("real", marks=END_TO_END)])
+def runner(request: pytest.FixtureRequest) -> FakeRunner | None:
+    """A test of the state machine run both ways: scripted, and through the real sandbox
+    where there is one (None: the real runner)."""
+    if request.param == "real":
+        return None
+    return request.getfixturevalue("fake_runner")
 
 
 @pytest.fixture

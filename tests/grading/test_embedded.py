@@ -13,10 +13,10 @@ from django.test import Client
 from taller.submissions.models import Submission
 from tests.factories import UserFactory
 
-from .conftest import requires_sandbox
+from .conftest import END_TO_END
 
 REPO = Path(__file__).resolve().parents[2]
-pytestmark = [requires_sandbox]
+pytestmark = END_TO_END
 
 
 @pytest.mark.django_db(transaction=True)

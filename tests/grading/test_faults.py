@@ -1,7 +1,8 @@
 """Faults around a run (issue 18): PostgreSQL drops the worker's connection at each step
 of the state machine; internal errors back off; the reaper sends lost runs oldest first
-and tells a worker restarted under the same name apart. Real sandbox, real suite, real
-PostgreSQL: the connection is cut by the server (pg_terminate_backend), never faked."""
+and tells a worker restarted under the same name apart. Real PostgreSQL: the connection
+is cut by the server (pg_terminate_backend), never faked. The runs are scripted
+(fake_runner.py), and graded for real by the end_to_end ones."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ from taller.grading import services
 from taller.submissions.models import Submission
 from tests.factories import UserFactory
 
-from .conftest import requires_sandbox
+from .conftest import END_TO_END, end_to_end
+from .fake_runner import FakeRunner, recorded
 
 postgres_only = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="cuts PostgreSQL connections"
@@ -74,15 +76,22 @@ def submit(files: dict[str, str]) -> Submission:
 
 
 @postgres_only
-@requires_sandbox
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize(
-    ("steps", "times"),
-    [({"start"}, 1), ({"results"}, 1), ({"results"}, 3), ({"finish"}, 1), (set(STEPS), 2)],
-    ids=["start", "first-results", "three-results", "finish", "every-step-twice"],
+    ("steps", "times", "runner"),
+    [
+        ({"start"}, 1, "scripted"),
+        ({"results"}, 1, "scripted"),
+        ({"results"}, 3, "scripted"),
+        ({"finish"}, 1, "scripted"),
+        (set(STEPS), 2, "scripted"),
+        pytest.param(set(STEPS), 2, "real", marks=END_TO_END),
+    ],
+    ids=["start", "first-results", "three-results", "finish", "every-step-twice", "real"],
+    indirect=["runner"],
 )
 def test_a_dropped_connection_at_any_step_still_ends_final_graded_once(
-    course, solution, settings, steps: set[str], times: int
+    course, solution, settings, steps: set[str], times: int, runner: FakeRunner | None
 ) -> None:
     settings.CELERY_TASK_ALWAYS_EAGER = False  # graded here, below, not on submit
     submission = submit(solution())
@@ -96,15 +105,14 @@ def test_a_dropped_connection_at_any_step_still_ends_final_graded_once(
 
 
 @postgres_only
-@requires_sandbox
 @pytest.mark.django_db(transaction=True)
-def test_the_except_reads_nothing_lazily(course, solution, settings) -> None:
+def test_the_except_reads_nothing_lazily(
+    course, solution, settings, fake_runner: FakeRunner
+) -> None:
     """A run whose grading fails and whose connection is gone still gets its verdict."""
     settings.CELERY_TASK_ALWAYS_EAGER = False
     settings.TALLER_INTERNAL_ERROR_RETRIES = 0
-    version = Exercise.objects.get(slug="rest-api").current_version
-    version.suite_files = {"test_broken.py": "this is not python\n"}
-    version.save()
+    fake_runner.plays(recorded("rest-api-broken-suite"))  # the suite is not Python
     submission = submit(solution())
     with cut_connection_at({"finish"}):
         services.run_grading(submission.pk, worker="grading@test")
@@ -122,7 +130,6 @@ def test_retries_back_off_exponentially_with_jitter(settings) -> None:
 
 
 @pytest.mark.django_db
-@requires_sandbox
 def test_the_reaper_sends_lost_runs_oldest_first_within_seconds(course, solution, settings):
     settings.CELERY_TASK_ALWAYS_EAGER = False
     settings.TALLER_MAX_IN_FLIGHT = 10
@@ -142,7 +149,6 @@ def test_the_reaper_sends_lost_runs_oldest_first_within_seconds(course, solution
 
 
 @pytest.mark.django_db
-@requires_sandbox
 def test_a_worker_restarted_under_the_same_name_is_told_apart(course, solution, settings):
     settings.CELERY_TASK_ALWAYS_EAGER = False
     settings.TALLER_MAX_IN_FLIGHT = 10
@@ -180,7 +186,7 @@ setInterval(again, 5);
 """
 
 
-@requires_sandbox
+@end_to_end
 def test_a_fork_loop_that_never_listens_is_told_it_reached_the_process_limit() -> None:
     from pathlib import Path
 

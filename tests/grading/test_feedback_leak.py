@@ -28,9 +28,9 @@ from taller.submissions.services import submission_create
 from tests.api.world import token_for
 from tests.factories import CohortFactory, EnrollmentFactory, SubmissionFactory, UserFactory
 
-from .conftest import requires_sandbox
+from .conftest import END_TO_END
 
-pytestmark = [requires_sandbox]
+pytestmark = END_TO_END
 
 LOGGER = (
     "app.use((req, res, next) => { "

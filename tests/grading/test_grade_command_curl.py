@@ -16,11 +16,11 @@ from django.core.management import call_command
 
 from tests.production.stack import free_port, wait_until
 
-from .conftest import REPO, requires_sandbox
+from .conftest import END_TO_END, REPO
 
 pytestmark = [
     pytest.mark.django_db,
-    requires_sandbox,
+    *END_TO_END,
     pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed"),
 ]
 WRONG = REPO / "exercises" / "rest-api" / "wrong" / "sin-404-json"

@@ -1,4 +1,6 @@
-"""The grading state machine, with the real sandbox and the real rest-api suite."""
+"""The grading state machine: fencing, takeovers, retries and requeues with a scripted
+runner (fake_runner.py), so they run anywhere; what only the real sandbox and the real
+rest-api suite can tell, and the state machine once more through them, end_to_end."""
 
 from __future__ import annotations
 
@@ -12,11 +14,13 @@ from taller.grading import services
 from taller.grading.selectors import submission_snapshot, viewer_for
 from taller.submissions.models import Submission
 from taller.submissions.services import InvalidSubmission, submission_create
+from taller_grader.results import Results
 from tests.factories import UserFactory
 
-from .conftest import requires_sandbox
+from .conftest import end_to_end
+from .fake_runner import FakeRunner, recorded
 
-pytestmark = [pytest.mark.django_db, requires_sandbox]
+pytestmark = [pytest.mark.django_db]
 
 
 def submit(files: dict[str, str], student=None) -> Submission:
@@ -25,7 +29,7 @@ def submit(files: dict[str, str], student=None) -> Submission:
 
 
 def test_a_correct_solution_passes_and_every_result_is_pushed_in_order(
-    course, solution, events, django_capture_on_commit_callbacks
+    course, solution, events, runner, django_capture_on_commit_callbacks
 ) -> None:
     with django_capture_on_commit_callbacks(execute=False):
         submission = submit(solution())  # queued; its task is not sent yet
@@ -48,6 +52,25 @@ def test_a_correct_solution_passes_and_every_result_is_pushed_in_order(
     assert pushed[-1]["results"]["status"] == "passed"
 
 
+@end_to_end
+def test_the_recorded_run_is_what_the_real_runner_returns(course, solution) -> None:
+    """The scripted runner plays runs/rest-api-solution.json: still the real verdict."""
+    from taller.grading.runner import grade_files, spec_for
+
+    version = Exercise.objects.get(slug="rest-api").current_version
+    real = grade_files(spec_for(version), solution())
+
+    def verdict(results: Results) -> tuple[object, ...]:
+        tests = [
+            (t.number, t.name, t.name_en, t.score, t.max_score, t.status, t.visibility)
+            for t in results.tests
+        ]
+        return (results.exercise, results.status, results.score, results.max_score, tests)
+
+    assert verdict(real) == verdict(recorded())
+
+
+@end_to_end
 def test_the_starter_fails_with_messages_a_student_can_act_on(
     course, solution, django_capture_on_commit_callbacks
 ) -> None:
@@ -60,6 +83,7 @@ def test_the_starter_fails_with_messages_a_student_can_act_on(
     assert "POST /api/tareas" in failed.output and "201" in failed.output and "404" in failed.output
 
 
+@end_to_end
 def test_a_program_that_never_starts_is_an_error_with_its_output(
     course, django_capture_on_commit_callbacks
 ) -> None:
@@ -72,6 +96,7 @@ def test_a_program_that_never_starts_is_an_error_with_its_output(
     assert "SyntaxError" in submission.results["stderr"]
 
 
+@end_to_end
 def test_a_disallowed_module_is_rejected_naming_it(course, solution) -> None:
     """The site refuses it before storing anything (the sandbox's own rule); a stored
     submission that still names one (stored before the rule) is rejected by the sandbox."""
@@ -90,7 +115,7 @@ def test_a_disallowed_module_is_rejected_naming_it(course, solution) -> None:
 
 
 def test_a_duplicate_delivery_grades_nothing_twice(
-    course, solution, django_capture_on_commit_callbacks
+    course, solution, fake_runner, django_capture_on_commit_callbacks
 ) -> None:
     with django_capture_on_commit_callbacks(execute=True):
         submission = submit(solution())
@@ -110,7 +135,7 @@ def test_a_run_held_by_a_live_worker_is_left_alone(course, solution) -> None:
 
 
 def test_a_run_whose_worker_died_is_graded_again_once(
-    course, solution, django_capture_on_commit_callbacks
+    course, solution, fake_runner, django_capture_on_commit_callbacks
 ) -> None:
     submission = submit(solution())
     long_ago = timezone.now() - timedelta(hours=1)
@@ -131,12 +156,10 @@ def test_a_run_whose_worker_died_is_graded_again_once(
 
 
 def test_an_internal_error_is_retried_then_left_visible(
-    course, solution, settings, django_capture_on_commit_callbacks
+    course, solution, settings, fake_runner, django_capture_on_commit_callbacks
 ) -> None:
     settings.TALLER_INTERNAL_ERROR_RETRIES = 1
-    version = Exercise.objects.get(slug="rest-api").current_version
-    version.suite_files = {"test_broken.py": "this is not python\n"}
-    version.save()
+    fake_runner.plays(recorded("rest-api-broken-suite"))  # the suite is not Python
     with django_capture_on_commit_callbacks(execute=True):
         submission = submit(solution())
     submission.refresh_from_db()
@@ -162,6 +185,30 @@ def test_stuck_runs_are_put_back(course, solution, settings) -> None:
     assert queue.message_count >= 1
 
 
+def test_a_runner_that_fails_costs_no_attempt(
+    course, solution, settings, fake_runner: FakeRunner, django_capture_on_commit_callbacks
+) -> None:
+    """The platform's own failure (the runner raised): retried, then left visible; the
+    student's next submission is still their first attempt."""
+    settings.TALLER_INTERNAL_ERROR_RETRIES = 1
+    settings.TALLER_SUBMISSIONS_PER_MINUTE = 100
+    student = UserFactory()
+    fake_runner.plays(OSError("the sandbox's state directory is gone"))
+    with django_capture_on_commit_callbacks(execute=True):
+        failed = submit(solution(), student=student)
+    failed.refresh_from_db()
+    assert (failed.status, failed.retries) == ("internal-error", 1)
+    assert "No es culpa tuya" in failed.results["output"]
+    assert len(fake_runner.runs) == 2
+
+    fake_runner.plays(recorded())
+    with django_capture_on_commit_callbacks(execute=True):
+        graded = submit(solution(), student=student)
+    graded.refresh_from_db()
+    assert (graded.status, graded.attempt, failed.attempt) == ("passed", 1, 1)
+
+
+@end_to_end
 def test_students_never_see_hidden_tests_staff_do(
     course, solution, django_capture_on_commit_callbacks
 ) -> None:

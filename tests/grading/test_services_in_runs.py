@@ -25,10 +25,13 @@ REPO = Path(__file__).resolve().parents[2]
 MONGO_SERVER = Path("/var/lib/taller/mongo-venv/bin/secantusd-py")
 STATE = Path(os.environ.get("TALLER_TEST_SERVICES_STATE", "/var/tmp/taller-test-services"))
 
-pytestmark = pytest.mark.skipif(
-    os.geteuid() != 0 or shutil.which("bwrap") is None or not MONGO_SERVER.exists(),
-    reason="needs root, bubblewrap and scripts/setup-services.sh",
-)
+pytestmark = [
+    pytest.mark.end_to_end,
+    pytest.mark.skipif(
+        os.geteuid() != 0 or shutil.which("bwrap") is None or not MONGO_SERVER.exists(),
+        reason="needs root, bubblewrap and scripts/setup-services.sh",
+    ),
+]
 
 SERVER = {
     "postgres": """

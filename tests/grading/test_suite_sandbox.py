@@ -6,8 +6,11 @@ graded through the real runner.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,7 +20,7 @@ from taller_grader.runner import ExerciseSpec, ProgramSpec, RunnerConfig, grade
 from taller_grader.sandbox import cgroups
 from taller_grader.sandbox.shell import POOL
 
-from .conftest import requires_sandbox
+from .conftest import end_to_end
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -121,7 +124,7 @@ def _warm_suites() -> list[int]:
     return pids
 
 
-@requires_sandbox
+@end_to_end
 @pytest.mark.parametrize("warm", [False, True], ids=["cold", "warm"])
 def test_a_suite_cannot_write_read_secrets_trace_or_eat_the_memory(
     warm: bool, monkeypatch: pytest.MonkeyPatch
@@ -145,26 +148,48 @@ def test_a_suite_cannot_write_read_secrets_trace_or_eat_the_memory(
     assert _warm_suites() == []
 
 
+PR_SET_CHILD_SUBREAPER, PR_GET_CHILD_SUBREAPER = 36, 37
+
+
+@contextlib.contextmanager
+def _not_a_subreaper() -> Iterator[None]:
+    """A sandbox made this process its children's subreaper (sandbox/bwrap.py): an orphan
+    of its own children comes back to it, as a stranger's never would. Not while this lasts."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    was = ctypes.c_int(0)
+    libc.prctl(PR_GET_CHILD_SUBREAPER, ctypes.byref(was), 0, 0, 0)
+    libc.prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
+    try:
+        yield
+    finally:
+        libc.prctl(PR_SET_CHILD_SUBREAPER, was.value, 0, 0, 0)
+
+
 def test_warm_suites_of_another_process_on_the_machine_are_not_counted() -> None:
     """`make run` serving beside `make test` has warm suites of its own (issue 18, 16)."""
     import subprocess
     import sys
 
     # Double fork: the stranger's parent is not this test, as a dev server's would not be.
-    launcher = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import subprocess, sys; print(subprocess.Popen([sys.executable, '-c', "
-            "'import time; time.sleep(30)', '-m', 'taller_grader.sdk.entry'], "
-            "start_new_session=True).pid)",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    # Its output goes elsewhere: holding the launcher's pipe, it would keep the launcher
+    # from returning until it had ended, and be looked for only once dead.
+    with _not_a_subreaper():
+        launcher = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import subprocess, sys; print(subprocess.Popen([sys.executable, '-c', "
+                "'import time; time.sleep(30)', '-m', 'taller_grader.sdk.entry'], "
+                "stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, "
+                "start_new_session=True).pid)",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
     stranger = int(launcher.stdout)
     try:
+        assert os.path.exists(f"/proc/{stranger}")  # alive while looked for
         assert stranger not in _warm_suites()
     finally:
         os.kill(stranger, 9)
@@ -178,7 +203,7 @@ ENDINGS = {
 }
 
 
-@requires_sandbox
+@end_to_end
 @pytest.mark.parametrize("ending", sorted(ENDINGS))
 def test_a_suite_that_ends_badly_after_its_tests_is_the_platforms_fault(ending: str) -> None:
     """The verdict does not wait for the suite's process to exit, yet a suite that fails
@@ -196,7 +221,7 @@ def test_a_suite_that_ends_badly_after_its_tests_is_the_platforms_fault(ending: 
     assert ("exited with code 4" if ending == "status" else "exited with code 9") in results.output
 
 
-@requires_sandbox
+@end_to_end
 def test_a_failed_assertion_reads_the_same_from_the_cached_rewritten_module() -> None:
     """The suite's module is rewritten once per text in the worker; its failures still
     show pytest's explanation of the comparison, and a change to the text is seen."""
