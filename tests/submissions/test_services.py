@@ -124,7 +124,7 @@ def test_the_sites_words_for_the_file_rule_are_the_sandboxes() -> None:
     """One rule, one wording: the site's translatable templates are the sandbox's."""
     from django.utils import translation
 
-    from taller.submissions.services import FILE_RULE_MESSAGES
+    from taller.submissions.messages import FILE_RULE_MESSAGES
     from taller_grader.sandbox.files import MESSAGES
 
     with translation.override("es"):
@@ -136,6 +136,9 @@ def test_the_file_rules_reason_is_in_the_students_language(db: None) -> None:
 
     from taller.submissions.services import InvalidSubmission, validate_files
 
-    with translation.override("en"), pytest.raises(InvalidSubmission) as refused:
-        validate_files({"a\x01.js": "x"})
-    assert "a control character" in str(refused.value) and "a\\x01.js" in str(refused.value)
+    with translation.override("en"):
+        with pytest.raises(InvalidSubmission) as refused:
+            validate_files({"a\x01.js": "x"})
+        # The refusal is data (a code); it is said in the language of whoever reads it.
+        assert refused.value.code == "control"
+        assert "a control character" in str(refused.value) and "a\\x01.js" in str(refused.value)
