@@ -85,3 +85,18 @@ def test_a_failed_test_prints_its_check_first_exchange_curl_and_output(
     assert f"    {curl}\n" in out
     assert "y 1 petición más" in out
     assert "REQ POST /api/tareas" in out
+
+
+def test_a_runs_known_reason_is_printed_in_the_chosen_language(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    results = {"status": "internal-error", "score": 0, "max_score": 0, "tests": [],
+               "output": "La plataforma de corrección falló. No es culpa tuya…",
+               "reason": {"code": "platform-failed", "params": {}}}  # fmt: skip
+    Printer("en").verdict(results)
+    assert "The grading platform failed" in capsys.readouterr().out
+    Printer("es").verdict(results)
+    assert "La plataforma de corrección falló" in capsys.readouterr().out
+    # A reason this client does not know: the document's own words.
+    Printer("en").verdict({**results, "reason": {"code": "nuevo", "params": {}}})
+    assert "La plataforma de corrección falló" in capsys.readouterr().out
