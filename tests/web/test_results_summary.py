@@ -62,3 +62,13 @@ def test_the_live_page_has_the_same_words_for_a_runs_reason() -> None:
         reasons = strings()["reasons"]
     assert reasons["platform-failed"].startswith("The grading platform failed.")
     assert reasons["worker-lost"].startswith("The grading process stopped twice")
+
+
+def test_the_sites_words_for_the_platforms_reasons_are_the_graders() -> None:
+    """One reason, one wording: the Spanish a document's `output` carries is the site's
+    translatable text for its code."""
+    from taller.web.feedback import REASONS
+    from taller_grader.results import REASON_OUTPUT
+
+    with translation.override("es"):
+        assert {code: str(REASONS[code]) for code in REASON_OUTPUT} == REASON_OUTPUT

@@ -48,8 +48,8 @@ def _first_reason(errors: Any, prefix: str = "") -> str:
 
 
 def refused(exc: SubmissionRefused) -> Response:
-    code = next((code for kind, code in REFUSAL_STATUS if isinstance(exc, kind)), 400)
-    response = Response({"detail": refusal_message(exc), "code": exc.code}, status=code)
+    answer = next((code for kind, code in REFUSAL_STATUS if isinstance(exc, kind)), 400)
+    response = Response({"detail": refusal_message(exc), "code": exc.code}, status=answer)
     if isinstance(exc, RateLimited):
         response.data["retry_after"] = exc.retry_after
         response["Retry-After"] = str(exc.retry_after)

@@ -8,7 +8,7 @@ web/feedback.py does for a results document's codes.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Protocol
 
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
@@ -78,8 +78,11 @@ REFUSALS: dict[str, Promise] = {
 
 
 class Refusal(Protocol):
-    code: str
-    params: Mapping[str, Any]
+    @property
+    def code(self) -> str: ...
+
+    @property
+    def params(self) -> Mapping[str, object]: ...
 
 
 def refusal_message(refusal: Refusal) -> str:
