@@ -1,5 +1,6 @@
-"""When the platform fails, the student's document says so and no more: what failed
-(paths, hosts, the exception's text) is in the logs, with the run's id."""
+"""A run the runner does not grade says why as a code (docs/results.md, `reason`). When
+the platform fails, the student's document says so and no more: what failed (paths,
+hosts, the exception's text) is in the logs, with the run's id."""
 
 from __future__ import annotations
 
@@ -34,6 +35,31 @@ def test_a_broken_host_shows_no_path_to_the_student(
     assert "No es culpa tuya" in results.output
     # The staff's side: the cause, and which run it was.
     assert "the platform failed" in caplog.text and "sin-runtime-secreto" in caplog.text
+
+
+def test_a_file_in_the_graders_folder_is_refused_with_its_rule(tmp_path: Path) -> None:
+    from django.utils import translation
+
+    from taller.web.templatetags.taller import results_summary
+
+    spec = ExerciseSpec(
+        slug="ending",
+        programs=(ProgramSpec(name="main", command=("node", "-e", "0"), port=None),),
+        suite_files={"test_one.py": "def test_one():\n    assert True\n"},
+    )
+    files = {"main.js": b"", ".taller/x.js": b""}
+    results = grade(spec, files, RunnerConfig(runtime_dir=tmp_path))
+    assert results.status is RunStatus.REJECTED
+    assert results.reason is not None
+    assert (results.reason.code, dict(results.reason.params)) == (
+        "reserved",
+        {"name": ".taller/x.js", "folder": ".taller"},
+    )
+    assert results.output == ".taller/x.js: la carpeta .taller/ está reservada para el corrector"
+    with translation.override("en"):
+        assert results_summary(results.to_dict()) == (
+            ".taller/x.js: the folder .taller/ is reserved for the grader"
+        )
 
 
 def test_a_tests_row_position_is_the_same_in_every_process() -> None:
