@@ -197,10 +197,11 @@ class Exchange:
 
 @dataclass(frozen=True, slots=True)
 class Check:
-    """A standard check that failed, as data: a message code and its parameters.
+    """A message as data: a code and its parameters. A test's standard check that
+    failed (`check`), or why a run was not graded (the run's `reason`).
 
     The edges say it in the reader's language (docs/results.md lists the codes); the
-    test's `output` keeps the same message in Spanish for readers that know no codes.
+    `output` beside it keeps the same message in Spanish for readers that know no codes.
     """
 
     code: str
@@ -221,6 +222,22 @@ class Check:
         except (TypeError, ValueError):
             raise ContractError(f"{where}.params must be plain JSON") from None
         return cls(code=_text(data.get("code"), f"{where}.code"), params=dict(params))
+
+
+# The same shape, for a run: why it was not graded.
+Reason = Check
+
+# A run's reasons the platform itself gives (docs/results.md), with the Spanish words
+# its `output` carries for readers that know no codes. The exception's own text (paths,
+# hosts) goes to the logs, never into a document a student reads.
+PLATFORM_FAILED = "platform-failed"
+WORKER_LOST = "worker-lost"
+REASON_OUTPUT = {
+    PLATFORM_FAILED: "La plataforma de corrección falló. No es culpa tuya: la entrega se vuelve "
+    "a calificar y no te cuesta un intento.",
+    WORKER_LOST: "El proceso de corrección se detuvo dos veces con esta entrega. No es culpa "
+    "tuya y no te cuesta un intento; el equipo docente lo ve.",
+}
 
 
 def hidden_name(position: int, language: str = "es") -> str:
@@ -337,6 +354,8 @@ class Results:
     # 2: `stdout`/`stderr` hold only what was written outside any test; each test holds
     # its own lines. A version 1 document's streams hold everything, hidden tests' too.
     version: int = VERSION
+    # Why the run was not graded, as data (absent in older documents and graded runs).
+    reason: Reason | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.tests, tuple):
@@ -384,6 +403,7 @@ class Results:
         stdout: str = "",
         stderr: str = "",
         tests: Iterable[TestResult] = (),
+        reason: Reason | None = None,
     ) -> Results:
         """A run that produced no score: rejected, error, internal-error (every test at 0)."""
         zeroed = tuple(
@@ -399,6 +419,27 @@ class Results:
             stdout=stdout,
             stderr=stderr,
             tests=zeroed,
+            reason=reason,
+        )
+
+    @classmethod
+    def platform_failed(
+        cls,
+        exercise: str,
+        code: str = PLATFORM_FAILED,
+        *,
+        execution_time: float = 0.0,
+        tests: Iterable[TestResult] = (),
+    ) -> Results:
+        """An internal error: the platform's fault, said as one of its reasons (never the
+        exception's text, which the caller logs)."""
+        return cls.ungraded(
+            exercise,
+            RunStatus.INTERNAL_ERROR,
+            REASON_OUTPUT[code],
+            execution_time=execution_time,
+            tests=tests,
+            reason=Reason(code),
         )
 
     def for_student(self) -> Results:
@@ -418,6 +459,8 @@ class Results:
     def to_dict(self) -> dict[str, Any]:
         # A version 1 document is written back as it was read.
         version = {"version": self.version} if self.version != 1 else {}
+        # Written only when known: an older document reads the same.
+        reason = {"reason": self.reason.to_dict()} if self.reason is not None else {}
         return {
             **version,
             "exercise": self.exercise,
@@ -426,6 +469,7 @@ class Results:
             "max_score": _compact(self.max_score),
             "execution_time": self.execution_time,
             "output": self.output,
+            **reason,
             "stdout": self.stdout,
             "stderr": self.stderr,
             "tests": [t.to_dict() for t in self.tests],
@@ -452,6 +496,9 @@ class Results:
             stderr=_text(data.get("stderr", ""), "stderr"),
             tests=tuple(TestResult.from_dict(t) for t in tests),
             version=_version(data.get("version", 1)),
+            reason=None
+            if data.get("reason") is None
+            else Reason.from_dict(data["reason"], "reason"),
         )
 
     @classmethod

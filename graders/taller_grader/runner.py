@@ -33,12 +33,14 @@ from taller_grader import sandbox as sandbox_mod
 from taller_grader.manifest import SERVER_PORT, STARTUP_SECONDS, TIME_LIMIT_SECONDS, RunSpec
 from taller_grader.results import (
     ContractError,
+    Reason,
     Results,
     RunStatus,
     TestResult,
     TestStatus,
     Visibility,
 )
+from taller_grader.sandbox import files as sandbox_files
 from taller_grader.sandbox import netns
 from taller_grader.sandbox.api import (
     Limits,
@@ -187,15 +189,18 @@ def grade(
                 if report and on_suite_report is not None:
                     on_suite_report(report)
         except SubmissionRejected as exc:
-            results = Results.ungraded(spec.slug, RunStatus.REJECTED, exc.reason)
-        except (_InternalError, SandboxError, ContractError, OSError) as exc:
             results = Results.ungraded(
                 spec.slug,
-                RunStatus.INTERNAL_ERROR,
-                f"La plataforma de corrección falló ({exc}). No es culpa tuya: la entrega se "
-                "vuelve a calificar y no te cuesta un intento.",
-                execution_time=time.monotonic() - started,
-                tests=run.collected,
+                RunStatus.REJECTED,
+                exc.reason,
+                reason=Reason(exc.code, exc.params) if exc.code else None,
+            )
+        except (_InternalError, SandboxError, ContractError, OSError):
+            # What failed (paths, hosts) is for the staff: logged, named by the run's id;
+            # the document says only that the platform failed.
+            logger.exception("%s: run %s: the platform failed", spec.slug, run.run_id)
+            results = Results.platform_failed(
+                spec.slug, execution_time=time.monotonic() - started, tests=run.collected
             )
         if on_verdict is not None:
             on_verdict(results)
@@ -245,9 +250,7 @@ class _Run:
     def execute(self) -> Results:
         reserved = [name for name in self.files if name.split("/", 1)[0] == INJECT_DIR]
         if reserved:
-            raise SubmissionRejected(
-                f"{reserved[0]}: la carpeta {INJECT_DIR}/ está reservada para el corrector"
-            )
+            raise sandbox_files.reject("reserved", name=reserved[0], folder=INJECT_DIR)
         files = {
             **self.files,
             **{

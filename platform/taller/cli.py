@@ -37,6 +37,14 @@ API = "/api/v1"
 EXPIRY_MARGIN_SECONDS = 30
 SKIPPED_DIRS = {"node_modules", ".git", "__pycache__"}
 OK, FAILED, USAGE = 0, 1, 2
+# A run's reasons (docs/results.md) in English; in Spanish the document's `output` says
+# them. A reason not here is shown as `output`.
+REASONS_EN = {
+    "platform-failed": "The grading platform failed. It is not your fault: the submission "
+    "is graded again and costs you no attempt.",
+    "worker-lost": "The grading process stopped twice with this submission. It is not your "
+    "fault and costs you no attempt; the teaching staff can see it.",
+}
 
 
 class CliError(Exception):
@@ -295,14 +303,22 @@ class Printer:
             print(f"En la cola: posición {position}.", flush=True)
         self.queue_position = position
 
+    def run_output(self, results: dict[str, Any]) -> str:
+        """What the run says first, in the chosen language when its reason is known."""
+        code = (results.get("reason") or {}).get("code")
+        if self.lang == "en" and code in REASONS_EN:
+            return REASONS_EN[code]
+        return str(results.get("output") or "")
+
     def verdict(self, results: dict[str, Any]) -> int:
         for test in results.get("tests", []):
             self.test(test)
         failing = [t for t in results.get("tests", []) if t["status"] != "passed"]
         for test in failing:
             print(failure_text(test, self.name(test)))
-        if results.get("output"):
-            print(f"\n{results['output'].rstrip()}")
+        said = self.run_output(results)
+        if said:
+            print(f"\n{said.rstrip()}")
         print(
             f"\nResultado: {results['status']} — "
             f"{_num(results['score'])}/{_num(results['max_score'])} puntos, "

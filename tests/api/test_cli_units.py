@@ -115,3 +115,18 @@ def test_a_run_followed_live_as_the_events_schema_describes_it(
     assert out.count("✓   3 hidden test 3  (1/1)") == 1
     assert "← 404 (text/html; charset=utf-8)" in out and "curl -i http://127.0.0.1:3000" in out
     assert "Resultado: failed — 2/4 puntos, 2/3 pruebas superadas." in out
+
+
+def test_a_runs_known_reason_is_printed_in_the_chosen_language(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    results = {"status": "internal-error", "score": 0, "max_score": 0, "tests": [],
+               "output": "La plataforma de corrección falló. No es culpa tuya…",
+               "reason": {"code": "platform-failed", "params": {}}}  # fmt: skip
+    Printer("en").verdict(results)
+    assert "The grading platform failed" in capsys.readouterr().out
+    Printer("es").verdict(results)
+    assert "La plataforma de corrección falló" in capsys.readouterr().out
+    # A reason this client does not know: the document's own words.
+    Printer("en").verdict({**results, "reason": {"code": "nuevo", "params": {}}})
+    assert "La plataforma de corrección falló" in capsys.readouterr().out

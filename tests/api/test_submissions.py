@@ -335,3 +335,27 @@ def test_the_rate_limit_and_a_missing_exercise_speak_english_when_asked(
     response = client.post("/api/v1/submissions/", body, HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 429
     assert response.json()["detail"].startswith("You already have a submission being graded")
+
+
+def test_a_refusal_names_its_code_beside_its_words(
+    world: World, api_as: Callable[[str], APIClient]
+) -> None:
+    client = api_as("student_b")
+    too_many = submit(client, world.exercise.slug, {f"f{i}.js": "" for i in range(21)})
+    assert (too_many.status_code, too_many.json()["code"]) == (400, "max_files")
+    absolute = submit(client, world.exercise.slug, {"/etc/passwd": "x"})
+    assert (absolute.status_code, absolute.json()["code"]) == (400, "absolute")
+    assert submit(client, world.exercise.slug, files()).status_code == 202
+    busy = client.post(
+        "/api/v1/submissions/",
+        {"exercise": world.exercise.slug, "files": files()},
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert (busy.status_code, busy.json()["code"], busy["Retry-After"]) == (429, "in_flight", "5")
+    assert busy.json()["detail"].startswith("You already have a submission being graded")
+    queued = Submission.objects.filter(student=world.users["student_b"]).get()
+    regrade = api_as("admin").post(
+        f"/api/v1/submissions/{queued.pk}/regrade/", HTTP_ACCEPT_LANGUAGE="en"
+    )
+    assert (regrade.status_code, regrade.json()["code"]) == (409, "still_grading")
+    assert regrade.json()["detail"].startswith("The submission is still being graded")

@@ -140,3 +140,27 @@ def test_a_hidden_tests_own_lines_never_reach_a_student() -> None:
     assert old.for_student().stdout == "" and old.for_student().stderr == ""
     no_hidden = Results.from_dict({**SPEC_EXAMPLE})
     assert no_hidden.for_student().stdout == SPEC_EXAMPLE["stdout"]
+
+
+def test_why_a_run_was_not_graded_is_a_code_that_round_trips() -> None:
+    failed = Results.platform_failed("rest-api", tests=[_test("1", 1)])
+    data = failed.to_dict()
+    assert data["reason"] == {"code": "platform-failed", "params": {}}
+    assert data["status"] == "internal-error" and data["tests"][0]["score"] == 0
+    # Readers that know no codes still read why, in Spanish.
+    assert "No es culpa tuya" in data["output"]
+    assert Results.from_dict(json.loads(failed.to_json())) == failed
+    assert Results.from_dict(data).for_student().reason == failed.reason
+
+
+def test_a_document_from_before_reasons_reads_and_writes_back_the_same() -> None:
+    old = {**SPEC_EXAMPLE, "version": 2, "status": "internal-error",
+           "output": "La plataforma de corrección falló (disco lleno)"}  # fmt: skip
+    results = Results.from_dict(old)
+    assert results.reason is None
+    assert results.to_dict() == old
+
+
+def test_a_reason_that_is_not_an_object_is_refused() -> None:
+    with pytest.raises(ContractError, match="reason"):
+        Results.from_dict({**SPEC_EXAMPLE, "reason": "platform-failed"})

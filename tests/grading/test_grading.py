@@ -153,6 +153,7 @@ def test_a_run_whose_worker_died_is_graded_again_once(
     services.run_grading(other.pk)
     other.refresh_from_db()
     assert other.status == "internal-error"
+    assert other.results["reason"] == {"code": "worker-lost", "params": {}}
 
 
 def test_an_internal_error_is_retried_then_left_visible(
@@ -167,6 +168,9 @@ def test_an_internal_error_is_retried_then_left_visible(
     assert submission.status == "internal-error"
     assert submission.retries == 1
     assert "No es culpa tuya" in submission.results["output"]
+    # Why, as a code; what broke (the suite's files, their paths) is in the logs only.
+    assert submission.results["reason"] == {"code": "platform-failed", "params": {}}
+    assert "test_broken" not in submission.results["output"]
 
 
 def test_stuck_runs_are_put_back(course, solution, settings) -> None:

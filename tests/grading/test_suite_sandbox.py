@@ -205,9 +205,12 @@ ENDINGS = {
 
 @end_to_end
 @pytest.mark.parametrize("ending", sorted(ENDINGS))
-def test_a_suite_that_ends_badly_after_its_tests_is_the_platforms_fault(ending: str) -> None:
+def test_a_suite_that_ends_badly_after_its_tests_is_the_platforms_fault(
+    ending: str, caplog: pytest.LogCaptureFixture
+) -> None:
     """The verdict does not wait for the suite's process to exit, yet a suite that fails
-    after reporting every test is still not taken at its word."""
+    after reporting every test is still not taken at its word. What went wrong is for the
+    staff's logs; the student's document says only that the platform failed."""
     spec = ExerciseSpec(
         slug="ending",
         programs=(ProgramSpec(name="main", command=("node", "-e", "0"), port=None),),
@@ -216,9 +219,13 @@ def test_a_suite_that_ends_badly_after_its_tests_is_the_platforms_fault(ending: 
             "test_one.py": "def test_one():\n    assert 1 + 1 == 2\n",
         },
     )
-    results = grade(spec, {"main.js": b""}, RunnerConfig(runtime_dir=REPO / "runtime"))
+    with caplog.at_level("WARNING", logger="taller_grader.runner"):
+        results = grade(spec, {"main.js": b""}, RunnerConfig(runtime_dir=REPO / "runtime"))
     assert results.status is RunStatus.INTERNAL_ERROR
-    assert ("exited with code 4" if ending == "status" else "exited with code 9") in results.output
+    cause = "exited with code 4" if ending == "status" else "exited with code 9"
+    assert cause in caplog.text
+    assert results.reason is not None and results.reason.code == "platform-failed"
+    assert "exited" not in results.to_json() and "No es culpa tuya" in results.output
 
 
 @end_to_end

@@ -124,7 +124,7 @@ def test_the_sites_words_for_the_file_rule_are_the_sandboxes() -> None:
     """One rule, one wording: the site's translatable templates are the sandbox's."""
     from django.utils import translation
 
-    from taller.submissions.services import FILE_RULE_MESSAGES
+    from taller.submissions.messages import FILE_RULE_MESSAGES
     from taller_grader.sandbox.files import MESSAGES
 
     with translation.override("es"):
@@ -136,6 +136,26 @@ def test_the_file_rules_reason_is_in_the_students_language(db: None) -> None:
 
     from taller.submissions.services import InvalidSubmission, validate_files
 
-    with translation.override("en"), pytest.raises(InvalidSubmission) as refused:
-        validate_files({"a\x01.js": "x"})
-    assert "a control character" in str(refused.value) and "a\\x01.js" in str(refused.value)
+    with translation.override("en"):
+        with pytest.raises(InvalidSubmission) as refused:
+            validate_files({"a\x01.js": "x"})
+        # The refusal is data (a code); it is said in the language of whoever reads it.
+        assert refused.value.code == "control"
+        assert "a control character" in str(refused.value) and "a\\x01.js" in str(refused.value)
+
+
+def test_every_refusal_and_reason_has_its_english_words() -> None:
+    """The site is bilingual: a refusal or a run's reason whose words the English
+    catalogue lacks would reach an English reader in Spanish."""
+    from django.utils import translation
+
+    from taller.submissions.messages import REFUSALS
+    from taller.web.feedback import REASONS
+
+    words = {**{f"refusal {c}": t for c, t in REFUSALS.items()},
+             **{f"reason {c}": t for c, t in REASONS.items()}}  # fmt: skip
+    with translation.override("es"):
+        spanish = {key: str(text) for key, text in words.items()}
+    with translation.override("en"):
+        english = {key: str(text) for key, text in words.items()}
+    assert [key for key in words if english[key] == spanish[key]] == []

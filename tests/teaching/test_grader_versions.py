@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import stat
+import uuid
 import zipfile
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from django.test import Client
 from taller.accounts.roles import Role
 from taller.courses.bundles import MAX_FILE_BYTES, BundleError, load_bundle
 from taller.courses.models import Exercise, GraderVersion
+from taller_grader.results import Results
 from tests.factories import UserFactory
 from tests.grading.conftest import requires_sandbox
 
@@ -205,6 +207,14 @@ def test_the_status_page_shows_queues_and_internal_errors_to_admins_only(
         status="internal-error",
         results={"output": "La plataforma de corrección falló (disco lleno)"},
     )
+    # What failed is in the worker's logs, under the run's id: the page names it.
+    failed_now = SubmissionFactory(
+        exercise=exercise,
+        status="internal-error",
+        run_token=uuid.UUID(int=0xABC),
+        results=Results.platform_failed("rest-api").to_dict(),
+    )
+    Submission.objects.filter(pk=failed_now.pk).update(finished_at="2026-11-29T11:00:00Z")
     Submission.objects.filter(pk=broken.pk).update(finished_at="2026-11-29T10:00:00Z")
     client.force_login(UserFactory(role=Role.INSTRUCTOR))
     assert client.get("/docencia/estado/").status_code == 403
@@ -212,3 +222,4 @@ def test_the_status_page_shows_queues_and_internal_errors_to_admins_only(
     page = client.get("/docencia/estado/").content.decode()
     assert "grading" in page
     assert "disco lleno" in page
+    assert f"run_id={uuid.UUID(int=0xABC).hex}" in page

@@ -36,3 +36,39 @@ def test_an_error_keeps_the_graders_explanation() -> None:
     with translation.override("en"):
         assert results_summary(results) == "El servidor no arrancó."
     assert results_summary(None) == ""
+
+
+def test_a_runs_reason_is_said_in_the_readers_language() -> None:
+    failed = {"status": "internal-error", "output": "La plataforma de corrección falló. …",
+              "reason": {"code": "platform-failed", "params": {}}, "tests": []}  # fmt: skip
+    with translation.override("en"):
+        assert results_summary(failed).startswith("The grading platform failed.")
+    with translation.override("es"):
+        assert results_summary(failed).startswith("La plataforma de corrección falló. No es")
+    rejected = {"status": "rejected", "output": "Demasiados archivos: 30 (el máximo es 20).",
+                "reason": {"code": "too_many_files", "params": {"count": 30, "max": 20}},
+                "tests": []}  # fmt: skip
+    with translation.override("en"):
+        assert "30" in results_summary(rejected) and "Demasiados" not in results_summary(rejected)
+        # A code this site does not know (a newer grader's): the grader's own words.
+        unknown = {**failed, "reason": {"code": "nuevo", "params": {}}}
+        assert results_summary(unknown) == "La plataforma de corrección falló. …"
+
+
+def test_the_live_page_has_the_same_words_for_a_runs_reason() -> None:
+    from taller.web.feedback import strings
+
+    with translation.override("en"):
+        reasons = strings()["reasons"]
+    assert reasons["platform-failed"].startswith("The grading platform failed.")
+    assert reasons["worker-lost"].startswith("The grading process stopped twice")
+
+
+def test_the_sites_words_for_the_platforms_reasons_are_the_graders() -> None:
+    """One reason, one wording: the Spanish a document's `output` carries is the site's
+    translatable text for its code."""
+    from taller.web.feedback import REASONS
+    from taller_grader.results import REASON_OUTPUT
+
+    with translation.override("es"):
+        assert {code: str(REASONS[code]) for code in REASON_OUTPUT} == REASON_OUTPUT

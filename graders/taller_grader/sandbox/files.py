@@ -37,7 +37,7 @@ def shared_modules(runtime_dir: Path) -> frozenset[str]:
 
 
 # Why a submission is refused, by code; `%(…)s` are the parameters. The platform shows
-# these words in the student's language (taller.submissions.services keeps the same
+# these words in the student's language (taller.submissions.messages keeps the same
 # templates as its translatable strings); here, with no Django, they are Spanish.
 MESSAGES = {
     "no_name": "Un archivo no tiene nombre.",
@@ -64,10 +64,13 @@ MESSAGES = {
     "file_too_big": "%(name)s es demasiado grande (%(bytes)s bytes; máximo %(max)s).",
     "total_too_big": "La entrega es demasiado grande (máximo %(max)s bytes en total).",
     "file_and_folder": "%(name)s es a la vez archivo y carpeta.",
+    # The runner's own rule: the folder it writes the exercise's files into.
+    "reserved": "%(name)s: la carpeta %(folder)s/ está reservada para el corrector",
 }
 
 
-def _reject(code: str, **params: object) -> SubmissionRejected:
+def reject(code: str, **params: object) -> SubmissionRejected:
+    """A refusal for one of the rules above: its words, its code and its parameters."""
     return SubmissionRejected(MESSAGES[code] % params, code=code, params=params)
 
 
@@ -79,30 +82,30 @@ def split_name(name: object) -> tuple[str, ...]:
     names the file and says why.
     """
     if not isinstance(name, str) or not name:
-        raise _reject("no_name")
+        raise reject("no_name")
     shown = repr(name[:80]) + ("…" if len(name) > 80 else "")
     if any(ord(ch) < 0x20 or ch == "\x7f" for ch in name):
-        raise _reject("control", name=shown)
+        raise reject("control", name=shown)
     if "\\" in name:
-        raise _reject("backslash", name=shown)
+        raise reject("backslash", name=shown)
     if name.startswith("/"):
-        raise _reject("absolute", name=shown)
+        raise reject("absolute", name=shown)
     try:
         encoded = name.encode("utf-8")
     except UnicodeEncodeError:
-        raise _reject("not_utf8", name=shown) from None
+        raise reject("not_utf8", name=shown) from None
     if len(encoded) > MAX_PATH_BYTES:
-        raise _reject("path_too_long", name=shown, bytes=len(encoded), max=MAX_PATH_BYTES)
+        raise reject("path_too_long", name=shown, bytes=len(encoded), max=MAX_PATH_BYTES)
     parts = tuple(name.split("/"))
     if len(parts) > MAX_DEPTH:
-        raise _reject("too_deep", name=shown, max=MAX_DEPTH)
+        raise reject("too_deep", name=shown, max=MAX_DEPTH)
     for part in parts:
         if part in ("", ".", ".."):
-            raise _reject("bad_part", name=shown)
+            raise reject("bad_part", name=shown)
         if len(part.encode("utf-8")) > MAX_COMPONENT_BYTES:
-            raise _reject("part_too_long", name=shown, max=MAX_COMPONENT_BYTES)
+            raise reject("part_too_long", name=shown, max=MAX_COMPONENT_BYTES)
         if part.casefold() == "node_modules":
-            raise _reject("node_modules", name=shown)
+            raise reject("node_modules", name=shown)
     return parts
 
 
@@ -111,36 +114,36 @@ def check_package_json(name: str, data: bytes, shared: frozenset[str]) -> None:
     try:
         manifest = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
-        raise _reject("package_not_json", name=name) from None
+        raise reject("package_not_json", name=name) from None
     if not isinstance(manifest, dict):
-        raise _reject("package_not_object", name=name)
+        raise reject("package_not_object", name=name)
     for field in _DEPENDENCY_FIELDS:
         deps = manifest.get(field)
         if deps is None:
             continue
         if not isinstance(deps, dict):
-            raise _reject("package_field", name=name, field=field)
+            raise reject("package_field", name=name, field=field)
         for module in deps:
             if module not in shared:
                 allowed = ", ".join(sorted(shared))
-                raise _reject("package_module", name=name, module=module, allowed=allowed)
+                raise reject("package_module", name=name, module=module, allowed=allowed)
 
 
 def validate(files: Mapping[str, bytes], limits: Limits, shared: frozenset[str]) -> list[Entry]:
     """Check every rule before anything is written; return (components, data) pairs."""
     if len(files) > limits.max_files:
-        raise _reject("too_many_files", count=len(files), max=limits.max_files)
+        raise reject("too_many_files", count=len(files), max=limits.max_files)
     entries: list[Entry] = []
     total = 0
     for name, data in files.items():
         parts = split_name(name)
         if not isinstance(data, bytes | bytearray):
-            raise _reject("not_bytes", name=repr(name))
+            raise reject("not_bytes", name=repr(name))
         if len(data) > limits.max_file_bytes:
-            raise _reject("file_too_big", name=name, bytes=len(data), max=limits.max_file_bytes)
+            raise reject("file_too_big", name=name, bytes=len(data), max=limits.max_file_bytes)
         total += len(data)
         if total > limits.max_total_bytes:
-            raise _reject("total_too_big", max=limits.max_total_bytes)
+            raise reject("total_too_big", max=limits.max_total_bytes)
         if parts[-1] == "package.json":
             check_package_json(name, bytes(data), shared)
         entries.append((parts, bytes(data)))
@@ -148,7 +151,7 @@ def validate(files: Mapping[str, bytes], limits: Limits, shared: frozenset[str])
     for parts, _ in entries:
         for depth in range(1, len(parts)):
             if parts[:depth] in names:
-                raise _reject("file_and_folder", name="/".join(parts[:depth]))
+                raise reject("file_and_folder", name="/".join(parts[:depth]))
     return entries
 
 

@@ -196,7 +196,8 @@ class ExchangeSerializer(serializers.Serializer[Any]):
 
 
 class CheckSerializer(serializers.Serializer[Any]):
-    """A standard check that failed: its code and parameters (docs/results.md)."""
+    """A message as data (docs/results.md): a test's standard check that failed, or why
+    a run was not graded; its code and parameters."""
 
     code = serializers.CharField()
     params = serializers.DictField()
@@ -228,6 +229,8 @@ class ResultsSerializer(serializers.Serializer[Any]):
     max_score = serializers.FloatField()
     execution_time = serializers.FloatField()
     output = serializers.CharField(allow_blank=True)
+    # Why the run was not graded, as a code (docs/results.md); absent when not known.
+    reason = CheckSerializer(required=False)
     stdout = serializers.CharField(allow_blank=True)
     stderr = serializers.CharField(allow_blank=True)
     tests = TestResultSerializer(many=True)
@@ -359,6 +362,11 @@ class GradebookSerializer(serializers.Serializer[Any]):
 
 class ErrorSerializer(serializers.Serializer[Any]):
     detail = serializers.CharField()
+    code = serializers.CharField(
+        required=False,
+        help_text="For a refused submission or regrade: why, as a code "
+        "(taller.submissions.messages); `detail` says it in the reader's language.",
+    )
 
 
 class RateLimitedSerializer(ErrorSerializer):

@@ -30,13 +30,7 @@ from taller.courses.models import Exercise
 from taller.grading.selectors import submission_snapshot, viewer_for
 from taller.submissions import selectors as submission_selectors
 from taller.submissions.models import Submission
-from taller.submissions.services import (
-    InvalidSubmission,
-    NotRegradable,
-    RateLimited,
-    submission_create,
-    submission_regrade,
-)
+from taller.submissions.services import submission_create, submission_regrade
 from taller.web.middleware import accepted_language
 
 # Primary keys are 64-bit; a longer number in a URL is simply not there (not a 500).
@@ -202,15 +196,6 @@ def _detail(request: Request, submission: Submission) -> dict[str, Any]:
     return dict(s.SubmissionDetailSerializer(submission, context={"snapshot": snapshot}).data)
 
 
-def _rate_limited(exc: RateLimited) -> Response:
-    response = Response(
-        {"detail": str(exc), "retry_after": exc.retry_after},
-        status=status.HTTP_429_TOO_MANY_REQUESTS,
-    )
-    response["Retry-After"] = str(exc.retry_after)
-    return response
-
-
 class SubmissionListCreateView(generics.ListAPIView[Submission]):
     serializer_class = s.SubmissionSerializer
 
@@ -250,14 +235,10 @@ class SubmissionListCreateView(generics.ListAPIView[Submission]):
             raise NotFound(_("No existe ese ejercicio."))
         user = request.user
         assert isinstance(user, User)
-        try:
-            submission = submission_create(
-                student=user, exercise=exercise, files=payload.validated_data["files"]
-            )
-        except InvalidSubmission as exc:
-            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
-        except RateLimited as exc:
-            return _rate_limited(exc)
+        # A refusal (SubmissionRefused) is answered by api/exceptions.py: 400 or 429.
+        submission = submission_create(
+            student=user, exercise=exercise, files=payload.validated_data["files"]
+        )
         response = Response(s.SubmissionSerializer(submission).data, status=202)
         response["Location"] = s.SubmissionSerializer().get_url(submission)
         return response
@@ -312,10 +293,8 @@ class SubmissionRegradeView(APIView):
                     },
                     status=status.HTTP_409_CONFLICT,
                 )
-        try:
-            regrade = submission_regrade(original=submission, version=version)
-        except NotRegradable as exc:
-            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        # A refusal (NotRegradable) is answered by api/exceptions.py: 409.
+        regrade = submission_regrade(original=submission, version=version)
         return Response(s.SubmissionSerializer(regrade).data, status=202)
 
 

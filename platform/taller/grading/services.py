@@ -12,6 +12,7 @@ import logging
 import random
 import time
 import uuid
+import zlib
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
@@ -36,7 +37,7 @@ from taller.grading.events import (
 from taller.grading.runner import grade_files, runner_config, spec_for
 from taller.submissions.models import Submission, TestResult
 from taller_grader.checks import CheckRow, check_solutions
-from taller_grader.results import Results, RunStatus
+from taller_grader.results import WORKER_LOST, Results, RunStatus
 from taller_grader.results import TestResult as TestOutcome
 from taller_grader.runner import Collected, Event, TestFinished
 
@@ -175,15 +176,10 @@ def grading_start(
 def _take_over_locked(submission: Submission) -> bool:
     """A run whose worker died: grade it again, once; after that give up, visibly."""
     if submission.takeovers >= 1:
-        _finish_locked(
-            submission,
-            Results.ungraded(
-                submission.exercise.slug,
-                RunStatus.INTERNAL_ERROR,
-                "El proceso de corrección se detuvo dos veces con esta entrega. No es culpa "
-                "tuya y no te cuesta un intento; el equipo docente lo ve.",
-            ),
+        logger.error(
+            "submission %s: worker %r died again; given up", submission.pk, submission.worker
         )
+        _finish_locked(submission, Results.platform_failed(submission.exercise.slug, WORKER_LOST))
         return False
     logger.warning("submission %s: worker %r died; grading again", submission.pk, submission.worker)
     submission.takeovers += 1
@@ -306,7 +302,10 @@ def _position(test: TestOutcome) -> int:
     try:
         return int(test.number)
     except ValueError:
-        return abs(hash(test.number)) % 30000
+        # The same in every process (hash() of a str is salted per process): a test keeps
+        # its row and its place in the list, live and in the verdict, whichever worker
+        # wrote them.
+        return zlib.crc32(test.number.encode()) % 30000
 
 
 def _test_fields(test: TestOutcome) -> dict[str, object]:
@@ -378,14 +377,9 @@ def _run_grading(submission_id: int, worker: str) -> StartResult:
     try:
         spec = spec_for(submission.grader_version)
         results = grade_files(spec, submission.files, on_events, on_verdict)
-    except Exception as exc:  # the platform's fault: recorded, retried, never lost
+    except Exception:  # the platform's fault: recorded, retried, never lost
         logger.exception("submission %s: grading failed", submission_id)
-        results = Results.ungraded(
-            slug,
-            RunStatus.INTERNAL_ERROR,
-            f"La plataforma de corrección falló ({exc.__class__.__name__}). No es culpa "
-            "tuya: la entrega se vuelve a calificar y no te cuesta un intento.",
-        )
+        results = Results.platform_failed(slug)
     # The verdict is in memory only: kept trying through a dropped connection, so the
     # run never stays "running" because of a blip (the task retries beyond that).
     if not recorded:

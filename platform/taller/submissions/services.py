@@ -12,32 +12,46 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext
-from django.utils.translation import gettext_lazy as _
 
 from taller.accounts.models import User
 from taller.cohorts.models import Cohort, Enrollment
 from taller.courses.models import Exercise, GraderVersion
 from taller.grading.services import submission_enqueue
+from taller.submissions.messages import refusal_message
 from taller.submissions.models import RegradeBatch, Submission
 from taller.submissions.selectors import REGRADE_STATES, latest_attempts
 from taller_grader.sandbox import files as sandbox_files
 from taller_grader.sandbox.api import Limits, SubmissionRejected
 
 
-class InvalidSubmission(ValueError):
+class SubmissionRefused(Exception):
+    """A refusal, as data: a code and its parameters. The edges word it in the reader's
+    language (submissions/messages.py); str() does so in the active one."""
+
+    def __init__(self, code: str, params: Mapping[str, object] | None = None) -> None:
+        super().__init__(code)
+        self.code = code
+        self.params = dict(params or {})
+
+    def __str__(self) -> str:
+        return refusal_message(self)
+
+
+class InvalidSubmission(SubmissionRefused, ValueError):
     """Files that cannot even be stored; the message tells the student what to fix."""
 
 
-class NotRegradable(ValueError):
+class NotRegradable(SubmissionRefused, ValueError):
     """A submission that cannot be graded again right now (still running, no grader)."""
 
 
-class RateLimited(Exception):
+class RateLimited(SubmissionRefused):
     """Too many submissions right now; try again after `retry_after` seconds."""
 
-    def __init__(self, message: str, retry_after: int) -> None:
-        super().__init__(message)
+    def __init__(
+        self, code: str, params: Mapping[str, object] | None = None, *, retry_after: int
+    ) -> None:
+        super().__init__(code, params)
         self.retry_after = retry_after
 
 
@@ -50,10 +64,7 @@ def _check_rate(student: User) -> None:
     own = Submission.objects.filter(student=student, regrade_of__isnull=True)
     in_flight = own.filter(status__in=[Submission.Status.QUEUED, Submission.Status.RUNNING]).count()
     if in_flight >= settings.TALLER_MAX_IN_FLIGHT:
-        raise RateLimited(
-            gettext("Ya tienes una entrega calificándose; espera a que termine para enviar otra."),
-            retry_after=5,
-        )
+        raise RateLimited("in_flight", retry_after=5)
     window_start = timezone.now() - timedelta(minutes=1)
     recent = list(
         own.filter(submitted_at__gte=window_start)
@@ -63,47 +74,7 @@ def _check_rate(student: User) -> None:
     if len(recent) >= settings.TALLER_SUBMISSIONS_PER_MINUTE:
         wait = 60 - (timezone.now() - recent[0]).total_seconds()
         seconds = max(1, math.ceil(wait))
-        raise RateLimited(
-            gettext("Demasiadas entregas en un minuto; vuelve a intentarlo en %(seconds)s s.")
-            % {"seconds": seconds},
-            retry_after=seconds,
-        )
-
-
-# The sandbox's reasons (taller_grader.sandbox.files.MESSAGES, the same templates), in
-# the student's language; tests/submissions checks the two stay the same.
-FILE_RULE_MESSAGES = {
-    "no_name": _("Un archivo no tiene nombre."),
-    "control": _("Nombre de archivo no permitido: %(name)s lleva un carácter de control."),
-    "backslash": _(
-        "Nombre de archivo no permitido: %(name)s lleva «\\»; separa las carpetas con «/»."
-    ),
-    "absolute": _("Nombre de archivo no permitido: %(name)s es absoluto; usa una ruta relativa."),
-    "not_utf8": _("Nombre de archivo no permitido: %(name)s no es UTF-8 válido."),
-    "path_too_long": _(
-        "Nombre de archivo demasiado largo: %(name)s ocupa %(bytes)s bytes (máximo %(max)s)."
-    ),
-    "too_deep": _("Demasiadas carpetas anidadas: %(name)s (máximo %(max)s niveles)."),
-    "bad_part": _("Nombre de archivo no permitido: %(name)s tiene una parte vacía, «.» o «..»."),
-    "part_too_long": _(
-        "Nombre de archivo demasiado largo: %(name)s tiene una parte de más de %(max)s bytes."
-    ),
-    "node_modules": _(
-        "No se puede enviar node_modules (%(name)s): los módulos los pone la plataforma."
-    ),
-    "package_not_json": _("%(name)s no es un JSON válido."),
-    "package_not_object": _("%(name)s debe ser un objeto JSON."),
-    "package_field": _('%(name)s: "%(field)s" debe ser un objeto.'),
-    "package_module": _(
-        '%(name)s: el módulo "%(module)s" no está disponible. Solo se pueden usar los '
-        "módulos de Node.js y: %(allowed)s."
-    ),
-    "too_many_files": _("Demasiados archivos: %(count)s (el máximo es %(max)s)."),
-    "not_bytes": _("Contenido no válido en %(name)s."),
-    "file_too_big": _("%(name)s es demasiado grande (%(bytes)s bytes; máximo %(max)s)."),
-    "total_too_big": _("La entrega es demasiado grande (máximo %(max)s bytes en total)."),
-    "file_and_folder": _("%(name)s es a la vez archivo y carpeta."),
-}
+        raise RateLimited("per_minute", {"seconds": seconds}, retry_after=seconds)
 
 
 @lru_cache(maxsize=4)
@@ -120,39 +91,32 @@ def validate_files(files: Mapping[str, str]) -> dict[str, str]:
     file costs no attempt and says why at once instead of as a `rejected` run.
     """
     if not files:
-        raise InvalidSubmission(gettext("La entrega no tiene archivos."))
+        raise InvalidSubmission("no_files")
     if len(files) > settings.TALLER_MAX_FILES:
         raise InvalidSubmission(
-            gettext("Demasiados archivos: %(count)s (máximo %(max)s).")
-            % {"count": len(files), "max": settings.TALLER_MAX_FILES}
+            "max_files", {"count": len(files), "max": settings.TALLER_MAX_FILES}
         )
     total = 0
     clean: dict[str, str] = {}
     encoded: dict[str, bytes] = {}
     for name, text in files.items():
         if not isinstance(name, str) or not isinstance(text, str):
-            raise InvalidSubmission(
-                gettext("%(name)r: el nombre y el contenido deben ser texto.")
-                % {"name": str(name)[:80]}
-            )
+            raise InvalidSubmission("not_text", {"name": str(name)[:80]})
         try:
             data = text.encode("utf-8")
         except UnicodeEncodeError:
-            raise InvalidSubmission(
-                gettext("%(name)r: el contenido no es UTF-8 válido.") % {"name": name[:80]}
-            ) from None
+            raise InvalidSubmission("content_not_utf8", {"name": name[:80]}) from None
         if len(data) > settings.TALLER_MAX_FILE_BYTES:
             raise InvalidSubmission(
-                gettext("%(name)s: %(bytes)s bytes, más que el máximo de %(max)s.")
-                % {"name": name[:80], "bytes": len(data), "max": settings.TALLER_MAX_FILE_BYTES}
+                "max_file_bytes",
+                {"name": name[:80], "bytes": len(data), "max": settings.TALLER_MAX_FILE_BYTES},
             )
         total += len(data)
         clean[name] = text
         encoded[name] = data
     if total > settings.TALLER_MAX_TOTAL_BYTES:
         raise InvalidSubmission(
-            gettext("La entrega ocupa %(bytes)s bytes, más que el máximo de %(max)s.")
-            % {"bytes": total, "max": settings.TALLER_MAX_TOTAL_BYTES}
+            "max_total_bytes", {"bytes": total, "max": settings.TALLER_MAX_TOTAL_BYTES}
         )
     limits = Limits(
         max_files=settings.TALLER_MAX_FILES,
@@ -162,8 +126,8 @@ def validate_files(files: Mapping[str, str]) -> dict[str, str]:
     try:
         sandbox_files.validate(encoded, limits, _shared_modules(str(settings.TALLER_RUNTIME_DIR)))
     except SubmissionRejected as exc:
-        template = FILE_RULE_MESSAGES.get(exc.code)
-        raise InvalidSubmission(str(template) % exc.params if template else exc.reason) from None
+        # The sandbox's own rule, by its code (messages.FILE_RULE_MESSAGES words it).
+        raise InvalidSubmission(exc.code, exc.params) from None
     return clean
 
 
@@ -171,7 +135,7 @@ def validate_files(files: Mapping[str, str]) -> dict[str, str]:
 def submission_create(*, student: User, exercise: Exercise, files: Mapping[str, str]) -> Submission:
     """Store a student's attempt, queued for grading with the exercise's current grader."""
     if exercise.current_version is None:
-        raise InvalidSubmission(gettext("Este ejercicio todavía no tiene corrector."))
+        raise InvalidSubmission("no_grader")
     clean = validate_files(files)
     enrollment = (
         Enrollment.objects.filter(student=student, cohort__course=exercise.section.course)
@@ -208,22 +172,19 @@ def submission_create(*, student: User, exercise: Exercise, files: Mapping[str, 
 class RegradeInProgress(NotRegradable):
     """The same regrade is already running; `batch` is the one to follow instead."""
 
-    def __init__(self, message: str, batch: RegradeBatch) -> None:
-        super().__init__(message)
+    def __init__(self, code: str, batch: RegradeBatch) -> None:
+        super().__init__(code)
         self.batch = batch
 
 
 def _regrade_version(exercise: Exercise, version: GraderVersion | None) -> GraderVersion:
     version = version or exercise.current_version
     if version is None:
-        raise NotRegradable("Este ejercicio todavía no tiene corrector.")
+        raise NotRegradable("no_grader")
     if version.exercise_id != exercise.pk:
-        raise NotRegradable("Esa versión del corrector es de otro ejercicio.")
+        raise NotRegradable("other_exercise")
     if version.state not in REGRADE_STATES:
-        raise NotRegradable(
-            f"La versión {version.number} está {version.get_state_display()}: solo se "
-            "recalifica con versiones válidas o publicadas."
-        )
+        raise NotRegradable("version_state", {"number": version.number, "state": version.state})
     return version
 
 
@@ -274,16 +235,14 @@ def submission_regrade(
     exercise = Exercise.objects.select_related("current_version").get(pk=original.exercise_id)
     version = _regrade_version(exercise, version)
     if not original.is_final:
-        raise NotRegradable("El envío todavía se está calificando; espera a que termine.")
+        raise NotRegradable("still_grading")
     if (
         refuse_duplicate
         and Submission.objects.filter(
             regrade_of_id=root_id, grader_version=version, status__in=_IN_FLIGHT
         ).exists()
     ):
-        raise NotRegradable(
-            f"Este intento ya se está recalificando con la versión {version.number}."
-        )
+        raise NotRegradable("regrading_attempt", {"number": version.number})
     return _regrade_create(original, version)
 
 
@@ -308,7 +267,7 @@ def regrade_batch_create(
     if request_token is not None:
         same = RegradeBatch.objects.filter(request_token=request_token).first()
         if same is not None:
-            raise RegradeInProgress("Esta recalificación ya se pidió.", same)
+            raise RegradeInProgress("already_requested", same)
     running = (
         RegradeBatch.objects.filter(
             cohort=cohort,
@@ -320,12 +279,10 @@ def regrade_batch_create(
         .first()
     )
     if running is not None:
-        raise RegradeInProgress(
-            "Ya hay una recalificación de este ejercicio con esta versión en curso.", running
-        )
+        raise RegradeInProgress("regrade_running", running)
     attempts = latest_attempts(cohort, exercise)
     if not attempts:
-        raise NotRegradable("Nadie de este cohorte ha enviado este ejercicio todavía.")
+        raise NotRegradable("nobody_submitted")
     batch = RegradeBatch.objects.create(
         cohort=cohort,
         exercise=exercise,

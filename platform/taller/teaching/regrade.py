@@ -19,6 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from taller.accounts.models import User
 from taller.accounts.roles import can_regrade, is_staff_member, role_required
 from taller.courses.models import GraderVersion
+from taller.submissions.messages import refusal_message
 from taller.submissions.models import RegradeBatch, Submission
 from taller.submissions.selectors import (
     REGRADE_STATES,
@@ -113,10 +114,10 @@ def cohort_regrades_view(request: HttpRequest, cohort_id: int) -> HttpResponse:
                 request_token=form.cleaned_data["token"],
             )
         except RegradeInProgress as exc:
-            messages.info(request, str(exc))
+            messages.info(request, refusal_message(exc))
             return redirect("teaching-regrade", cohort_id=cohort.pk, batch_id=exc.batch.pk)
         except NotRegradable as exc:
-            form.add_error("version", str(exc))
+            form.add_error("version", refusal_message(exc))
         else:
             n = batch.submissions.count()
             messages.success(
@@ -195,7 +196,7 @@ def submission_regrade_view(request: HttpRequest, submission_id: int) -> HttpRes
     try:
         regrade = submission_regrade(original=submission, version=version, refuse_duplicate=True)
     except NotRegradable as exc:
-        messages.error(request, str(exc))
+        messages.error(request, refusal_message(exc))
     else:
         messages.success(
             request,

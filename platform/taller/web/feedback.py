@@ -1,9 +1,9 @@
 """What a failed test says, in the reader's language: its check, its HTTP exchanges, the
-summary of where most failures start.
+summary of where most failures start; and why a run was not graded.
 
-The results document (docs/results.md) carries a standard check as a code and its
-parameters; the words are here. static/taller/js/live.js renders the same from the same
-strings (`live_strings`), so a live page reads as a reload does.
+The results document (docs/results.md) carries a standard check, and a run's reason, as
+a code and its parameters; the words are here. static/taller/js/live.js renders the same
+from the same strings (`live_strings`), so a live page reads as a reload does.
 """
 
 from __future__ import annotations
@@ -15,6 +15,9 @@ from http import HTTPStatus
 from typing import Any
 
 from django.utils.translation import gettext, gettext_lazy, ngettext
+
+from taller.submissions.messages import FILE_RULE_MESSAGES
+from taller_grader.results import PLATFORM_FAILED, WORKER_LOST
 
 # One sentence per check code; every parameter is already text (see _param).
 CHECKS = {
@@ -38,20 +41,40 @@ CHECKS = {
         "%(method)s %(path)s: el servidor no respondió (%(reason)s). ¿Se cayó? Mira su salida."
     ),
 }
-START_THERE = (
-    "%(n)s prueba falla primero en %(request)s: empieza por ahí.",
-    "%(n)s pruebas fallan primero en %(request)s: empieza por ahí.",
-)
+# Why a run was not graded (its `reason`): the platform's own reasons, and the file
+# rules a rejected run broke (the same words the site refuses them with).
+REASONS = {
+    PLATFORM_FAILED: gettext_lazy(
+        "La plataforma de corrección falló. No es culpa tuya: la entrega se vuelve a "
+        "calificar y no te cuesta un intento."
+    ),
+    WORKER_LOST: gettext_lazy(
+        "El proceso de corrección se detuvo dos veces con esta entrega. No es culpa tuya y "
+        "no te cuesta un intento; el equipo docente lo ve."
+    ),
+    **FILE_RULE_MESSAGES,
+}
+
+
+def start_there_template(n: int) -> str:
+    # The pair written out at the call, for makemessages: a pair passed through a
+    # variable is invisible to it, and it would mark the translation obsolete.
+    return ngettext(
+        "%(n)s prueba falla primero en %(request)s: empieza por ahí.",
+        "%(n)s pruebas fallan primero en %(request)s: empieza por ahí.",
+        n,
+    )
 
 
 def strings() -> dict[str, Any]:
     """What live.js needs to say the same, in the active language."""
     return {
         "checks": {code: str(text) for code, text in CHECKS.items()},
+        "reasons": {code: str(text) for code, text in REASONS.items()},
         "none": gettext("ninguno"),
         "any": gettext("cualquiera"),
-        "start_there_one": ngettext(*START_THERE, 1),
-        "start_there_many": ngettext(*START_THERE, 2),
+        "start_there_one": start_there_template(1),
+        "start_there_many": start_there_template(2),
         "phrases": {str(s.value): s.phrase for s in HTTPStatus},
         "request": gettext("Petición"),
         "response": gettext("Respuesta"),
@@ -85,6 +108,21 @@ def check_message(check: Mapping[str, Any] | None) -> str:
     if "expected" in fields and params.get("expected") is None:
         fields["expected"] = gettext("cualquiera")
     return str(template) % fields
+
+
+def reason_message(reason: Mapping[str, Any] | None) -> str:
+    """Why the run was not graded, in the active language; '' for a code this site does
+    not know (the run's `output` says it in Spanish then)."""
+    if not reason:
+        return ""
+    template = REASONS.get(str(reason.get("code")))
+    if template is None:
+        return ""
+    params = reason.get("params") or {}
+    try:
+        return str(template) % {key: params.get(key, "") for key in _placeholders(str(template))}
+    except (TypeError, ValueError):
+        return ""
 
 
 def _placeholders(template: str) -> list[str]:
@@ -162,4 +200,4 @@ def start_there(tests: Iterable[Mapping[str, Any]]) -> str:
     place, n = counts.most_common(1)[0]
     if n < 2:
         return ""
-    return ngettext(*START_THERE, n) % {"n": n, "request": place}
+    return start_there_template(n) % {"n": n, "request": place}

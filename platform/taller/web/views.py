@@ -14,7 +14,7 @@ from django.utils import dateformat, timezone, translation
 from django.utils.formats import get_format
 from django.utils.html import json_script
 from django.utils.safestring import SafeString
-from django.utils.translation import get_language, ngettext
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -22,12 +22,13 @@ from taller.accounts.models import User
 from taller.courses import selectors as course_selectors
 from taller.grading.selectors import snapshot_of, submission_snapshot, viewer_for, viewer_of
 from taller.submissions import selectors as submission_selectors
+from taller.submissions.messages import refusal_message
 from taller.submissions.models import Submission
 from taller.submissions.services import InvalidSubmission, RateLimited, submission_create
 from taller.web import feedback
 from taller.web.forms import files_from_post
 from taller.web.markdown import render_markdown, without_title
-from taller.web.templatetags.taller import SUMMARY_FAILED
+from taller.web.templatetags.taller import summary_failed_template
 
 
 class AuthenticatedRequest(HttpRequest):
@@ -58,17 +59,22 @@ def exercise_view(request: AuthenticatedRequest, slug: str) -> HttpResponse:
             submission = submission_create(student=request.user, exercise=exercise, files=posted)
         except InvalidSubmission as exc:
             if wants_json:
-                return JsonResponse({"error": str(exc)}, status=400)
-            messages.error(request, str(exc))
+                return JsonResponse({"error": refusal_message(exc), "code": exc.code}, status=400)
+            messages.error(request, refusal_message(exc))
             status = 400
         except RateLimited as exc:
             response: HttpResponse
             if wants_json:
                 response = JsonResponse(
-                    {"error": str(exc), "retry_after": exc.retry_after}, status=429
+                    {
+                        "error": refusal_message(exc),
+                        "code": exc.code,
+                        "retry_after": exc.retry_after,
+                    },
+                    status=429,
                 )
             else:
-                messages.warning(request, str(exc))
+                messages.warning(request, refusal_message(exc))
                 response = _exercise_page(request, exercise, posted, status=429)
             response["Retry-After"] = str(exc.retry_after)
             return response
@@ -150,8 +156,8 @@ def _live_strings() -> dict[str, Any]:
         "sending": _("Enviando…"),
         # live.js rebuilds a graded run's summary line in the page's language.
         "summary_passed": _("Todas las pruebas pasaron."),
-        "summary_failed_one": ngettext(*SUMMARY_FAILED, 1),
-        "summary_failed_many": ngettext(*SUMMARY_FAILED, 2),
+        "summary_failed_one": summary_failed_template(1),
+        "summary_failed_many": summary_failed_template(2),
         "test_output_title": _("Salida de esta prueba"),
         **feedback.strings(),
     }

@@ -76,20 +76,25 @@ def _attempt_cells(row: AttemptRow, short_format: str) -> tuple[object, ...]:
 
 # The grader writes its one-line summary in the course's language (Spanish); a graded run's
 # summary is rebuilt here from its tests so the page speaks the reader's language.
-SUMMARY_FAILED = (
-    "Falló %(failed)s de %(total)s pruebas: lee abajo qué dice cada una.",
-    "Fallaron %(failed)s de %(total)s pruebas: lee abajo qué dice cada una.",
-)
+def summary_failed_template(failed: int) -> str:
+    # The pair written out at the call, for makemessages: a pair passed through a
+    # variable is invisible to it, and it would mark the translation obsolete.
+    return ngettext(
+        "Falló %(failed)s de %(total)s pruebas: lee abajo qué dice cada una.",
+        "Fallaron %(failed)s de %(total)s pruebas: lee abajo qué dice cada una.",
+        failed,
+    )
 
 
 def summary_failed(failed: int, total: int) -> str:
-    return ngettext(*SUMMARY_FAILED, failed) % {"failed": failed, "total": total}
+    return summary_failed_template(failed) % {"failed": failed, "total": total}
 
 
 @register.filter
 def results_summary(results: dict[str, Any] | None) -> str:
-    """The verdict's line: translated when the run was graded, the grader's words (an
-    error, a timeout, a rejection) otherwise."""
+    """The verdict's line: translated when the run was graded or its reason is known (the
+    platform failed, a file was refused), the grader's words (an error, a timeout)
+    otherwise."""
     if not results:
         return ""
     tests = results.get("tests") or []
@@ -98,7 +103,7 @@ def results_summary(results: dict[str, Any] | None) -> str:
         if failed:
             return summary_failed(failed, len(tests))
         return gettext("Todas las pruebas pasaron.")
-    return str(results.get("output") or "")
+    return feedback.reason_message(results.get("reason")) or str(results.get("output") or "")
 
 
 # A failed test's feedback (web/feedback.py): the same words live.js uses.

@@ -47,8 +47,9 @@
     return FINAL.indexOf(status) !== -1;
   }
 
-  // A graded run's summary in the page's language (the grader writes it in Spanish);
-  // the grader's own words for anything else (an error, a timeout, a rejection).
+  // A graded run's summary in the page's language (the grader writes it in Spanish), and
+  // so a run's known reason (the platform failed, a refused file); the grader's own words
+  // for anything else (an error, a timeout).
   function summaryLine(results) {
     if (!results) return "";
     var tests = results.tests || [];
@@ -61,7 +62,14 @@
       if (!template) return results.output;
       return template.replace("%(failed)s", String(failed)).replace("%(total)s", String(tests.length));
     }
-    return results.output || "";
+    return reasonMessage(results.reason) || results.output || "";
+  }
+  function reasonMessage(reason) {
+    if (!reason || !S.reasons || !S.reasons[reason.code]) return "";
+    var params = reason.params || {};
+    return S.reasons[reason.code].replace(/%\((\w+)\)s/g, function (_, key) {
+      return params[key] === undefined || params[key] === null ? "" : String(params[key]);
+    });
   }
 
   // A failed test's feedback, as templates/web/_results.html renders it on a reload
