@@ -108,6 +108,9 @@ class RunSpec(_Strict):
     env: dict[EnvName, str] = Field(default_factory=dict)
     secrets: list[EnvName] = Field(default_factory=list)
     programs: list[ProgramSpec] = Field(default_factory=list)
+    # A directory the build fills (".next/cache"), carried into every run from a build of
+    # graders/<slug>/cache-seed/ (taller_grader/build_cache.py).
+    build_cache: RelPath | None = None
 
 
 class Manifest(_Strict):

@@ -1,0 +1,3 @@
+export default function Otra() {
+  return <p>otra</p>;
+}
