@@ -88,14 +88,19 @@ def put(workdir: Path, spec: ExerciseSpec, entries: list[files.Entry]) -> None:
     if the submission brings files of its own there."""
     if not entries or not spec.build_cache:
         return
-    owner = os.stat(workdir)
     prefix = files.split_name(spec.build_cache)
+    # No program of the run has started yet: what is there is the submission's.
+    if os.path.lexists(workdir.joinpath(*prefix)):
+        log.info("%s: the submission has its own %s; no cache copied", spec.slug, spec.build_cache)
+        return
+    owner = os.stat(workdir)
     try:
         files.write_tree(
             workdir, [(prefix + parts, data) for parts, data in entries], owner.st_uid, owner.st_gid
         )
     except (FileExistsError, NotADirectoryError):
-        log.info("%s: the submission has its own %s; no cache copied", spec.slug, spec.build_cache)
+        # A file of the submission's where the cache has a folder (or the reverse).
+        log.info("%s: the submission's files are in the way of %s", spec.slug, spec.build_cache)
 
 
 def _key(spec: ExerciseSpec, config: RunnerConfig, inject: Mapping[str, bytes]) -> str:
@@ -234,3 +239,4 @@ def _prune(store: Path, slug: str, keep: str) -> None:
         with contextlib.suppress(OSError):
             if now - entry.stat().st_mtime > KEEP_UNUSED_SECONDS:
                 shutil.rmtree(entry)
+                (store / f".{entry.name}.lock").unlink(missing_ok=True)
