@@ -403,6 +403,18 @@ that is not the student's, still cost beyond the best any build cache can do).
 ratio ssr/floor: {measured.ratio:.2f}"""
 
 
+def into_report(report: str, runs: int) -> str:
+    """Another bench's report with this one's section before its closing lines for
+    scripts (`name: value`), and `ratio ssr/floor: Z` last (bench/pipeline.py --ssr)."""
+    lines = report.rstrip("\n").split("\n")
+    closing = len(lines)
+    while closing > 0 and re.fullmatch(r"[\w ./-]+: [\d.]+", lines[closing - 1]):
+        closing -= 1
+    text = section(measure(runs))
+    *body, ratio = text.split("\n")
+    return "\n".join([*lines[:closing], *body, *lines[closing:], ratio]) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
