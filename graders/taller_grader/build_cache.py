@@ -172,8 +172,7 @@ def _make(
         for program in started_programs:
             program.kill()
             program.wait(5)
-        source = sandbox.workdir.joinpath(*files.split_name(spec.build_cache))
-        entries = _read_tree(source)
+        entries = _read_tree(sandbox.workdir, files.split_name(spec.build_cache))
     if not entries:
         raise SandboxError(f"the seed's build left nothing in {spec.build_cache}")
     partial = store / f".{key}.{secrets.token_hex(4)}"
@@ -194,9 +193,9 @@ def _make(
     _prune(store, spec.slug, key)
 
 
-def _read_tree(root: Path) -> list[files.Entry]:
-    """Regular files under `root`, by path parts; links and anything else left out,
-    never followed (a seed's build wrote them)."""
+def _read_tree(root: Path, parts: tuple[str, ...] = ()) -> list[files.Entry]:
+    """Regular files under `root`/`parts`, by path parts below it; links and anything
+    else left out, never followed (a seed's build wrote them)."""
     entries: list[files.Entry] = []
     total = 0
 
@@ -220,13 +219,10 @@ def _read_tree(root: Path) -> list[files.Entry]:
                     entries.append(((*prefix, name), handle.read(MAX_BYTES + 1)))
 
     try:
-        root_fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        with files._walk(root, parts) as dir_fd:
+            walk(dir_fd, ())
     except FileNotFoundError:
         return []
-    try:
-        walk(root_fd, ())
-    finally:
-        os.close(root_fd)
     return entries
 
 

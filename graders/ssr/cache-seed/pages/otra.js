@@ -1,3 +1,0 @@
-export default function Otra() {
-  return <p>otra</p>;
-}
