@@ -169,9 +169,9 @@ def _make(
                         f"{program.output().stderr[-2000:]}"
                     )
         # Nothing writes while it is read: the tmpfs goes with the sandbox, after.
-        for program in started_programs:
-            program.kill()
-            program.wait(5)
+        for seed_program in started_programs:
+            seed_program.kill()
+            seed_program.wait(5)
         entries = _read_tree(sandbox.workdir, files.split_name(spec.build_cache))
     if not entries:
         raise SandboxError(f"the seed's build left nothing in {spec.build_cache}")
