@@ -52,6 +52,7 @@ from taller_grader.runner import (  # noqa: E402
     grade,
     spec_from_manifest,
 )
+from taller_grader.sandbox.shell import POOL  # noqa: E402
 from taller_grader.suite import ENTRY, PYTEST_ARGS  # noqa: E402
 
 EXERCISE = REPO / "exercises" / "ssr"
@@ -107,6 +108,8 @@ class CpuMeter:
     def close(self) -> None:
         if self.cgroup is None or self.home is None:
             return
+        # The worker's spare shell and its suite interpreter live in the cgroup too.
+        POOL.drain()
         (self.home / "cgroup.procs").write_text(str(os.getpid()))
         for child in sorted(self.cgroup.rglob("*"), reverse=True):
             if child.is_dir():
@@ -132,6 +135,13 @@ def _cpu() -> float:
     if METER is None:
         METER = CpuMeter()
     return METER.read()
+
+
+def _close_meter() -> None:
+    global METER
+    if METER is not None:
+        METER.close()
+        METER = None
 
 
 @dataclass
@@ -349,8 +359,7 @@ def measure(runs: int = 5, *, log: bool = True) -> Measured:
                 )
     finally:
         shutil.rmtree(work, ignore_errors=True)
-        if METER is not None:
-            METER.close()
+        _close_meter()
     return Measured(floors, graded, cached, load_before, os.getloadavg()[0])
 
 
