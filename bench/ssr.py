@@ -37,7 +37,7 @@ import tempfile
 import time
 import tomllib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -273,11 +273,16 @@ def _next_seconds(pattern: re.Pattern[str], text: str) -> float | None:
     return value / 1000 if found.group(2) == "ms" else value
 
 
-def grade_once(config: RunnerConfig | None = None) -> tuple[Run, Results]:
-    """The reference graded through the runner, as `manage.py grade ssr` does."""
+def grade_once(
+    config: RunnerConfig | None = None, *, build_cache: bool = True
+) -> tuple[Run, Results]:
+    """The reference graded through the runner, as `manage.py grade ssr` does
+    (`build_cache=False`: as it did before the exercise had one)."""
     spec = spec_from_manifest(
         "ssr", _manifest(), {k: v.decode() for k, v in _files(GRADER).items()}
     )
+    if not build_cache:
+        spec = replace(spec, build_cache=None)
     config = config or RunnerConfig(runtime_dir=RUNTIME)
     marks: dict[str, float] = {}
 
@@ -334,21 +339,21 @@ class Measured:
         )
 
 
-def measure(runs: int = 5, *, log: bool = True) -> Measured:
+def measure(runs: int = 5, *, log: bool = True, build_cache: bool = True) -> Measured:
     """`runs` rounds of floor then grade, after one of each to warm the page cache."""
     load_before = os.getloadavg()[0]
     work = Path(tempfile.mkdtemp(prefix="taller-bench-ssr-"))
     try:
         floor = Floor(work / "floor")
         floor.once()
-        grade_once()
+        grade_once(build_cache=build_cache)
         floors: list[Run] = []
         graded: list[Run] = []
         cached: list[Run] = []
         for number in range(runs):
             floors.append(floor.once())
             cached.append(floor.once(cached=True))
-            graded.append(grade_once()[0])
+            graded.append(grade_once(build_cache=build_cache)[0])
             if log:
                 print(
                     f"ssr round {number + 1}/{runs}: floor {floors[-1].seconds:.2f} s "
@@ -430,11 +435,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--report", default=str(REPO / "bench/reports/ssr.md"))
+    parser.add_argument(
+        "--no-build-cache", action="store_true", help="grade as before the exercise had one"
+    )
     args = parser.parse_args(argv)
     if os.geteuid() != 0:
         print("bench/ssr.py needs root (the sandbox)", file=sys.stderr)
         return 2
-    measured = measure(args.runs)
+    measured = measure(args.runs, build_cache=not args.no_build_cache)
     text = (
         f"# `grade ssr` against its floor\n\nMeasured "
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.\n\n" + section(measured) + "\n"
