@@ -259,6 +259,8 @@ class _Run:
         # Before this run's sandbox: the first run of a grader version makes the cache in
         # a sandbox of its own (taking the pool's pre-built shell, which is then refilled).
         cache = build_cache.entries_for(self.spec, self.config, inject)
+        # Making it is the platform's work, once, not this run's: its time starts now.
+        self.started = time.monotonic()
         if self.config.sandbox_backend == "bwrap":
             # The next pre-built shell gets a suite interpreter started ahead, ready; with
             # the service clients this run's suite uses (likely the next one's too: a
