@@ -52,6 +52,10 @@ MAX_FILES = 10_000
 # Seeds of a slug's other versions are removed once unused this long.
 KEEP_UNUSED_SECONDS = 24 * 3600
 _failed: set[str] = set()
+# This worker process's copy of the seeds it used last (~10 MB each), by key: a run then
+# only writes its copy (~15 ms) instead of reading the store first (~25 ms more).
+_loaded: dict[str, list[files.Entry]] = {}
+KEEP_LOADED = 2
 
 
 def entries_for(
@@ -67,6 +71,10 @@ def entries_for(
     if key in _failed:
         return []
     target = store / key
+    if key in _loaded:
+        with contextlib.suppress(OSError):
+            os.utime(target)
+        return _loaded[key]
     try:
         if not target.is_dir():
             store.mkdir(mode=0o755, parents=True, exist_ok=True)
@@ -76,11 +84,15 @@ def entries_for(
                 if not target.is_dir():
                     _make(spec, config, inject, store, key)
         os.utime(target)
-        return _read_tree(target)
+        entries = _read_tree(target)
     except (OSError, SandboxError, SubmissionRejected) as exc:
         _failed.add(key)
         log.warning("%s: no build cache for this worker's runs: %s", spec.slug, exc)
         return []
+    while len(_loaded) >= KEEP_LOADED:
+        del _loaded[next(iter(_loaded))]
+    _loaded[key] = entries
+    return entries
 
 
 def put(workdir: Path, spec: ExerciseSpec, entries: list[files.Entry]) -> None:
