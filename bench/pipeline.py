@@ -334,6 +334,11 @@ def main() -> None:
     parser.add_argument("--floor-burst", type=int, default=40, help="runs of the floor's batch")
     parser.add_argument("--database", default="taller_bench")
     parser.add_argument("--report", default=str(REPO / "bench/reports/pipeline.md"))
+    parser.add_argument(
+        "--ssr", action=argparse.BooleanOptionalAction, default=False,
+        help="also `grade ssr` beside its floor (bench/ssr.py), after the stack is stopped",
+    )  # fmt: skip
+    parser.add_argument("--ssr-runs", type=int, default=5)
     args = parser.parse_args()
 
     admin_url = os.environ.get("DATABASE_URL", "postgres://taller:taller@127.0.0.1:5432/taller")
@@ -556,6 +561,10 @@ ratio full/warm floor: {full_median / warm_median:.2f}
 ratio full/warm floor p95: {percentile(full, 0.95) / percentile(warm_s, 0.95):.2f}
 throughput burst/floor: {burst_rate / floor_rate:.2f}
 """
+    if args.ssr:
+        from bench import ssr
+
+        report = ssr.into_report(report, args.ssr_runs)
     Path(args.report).parent.mkdir(parents=True, exist_ok=True)
     Path(args.report).write_text(report)
     print(report)

@@ -95,6 +95,9 @@ class RunSpec(StrictModel):
     env: dict[EnvName, str] = Field(default_factory=dict)
     secrets: list[EnvName] = Field(default_factory=list)
     programs: list[Program] = Field(default_factory=list)
+    # A directory the build fills (".next/cache"), carried into every run from a build of
+    # graders/<slug>/cache-seed/ (taller_grader/build_cache.py).
+    build_cache: RelPath | None = None
 
     def program_list(self) -> list[Program]:
         """The programs of a run: those the manifest names, else one server started

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from taller_grader import build_cache
 from taller_grader import sandbox as sandbox_mod
 from taller_grader.manifest import SERVER_PORT, STARTUP_SECONDS, TIME_LIMIT_SECONDS, RunSpec
 from taller_grader.results import (
@@ -101,6 +102,11 @@ class ExerciseSpec:
     # Files the grader puts beside the student's (graders/<slug>/inject/), readable in
     # the sandbox under .taller/ — e.g. a --require hook that instruments an API.
     inject_files: Mapping[str, str] = field(default_factory=dict)
+    # A directory the exercise's build fills (`[run] build_cache`, ssr's ".next/cache"),
+    # copied into every run from a build of `cache_seed` (graders/<slug>/cache-seed/),
+    # made once by the platform: see build_cache.py.
+    build_cache: str | None = None
+    cache_seed: Mapping[str, str] = field(default_factory=dict)
 
 
 class ServiceProvider:
@@ -251,13 +257,15 @@ class _Run:
         reserved = [name for name in self.files if name.split("/", 1)[0] == INJECT_DIR]
         if reserved:
             raise sandbox_files.reject("reserved", name=reserved[0], folder=INJECT_DIR)
-        files = {
-            **self.files,
-            **{
-                f"{INJECT_DIR}/{name}": text.encode()
-                for name, text in self.spec.inject_files.items()
-            },
+        inject = {
+            f"{INJECT_DIR}/{name}": text.encode() for name, text in self.spec.inject_files.items()
         }
+        files = {**self.files, **inject}
+        # Before this run's sandbox: the first run of a grader version makes the cache in
+        # a sandbox of its own (taking the pool's pre-built shell, which is then refilled).
+        cache = build_cache.entries_for(self.spec, self.config, inject)
+        # Making it is the platform's work, once, not this run's: its time starts now.
+        self.started = time.monotonic()
         if self.config.sandbox_backend == "bwrap":
             # The next pre-built shell gets a suite interpreter started ahead, ready; with
             # the service clients this run's suite uses (likely the next one's too: a
@@ -276,6 +284,7 @@ class _Run:
             backend=self.config.sandbox_backend,
             docker_url=self.config.docker_url,
         )
+        build_cache.put(self.sandbox.workdir, self.spec, cache)
         warm = self.sandbox.take_warm()
         if (
             isinstance(warm, SuiteProcess)
@@ -774,9 +783,17 @@ def spec_from_run(slug: str, run: RunSpec, suite_files: Mapping[str, str]) -> Ex
             )
             for p in run.program_list()
         ),
-        suite_files={k: v for k, v in suite_files.items() if not k.startswith("inject/")},
+        suite_files={
+            k: v for k, v in suite_files.items() if not k.startswith(("inject/", "cache-seed/"))
+        },
         inject_files={
             k.removeprefix("inject/"): v for k, v in suite_files.items() if k.startswith("inject/")
+        },
+        build_cache=run.build_cache,
+        cache_seed={
+            k.removeprefix("cache-seed/"): v
+            for k, v in suite_files.items()
+            if k.startswith("cache-seed/")
         },
         limits=Limits(
             memory_mb=run.memory_limit_mb,
