@@ -38,8 +38,10 @@ from taller_grader.sandbox.services.base import (
     DEFAULT_PREFIX,
     DEFAULT_SWEEP_AGE,
     ServiceError,
-    is_stale,
+    kill_group,
     new_name,
+    release_all,
+    sweep_server_dirs,
 )
 from taller_grader.sandbox.services.netns import socket_in_netns
 
@@ -69,14 +71,6 @@ class _Run:
     directory: Path
     process: subprocess.Popen[bytes] | None = None
     resume: threading.Timer | None = None
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state != "Z"
 
 
 class KafkaService:
@@ -175,19 +169,12 @@ class KafkaService:
             raise ServiceError(f"could not start the run's Kafka broker: {exc}") from exc
         return run
 
-    @staticmethod
-    def _kill_group(pid: int) -> None:
-        # SIGKILL at once: its storage is memory, nothing is lost that anyone keeps.
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(pid, signal.SIGKILL)
-
     def _stop(self, run: _Run) -> None:
         if run.resume is not None:
             run.resume.cancel()
         if run.process is not None:
-            self._kill_group(run.process.pid)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                run.process.wait(timeout=5)
+            # Its storage is memory: nothing is lost that anyone keeps.
+            kill_group(run.process.pid, run.process)
         shutil.rmtree(run.directory, ignore_errors=True)
 
     # -- RunService ---------------------------------------------------------------------
@@ -242,27 +229,7 @@ class KafkaService:
         age = self.cfg.sweep_age_seconds if min_age_seconds is None else min_age_seconds
         with self._lock:
             live = {r.name for r in self._runs.values()}
-        removed: list[str] = []
-        root = Path(self.cfg.state_dir)
-        if not root.is_dir():
-            return removed
-        for d in sorted(root.iterdir()):
-            if d.name in live or not is_stale(d.name, self.cfg.prefix, age):
-                continue
-            with contextlib.suppress(OSError, ValueError):
-                pid = int((d / "broker.pid").read_text())
-                # Only a process still working in this very directory: the pid may have
-                # been reused since the crash.
-                if os.readlink(f"/proc/{pid}/cwd") == str(d.resolve()):
-                    self._kill_group(pid)
-                    deadline = time.monotonic() + 5
-                    while _alive(pid) and time.monotonic() < deadline:
-                        time.sleep(0.005)
-            shutil.rmtree(d, ignore_errors=True)
-            removed.append(d.name)
-        return removed
+        return sweep_server_dirs(Path(self.cfg.state_dir), live, self.cfg.prefix, age, "broker.pid")
 
     def close(self) -> None:
-        for run_id in list(self._runs):
-            with contextlib.suppress(ServiceError):
-                self.release(run_id)
+        release_all(self, self._runs)

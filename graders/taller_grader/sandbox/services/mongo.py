@@ -44,9 +44,14 @@ from taller_grader.sandbox.services.base import (
     DEFAULT_PREFIX,
     DEFAULT_SWEEP_AGE,
     ServiceError,
+    alive,
     is_stale,
+    kill_group,
     new_name,
     new_password,
+    release_all,
+    stale,
+    sweep_server_dirs,
 )
 from taller_grader.sandbox.services.netns import Forwarder, socket_in_netns
 
@@ -107,7 +112,7 @@ def _wait_port(netns_path: str | None, port: int, pid: int, timeout: float) -> N
             pass
         finally:
             s.close()
-        if not _alive(pid):
+        if not alive(pid):
             raise ServiceError("the MongoDB server exited during start-up")
         if time.monotonic() > deadline:
             raise ServiceError(f"the MongoDB server did not listen within {timeout} s")
@@ -384,25 +389,11 @@ class MongoService:
                 start_new_session=True,
             )
 
-    @staticmethod
-    def _kill_group(pid: int, proc: subprocess.Popen[bytes] | None) -> None:
-        # SIGKILL at once: the data is thrown away, and a graceful stop takes ~2 s.
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(pid, signal.SIGKILL)
-        if proc is not None:
-            proc.wait(timeout=5)
-            return
-        # Not our child (forked by the launcher, or left by a crashed worker): the
-        # kernel or init reaps it; wait until it is dead.
-        deadline = time.monotonic() + 5
-        while _alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.005)
-
     def _stop_local(self, run: _Run) -> None:
         if run.forwarder is not None:
             run.forwarder.close()
         if run.pid is not None:
-            self._kill_group(run.pid, run.process)
+            kill_group(run.pid, run.process)
         if run.directory is not None:
             shutil.rmtree(run.directory, ignore_errors=True)
 
@@ -491,41 +482,23 @@ class MongoService:
         removed: list[str] = []
         if self.cfg.uri is None:
             root = Path(self.cfg.state_dir)
-            if not root.is_dir():
-                return removed
-            for d in sorted(root.iterdir()):
-                if d.name.startswith("building-") and is_stale(d.name[9:], self.cfg.prefix, age):
+            for d in root.glob("building-*"):
+                if is_stale(d.name.removeprefix("building-"), self.cfg.prefix, age):
                     shutil.rmtree(d, ignore_errors=True)  # a template half made
-                    continue
-                if d.name in live or not is_stale(d.name, self.cfg.prefix, age):
-                    continue
-                pidfile = d / "server.pid"
-                with contextlib.suppress(OSError, ValueError):
-                    pid = int(pidfile.read_text())
-                    # Only a process still working in this very directory: the pid may
-                    # have been reused since the crash.
-                    if os.readlink(f"/proc/{pid}/cwd") == str(d.resolve()):
-                        self._kill_group(pid, None)
-                shutil.rmtree(d, ignore_errors=True)
-                removed.append(d.name)
-            return removed
+            return sweep_server_dirs(root, live, self.cfg.prefix, age, "server.pid")
         client = self._admin()
         names = set(client.list_database_names())
         users = client["admin"]["system.users"].find(
             {"db": {"$regex": "^" + self.cfg.prefix}}, {"db": 1}
         )
         names |= {str(u["db"]) for u in users}
-        for name in sorted(names):
-            if name in live or not is_stale(name, self.cfg.prefix, age):
-                continue
+        removed = stale(names, live, self.cfg.prefix, age)
+        for name in removed:
             self._drop_remote(name)
-            removed.append(name)
         return removed
 
     def close(self) -> None:
-        for run_id in list(self._runs):
-            with contextlib.suppress(ServiceError):
-                self.release(run_id)
+        release_all(self, self._runs)
         if self._launcher is not None:
             self._launcher.close()
         if self._client is not None:

@@ -43,9 +43,10 @@ from taller_grader.sandbox.services.base import (
     DEFAULT_PREFIX,
     DEFAULT_SWEEP_AGE,
     ServiceError,
-    is_stale,
     new_name,
     new_password,
+    release_all,
+    stale,
 )
 from taller_grader.sandbox.services.netns import Address, Forwarder
 
@@ -461,12 +462,9 @@ class PostgresService:
                 str(r[0])
                 for r in conn.execute("SELECT rolname FROM pg_roles WHERE rolname LIKE %s", (like,))
             ]
-            removed: list[str] = []
-            for name in sorted(set(dbs) | set(roles)):
-                if name in live or not is_stale(name, self.cfg.prefix, age):
-                    continue
+            removed = stale(dbs + roles, live, self.cfg.prefix, age)
+            for name in removed:
                 self._drop_locked(_Run(name, "", None))
-                removed.append(name)
             return removed
 
     def close(self) -> None:
@@ -476,9 +474,7 @@ class PostgresService:
         if self._pool_thread is not None:
             self._pool_thread.join(timeout=30)
             self._pool_thread = None
-        for run_id in list(self._runs):
-            with contextlib.suppress(ServiceError):
-                self.release(run_id)
+        release_all(self, self._runs)
         with self._pool_cond:
             leftovers = [r.name for r in self._ready] + self._doomed
             self._ready.clear()

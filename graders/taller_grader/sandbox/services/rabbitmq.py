@@ -25,9 +25,10 @@ from taller_grader.sandbox.services.base import (
     DEFAULT_PREFIX,
     DEFAULT_SWEEP_AGE,
     ServiceError,
-    is_stale,
     new_name,
     new_password,
+    release_all,
+    stale,
 )
 from taller_grader.sandbox.services.netns import Forwarder, GateRejected
 
@@ -262,18 +263,13 @@ class RabbitMQService:
                 items = self._api("GET", f"/api/{kind}?columns=name")
                 assert isinstance(items, list)
                 names |= {str(i["name"]) for i in items}
-            removed = []
-            for name in sorted(names):
-                if name in live or not is_stale(name, self.cfg.prefix, age):
-                    continue
+            removed = stale(names, live, self.cfg.prefix, age)
+            for name in removed:
                 self._delete(name)
-                removed.append(name)
             return removed
 
     def close(self) -> None:
-        for run_id in list(self._runs):
-            with contextlib.suppress(ServiceError):
-                self.release(run_id)
+        release_all(self, self._runs)
         if self._http is not None:
             self._http.close()
             self._http = None
