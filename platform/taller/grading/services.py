@@ -247,18 +247,9 @@ def grading_finish(submission_id: int, token: uuid.UUID, results: Results) -> Su
             logger.warning(
                 "submission %s: internal error, retrying: %s", submission_id, results.output
             )
-            submission.status = Submission.Status.QUEUED
             submission.retries += 1
-            submission.started_at = None
-            submission.run_token = None
-            submission.queued_at = timezone.now()
-            submission.save(
-                update_fields=["status", "retries", "started_at", "run_token", "queued_at"]
-            )
-            submission.tests.all().delete()
-            push.on_commit(submission_id, RequeuedEvent())
             # Later each time: a retry at once falls inside the same outage.
-            submission_enqueue(submission, countdown=retry_delay(submission.retries - 1))
+            _requeue_locked(submission, "retries", countdown=retry_delay(submission.retries - 1))
             return submission
         _finish_locked(submission, results)
         return submission
@@ -473,17 +464,22 @@ def _requeue_running(submission_id: int, token: uuid.UUID | None = None) -> bool
             return False  # it ended, or another run of it started, since it was read
         if not _take_over_locked(submission):
             return False
-        submission.status = Submission.Status.QUEUED
-        submission.run_token = None
-        submission.started_at = None
-        submission.queued_at = timezone.now()
-        submission.save(
-            update_fields=["status", "run_token", "started_at", "queued_at", "takeovers"]
-        )
-        submission.tests.all().delete()
-        push.on_commit(submission_id, RequeuedEvent())
-        submission_enqueue(submission)
+        _requeue_locked(submission, "takeovers")
         return True
+
+
+def _requeue_locked(submission: Submission, *changed: str, countdown: float = 0) -> None:
+    """Back in the queue, held by no run, its partial results gone (the page starts
+    over), sent again once the transaction commits. `changed`: the other fields the
+    caller set, saved with these."""
+    submission.status = Submission.Status.QUEUED
+    submission.run_token = None
+    submission.started_at = None
+    submission.queued_at = timezone.now()
+    submission.save(update_fields=["status", "run_token", "started_at", "queued_at", *changed])
+    submission.tests.all().delete()
+    push.on_commit(submission.pk, RequeuedEvent())
+    submission_enqueue(submission, countdown=countdown)
 
 
 def grader_version_validate(version_id: int) -> GraderVersion | None:
