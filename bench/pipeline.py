@@ -228,10 +228,39 @@ def submit_and_follow(browser: Browser) -> tuple[float, dict[str, Any]]:
                 return time.monotonic() - started, event["results"]
 
 
+# Who spent a verdict's CPU: every process of the stack, by what it is. Long-lived ones
+# (web, worker, Redis, node while it serves, the suite while it runs) are read from /proc
+# exactly; what lives a few ms (a launcher's sh, bwrap, prlimit) is mostly gone before a
+# 20 ms sample sees it, so their share is the cgroup's total less everything named.
+GROUPS = ("web", "worker", "suite", "node", "redis", "postgres")
+HELPERS = "sandbox launchers (sh, env, bwrap, prlimit) and the unsampled"
+
+
+def _classify(cmdline: bytes) -> str | None:
+    """The group of a process of the stack by its command line; None: a launcher (or a
+    process about to exec what it will be: looked at again on the next sample)."""
+    argv = cmdline.split(b"\0")
+    program = os.path.basename(argv[0])
+    if program.startswith((b"bwrap", b"prlimit", b"sh", b"env")) or not program:
+        return None
+    if program == b"node":
+        return "node"
+    if ENTRY.encode() in argv:
+        return "suite"
+    if b"daphne" in cmdline:
+        return "web"
+    if b"celery" in cmdline:
+        return "worker"
+    if program.startswith(b"redis-server"):
+        return "redis"
+    return None
+
+
 class CpuMeter:
     """CPU time of the stack's processes: web, worker, sandboxes, suites, programs and
     the bench's own Redis (a cpuacct cgroup the bench runs in, minus the bench itself),
-    plus the PostgreSQL backends serving the bench's database (sampled from /proc)."""
+    plus the PostgreSQL backends serving the bench's database (sampled from /proc);
+    `groups()` splits it by process group."""
 
     def __init__(self, database: str) -> None:
         self.database = database.encode()
@@ -241,6 +270,9 @@ class CpuMeter:
         # cgroups are created below the worker's, so they count here too.
         (self.cgroup / "cgroup.procs").write_text(str(os.getpid()))
         self.backends: dict[int, float] = {}  # pid -> CPU at its last sample
+        # (pid, start time) -> [group or None, CPU at its last sample]
+        self.procs: dict[tuple[int, int], list[Any]] = {}
+        self._lock = threading.Lock()
         self.postmaster = self._postmaster()
         self._stop = threading.Event()
         self._sampler = threading.Thread(target=self._sample_loop, daemon=True)
@@ -263,6 +295,37 @@ class CpuMeter:
             self._sample()
 
     def _sample(self) -> None:
+        with self._lock:
+            self._sample_stack()
+            self._sample_backends()
+
+    def _sample_stack(self) -> None:
+        me = os.getpid()
+        for directory, _, names in os.walk(self.cgroup):
+            if "cgroup.procs" not in names:
+                continue
+            with contextlib.suppress(OSError):
+                pids = Path(directory, "cgroup.procs").read_text().split()
+            for text in pids:
+                pid = int(text)
+                if pid == me:
+                    continue
+                try:
+                    with open(f"/proc/{pid}/stat", "rb") as handle:
+                        fields = handle.read().rsplit(b")", 1)[1].split()
+                    key = (pid, int(fields[19]))
+                    cpu = (int(fields[11]) + int(fields[12])) / CLK_TCK
+                    entry = self.procs.get(key)
+                    if entry is None or entry[0] is None:
+                        group = _classify(Path(f"/proc/{pid}/cmdline").read_bytes())
+                        if entry is None:
+                            entry = self.procs[key] = [group, 0.0]
+                        entry[0] = group
+                    entry[1] = cpu
+                except (OSError, ValueError, IndexError):
+                    continue
+
+    def _sample_backends(self) -> None:
         if self.postmaster is None:
             return
         try:
@@ -291,10 +354,23 @@ class CpuMeter:
 
     def read(self) -> float:
         """Seconds of CPU so far (a difference of two reads is what matters)."""
-        self._sample()
-        usage = int((self.cgroup / "cpuacct.usage").read_text()) / 1e9
-        me = resource.getrusage(resource.RUSAGE_SELF)
-        return usage - (me.ru_utime + me.ru_stime) + sum(self.backends.values())
+        return self.groups()["total"]
+
+    def groups(self) -> dict[str, float]:
+        """Seconds of CPU so far: in all ("total") and per group (GROUPS, HELPERS)."""
+        with self._lock:
+            self._sample_stack()
+            self._sample_backends()
+            usage = int((self.cgroup / "cpuacct.usage").read_text()) / 1e9
+            me = resource.getrusage(resource.RUSAGE_SELF)
+            out = dict.fromkeys(GROUPS, 0.0)
+            for group, cpu in self.procs.values():
+                if group is not None:
+                    out[group] += cpu
+            out["postgres"] = sum(self.backends.values())
+        out["total"] = usage - (me.ru_utime + me.ru_stime) + out["postgres"]
+        out[HELPERS] = out["total"] - sum(out[g] for g in GROUPS)
+        return out
 
     def close(self) -> None:
         self._stop.set()
@@ -307,6 +383,15 @@ class CpuMeter:
                     child.rmdir()
         with contextlib.suppress(OSError):
             self.cgroup.rmdir()
+
+
+def _minus(after: dict[str, float], before: dict[str, float]) -> dict[str, float]:
+    return {key: after[key] - before[key] for key in after}
+
+
+def _plus(into: dict[str, float], more: dict[str, float]) -> None:
+    for key, value in more.items():
+        into[key] = into.get(key, 0.0) + value
 
 
 def prepare_database(admin_url: str, name: str) -> str:
@@ -369,7 +454,7 @@ def main() -> None:
         cold: list[FloorRun] = []
         warm: list[FloorRun] = []
         full: list[float] = []
-        full_cpu = 0.0
+        full_groups: dict[str, float] = {}
         for _ in range(args.runs):
             cold.append(floor.once())
             warm.append(floor.once(floor.start_warm()))
@@ -377,7 +462,7 @@ def main() -> None:
             # floor's interpreter had finished its imports.
             time.sleep(0.3)
             meter.settle_warm_suites()
-            before = meter.read()
+            before = meter.groups()
             seconds, results = submit_and_follow(browser)
             assert results["status"] == "passed", results["output"]
             full.append(seconds)
@@ -385,7 +470,7 @@ def main() -> None:
             # suite interpreter, made during this run): its cost too.
             time.sleep(0.3)
             meter.settle_warm_suites()
-            full_cpu += meter.read() - before
+            _plus(full_groups, _minus(meter.groups(), before))
 
         # Where the full path's time goes, from the phase timestamps each run records.
         with psycopg.connect(database_url) as conn:
@@ -432,14 +517,14 @@ def main() -> None:
                     failures.append(f"{name}: {exc!r}")
 
         threads = [threading.Thread(target=student, args=(n,)) for n in names[: args.students]]
-        burst_cpu = meter.read()
+        burst_before = meter.groups()
         burst_started = time.monotonic()
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
         burst_seconds = time.monotonic() - burst_started
-        burst_cpu = meter.read() - burst_cpu
+        burst_groups = _minus(meter.groups(), burst_before)
         print("floor's batch again…", flush=True)
         floor_rate_after, _ = floor_throughput(
             work / "batch-after", args.concurrency, args.floor_burst
@@ -474,6 +559,13 @@ def main() -> None:
     warm_cpu = statistics.median(r.cpu for r in warm)
     warm_preload = statistics.median(r.preload_cpu for r in warm)
     cold_cpu = statistics.median(r.cpu for r in cold)
+    full_cpu = full_groups["total"]
+    burst_cpu = burst_groups["total"]
+    by_group = "".join(
+        f"| {name} | {full_groups[name] / args.runs * 1000:.0f} ms "
+        f"| {burst_groups[name] / burst_runs * 1000:.0f} ms |\n"
+        for name in (*GROUPS, HELPERS, "total")
+    )
 
     def row(name: str, values: list[float]) -> str:
         return (
@@ -535,6 +627,13 @@ shells are each run's cost). Before each submission one at a time, the bench wai
 that interpreter to be ready, as the warm floor's is (the floors' runs in between take
 the idle CPU it would otherwise use); in the burst nobody waits.
 
+By process group (per verdict; the worker is Celery's processes, the suite its
+interpreter, started ahead, and node the student's server; the launchers live a few ms
+each and are the total less every other group, with the last ≤ 20 ms of the others):
+
+| group | one at a time | in the burst |
+|---|---|---|
+{by_group}
 ## Burst: {args.students} students × {args.per_student} submissions (one in flight each)
 
 | | |
