@@ -36,7 +36,7 @@ from pathlib import Path, PurePosixPath
 from taller_grader.sandbox import cgroups, netns, seccomp
 from taller_grader.sandbox.api import Limits, SandboxError
 from taller_grader.sandbox.bwrap import default_state_dir
-from taller_grader.sandbox.shell import PREFIX, SUITE_IO_SUFFIX
+from taller_grader.sandbox.shell import PREFIX, SH, SUITE_IO_SUFFIX
 from taller_grader.sdk.control import ENV_CONTROL
 from taller_grader.sdk.plugin import ENV_EVENTS_FD, ENV_PRELOAD, ENV_RUN_INFO
 
@@ -50,6 +50,10 @@ WARM_CPU_SECONDS = 90
 CGROUP_LIMITS = Limits(memory_mb=1024, pids=128, cpus=float(os.cpu_count() or 1))
 log = logging.getLogger(__name__)
 ENTRY = "taller_grader.sdk.entry"
+# The suite's command waits behind this for one line on its stdin, sent once the worker
+# has moved it into the suite's cgroup (dash reads the line a byte at a time: what
+# follows, a warm suite's arguments, is left to Python).
+_GATE = (SH, "-c", 'read -r go && exec "$@"', "sh")
 PYTEST_ARGS = (
     "-p", "taller_grader.sdk.plugin",
     "-p", "no:cacheprovider",
@@ -221,17 +225,21 @@ class SuiteProcess:
         try:
             # A file, not a pipe nobody reads: a chatty suite must not block on it.
             # A child forked from a thread inside the run's netns is born there.
+            # No preexec function (it would join the cgroup), so Python can vfork():
+            # fork() copied the worker's page tables for a child that only execs, 4 to
+            # 7 ms of CPU, with the worker's GIL held; the gate holds the command
+            # until the child is in its cgroup.
             with open(io_dir / "suite.stderr", "wb") as stderr, netns.inside_netns(netns_path):
                 self.popen = subprocess.Popen(  # noqa: S603 — argv built here, no shell
-                    [*_argv(python, cpu_seconds, io_dir, seccomp_fd), *module_args],
+                    [*_GATE, *_argv(python, cpu_seconds, io_dir, seccomp_fd), *module_args],
                     env=_env(write_fd, preload),
-                    stdin=subprocess.PIPE if warm else subprocess.DEVNULL,
+                    stdin=subprocess.PIPE,
                     stdout=subprocess.DEVNULL,
                     stderr=stderr,
                     pass_fds=(write_fd, seccomp_fd),
                     start_new_session=True,
-                    preexec_fn=cgroups.joiner(self.cgroup.procs_files),
                 )
+            self._admit(keep_stdin=warm)
         except BaseException:
             os.close(self.events_r)
             with contextlib.suppress(SandboxError):
@@ -240,6 +248,22 @@ class SuiteProcess:
         finally:
             os.close(seccomp_fd)
             os.close(write_fd)
+
+    def _admit(self, *, keep_stdin: bool) -> None:
+        """Into the suite's cgroup, then through the gate (_GATE)."""
+        assert self.popen.stdin is not None
+        try:
+            for path in self.cgroup.procs_files:
+                cgroups.write_pid(path, self.popen.pid)
+            self.popen.stdin.write(b"go\n")
+            self.popen.stdin.flush()
+        except BaseException:
+            self.popen.kill()
+            self.popen.wait()
+            raise
+        if not keep_stdin:
+            stdin, self.popen.stdin = self.popen.stdin, None
+            stdin.close()
 
     @classmethod
     def cold(cls, netns_path: str, python: str, cpu_seconds: int, io_dir: Path) -> SuiteProcess:
