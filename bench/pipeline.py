@@ -10,7 +10,8 @@ Redis of its own, Daphne, a Celery worker) and writes bench/reports/pipeline.md:
   (the warm floor, as the worker starts its suites), and the same reference solution
   submitted over HTTP and followed on a WebSocket until its verdict;
 - the CPU time a verdict costs on the full path (every process of the stack, the
-  database's backends included) beside the floor's CPU per run;
+  database's backends included) beside the floor's CPU per run, and by process group
+  (web, worker, suite, node, Redis, PostgreSQL, the sandbox's launchers);
 - a burst: S students each submitting P times (one in flight each, as the platform
   allows), with throughput beside the floor's (warm suites against bare node, as many at
   once as the worker runs), the longest wait of any student's first submission, and
@@ -265,8 +266,8 @@ class CpuMeter:
     plus the PostgreSQL backends serving the bench's database (sampled from /proc);
     `groups()` splits it by process group."""
 
-    def __init__(self, database: str) -> None:
-        self.database = database.encode()
+    def __init__(self, database_url: str) -> None:
+        self.database = database_url.rsplit("/", 1)[1].encode()
         self.cgroup = Path(f"/sys/fs/cgroup/cpuacct/bench-pipeline-{os.getpid()}")
         self.cgroup.mkdir()
         # Everything the bench starts from now on inherits it; sandboxes' own cpuacct
@@ -276,20 +277,22 @@ class CpuMeter:
         # (pid, start time) -> [group or None, CPU at its last sample]
         self.procs: dict[tuple[int, int], list[Any]] = {}
         self._lock = threading.Lock()
-        self.postmaster = self._postmaster()
+        self.postmaster = self._postmaster(database_url)
         self._stop = threading.Event()
         self._sampler = threading.Thread(target=self._sample_loop, daemon=True)
         self._sampler.start()
 
     @staticmethod
-    def _postmaster() -> int | None:
-        for entry in os.listdir("/proc"):
-            if entry.isdigit():
-                with contextlib.suppress(OSError):
-                    cmd = Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0")
-                    if cmd[0].endswith(b"/postgres") and b"-D" in cmd:
-                        return int(entry)
-        return None
+    def _postmaster(database_url: str) -> int | None:
+        """The server's main process: the parent of a backend of ours (the machine may run
+        other PostgreSQL servers, per-run services' among them)."""
+        with psycopg.connect(database_url) as conn:
+            [(backend,)] = conn.execute("SELECT pg_backend_pid()").fetchall()
+        try:
+            with open(f"/proc/{backend}/stat", "rb") as handle:
+                return int(handle.read().rsplit(b")", 1)[1].split()[1])
+        except OSError:
+            return None  # a server on another host: its CPU is not counted
 
     def _sample_loop(self) -> None:
         # Backends live a task or a pooled connection's life; a 20 ms sample misses only
@@ -428,7 +431,7 @@ def main() -> None:
     admin_url = os.environ.get("DATABASE_URL", "postgres://taller:taller@127.0.0.1:5432/taller")
     database_url = prepare_database(admin_url, args.database)
     work = Path(tempfile.mkdtemp(prefix="taller-bench-"))
-    meter = CpuMeter(args.database)
+    meter = CpuMeter(database_url)
     redis = RedisServer(work)
     env = base_env(database_url, redis.url, work / "static")
     env["TALLER_SUBMISSIONS_PER_MINUTE"] = "1000"
