@@ -10,7 +10,8 @@ Redis of its own, Daphne, a Celery worker) and writes bench/reports/pipeline.md:
   (the warm floor, as the worker starts its suites), and the same reference solution
   submitted over HTTP and followed on a WebSocket until its verdict;
 - the CPU time a verdict costs on the full path (every process of the stack, the
-  database's backends included) beside the floor's CPU per run;
+  database's backends included) beside the floor's CPU per run, and by process group
+  (web, worker, suite, node, Redis, PostgreSQL, the sandbox's launchers);
 - a burst: S students each submitting P times (one in flight each, as the platform
   allows), with throughput beside the floor's (warm suites against bare node, as many at
   once as the worker runs), the longest wait of any student's first submission, and
@@ -48,6 +49,9 @@ from tests.production.stack import Browser, RedisServer, Stack, base_env, free_p
 SOLUTION = {"server.js": (REPO / "exercises/rest-api/solution/server.js").read_text()}
 PASSWORD = "bench-password-1234"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+# As docker-compose.yml runs the web service: a bounded pool of database connections
+# (without it, every request and every WebSocket consumer connects to PostgreSQL anew).
+WEB_ENV = {"DATABASE_POOL_MAX_SIZE": "10"}
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -228,33 +232,67 @@ def submit_and_follow(browser: Browser) -> tuple[float, dict[str, Any]]:
                 return time.monotonic() - started, event["results"]
 
 
+# Who spent a verdict's CPU: every process of the stack, by what it is. Long-lived ones
+# (web, worker, Redis, node while it serves, the suite while it runs) are read from /proc
+# exactly; what lives a few ms (a launcher's sh, bwrap, prlimit) is mostly gone before a
+# 20 ms sample sees it, so their share is the cgroup's total less everything named.
+GROUPS = ("web", "worker", "suite", "node", "redis", "postgres")
+HELPERS = "sandbox launchers (sh, env, bwrap, prlimit) and the unsampled"
+
+
+def _classify(cmdline: bytes) -> str | None:
+    """The group of a process of the stack by its command line; None: a launcher (or a
+    process about to exec what it will be: looked at again on the next sample)."""
+    argv = cmdline.split(b"\0")
+    program = os.path.basename(argv[0])
+    if program.startswith((b"bwrap", b"prlimit", b"sh", b"env")) or not program:
+        return None
+    if program == b"node":
+        return "node"
+    if ENTRY.encode() in argv:
+        return "suite"
+    if b"daphne" in cmdline:
+        return "web"
+    if b"celery" in cmdline:
+        return "worker"
+    if program.startswith(b"redis-server"):
+        return "redis"
+    return None
+
+
 class CpuMeter:
     """CPU time of the stack's processes: web, worker, sandboxes, suites, programs and
     the bench's own Redis (a cpuacct cgroup the bench runs in, minus the bench itself),
-    plus the PostgreSQL backends serving the bench's database (sampled from /proc)."""
+    plus the PostgreSQL backends serving the bench's database (sampled from /proc);
+    `groups()` splits it by process group."""
 
-    def __init__(self, database: str) -> None:
-        self.database = database.encode()
+    def __init__(self, database_url: str) -> None:
+        self.database = database_url.rsplit("/", 1)[1].encode()
         self.cgroup = Path(f"/sys/fs/cgroup/cpuacct/bench-pipeline-{os.getpid()}")
         self.cgroup.mkdir()
         # Everything the bench starts from now on inherits it; sandboxes' own cpuacct
         # cgroups are created below the worker's, so they count here too.
         (self.cgroup / "cgroup.procs").write_text(str(os.getpid()))
         self.backends: dict[int, float] = {}  # pid -> CPU at its last sample
-        self.postmaster = self._postmaster()
+        # (pid, start time) -> [group or None, CPU at its last sample]
+        self.procs: dict[tuple[int, int], list[Any]] = {}
+        self._lock = threading.Lock()
+        self.postmaster = self._postmaster(database_url)
         self._stop = threading.Event()
         self._sampler = threading.Thread(target=self._sample_loop, daemon=True)
         self._sampler.start()
 
     @staticmethod
-    def _postmaster() -> int | None:
-        for entry in os.listdir("/proc"):
-            if entry.isdigit():
-                with contextlib.suppress(OSError):
-                    cmd = Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0")
-                    if cmd[0].endswith(b"/postgres") and b"-D" in cmd:
-                        return int(entry)
-        return None
+    def _postmaster(database_url: str) -> int | None:
+        """The server's main process: the parent of a backend of ours (the machine may run
+        other PostgreSQL servers, per-run services' among them)."""
+        with psycopg.connect(database_url) as conn:
+            [(backend,)] = conn.execute("SELECT pg_backend_pid()").fetchall()
+        try:
+            with open(f"/proc/{backend}/stat", "rb") as handle:
+                return int(handle.read().rsplit(b")", 1)[1].split()[1])
+        except OSError:
+            return None  # a server on another host: its CPU is not counted
 
     def _sample_loop(self) -> None:
         # Backends live a task or a pooled connection's life; a 20 ms sample misses only
@@ -263,6 +301,37 @@ class CpuMeter:
             self._sample()
 
     def _sample(self) -> None:
+        with self._lock:
+            self._sample_stack()
+            self._sample_backends()
+
+    def _sample_stack(self) -> None:
+        me = os.getpid()
+        for directory, _, names in os.walk(self.cgroup):
+            if "cgroup.procs" not in names:
+                continue
+            with contextlib.suppress(OSError):
+                pids = Path(directory, "cgroup.procs").read_text().split()
+            for text in pids:
+                pid = int(text)
+                if pid == me:
+                    continue
+                try:
+                    with open(f"/proc/{pid}/stat", "rb") as handle:
+                        fields = handle.read().rsplit(b")", 1)[1].split()
+                    key = (pid, int(fields[19]))
+                    cpu = (int(fields[11]) + int(fields[12])) / CLK_TCK
+                    entry = self.procs.get(key)
+                    if entry is None or entry[0] is None:
+                        group = _classify(Path(f"/proc/{pid}/cmdline").read_bytes())
+                        if entry is None:
+                            entry = self.procs[key] = [group, 0.0]
+                        entry[0] = group
+                    entry[1] = cpu
+                except (OSError, ValueError, IndexError):
+                    continue
+
+    def _sample_backends(self) -> None:
         if self.postmaster is None:
             return
         try:
@@ -291,10 +360,23 @@ class CpuMeter:
 
     def read(self) -> float:
         """Seconds of CPU so far (a difference of two reads is what matters)."""
-        self._sample()
-        usage = int((self.cgroup / "cpuacct.usage").read_text()) / 1e9
-        me = resource.getrusage(resource.RUSAGE_SELF)
-        return usage - (me.ru_utime + me.ru_stime) + sum(self.backends.values())
+        return self.groups()["total"]
+
+    def groups(self) -> dict[str, float]:
+        """Seconds of CPU so far: in all ("total") and per group (GROUPS, HELPERS)."""
+        with self._lock:
+            self._sample_stack()
+            self._sample_backends()
+            usage = int((self.cgroup / "cpuacct.usage").read_text()) / 1e9
+            me = resource.getrusage(resource.RUSAGE_SELF)
+            out = dict.fromkeys(GROUPS, 0.0)
+            for group, cpu in self.procs.values():
+                if group is not None:
+                    out[group] += cpu
+            out["postgres"] = sum(self.backends.values())
+        out["total"] = usage - (me.ru_utime + me.ru_stime) + out["postgres"]
+        out[HELPERS] = out["total"] - sum(out[g] for g in GROUPS)
+        return out
 
     def close(self) -> None:
         self._stop.set()
@@ -307,6 +389,15 @@ class CpuMeter:
                     child.rmdir()
         with contextlib.suppress(OSError):
             self.cgroup.rmdir()
+
+
+def _minus(after: dict[str, float], before: dict[str, float]) -> dict[str, float]:
+    return {key: after[key] - before[key] for key in after}
+
+
+def _plus(into: dict[str, float], more: dict[str, float]) -> None:
+    for key, value in more.items():
+        into[key] = into.get(key, 0.0) + value
 
 
 def prepare_database(admin_url: str, name: str) -> str:
@@ -340,11 +431,12 @@ def main() -> None:
     )  # fmt: skip
     parser.add_argument("--ssr-runs", type=int, default=5)
     args = parser.parse_args()
+    load_at_start = os.getloadavg()[0]
 
     admin_url = os.environ.get("DATABASE_URL", "postgres://taller:taller@127.0.0.1:5432/taller")
     database_url = prepare_database(admin_url, args.database)
     work = Path(tempfile.mkdtemp(prefix="taller-bench-"))
-    meter = CpuMeter(args.database)
+    meter = CpuMeter(database_url)
     redis = RedisServer(work)
     env = base_env(database_url, redis.url, work / "static")
     env["TALLER_SUBMISSIONS_PER_MINUTE"] = "1000"
@@ -363,7 +455,7 @@ def main() -> None:
             f"for n in {names!r}: create_user(username=n, password={PASSWORD!r}, role=Role.STUDENT)",
         )  # fmt: skip
         stack.start_worker("bench", concurrency=args.concurrency)
-        stack.start_web()
+        stack.start_web(extra_env=WEB_ENV)
         browser = Browser(stack.port)
         browser.sign_in(names[0], PASSWORD)
         submit_and_follow(browser)  # warm caches, pools, the per-run cluster
@@ -374,7 +466,7 @@ def main() -> None:
         cold: list[FloorRun] = []
         warm: list[FloorRun] = []
         full: list[float] = []
-        full_cpu = 0.0
+        full_groups: dict[str, float] = {}
         for _ in range(args.runs):
             cold.append(floor.once())
             warm.append(floor.once(floor.start_warm()))
@@ -382,7 +474,7 @@ def main() -> None:
             # floor's interpreter had finished its imports.
             time.sleep(0.3)
             meter.settle_warm_suites()
-            before = meter.read()
+            before = meter.groups()
             seconds, results = submit_and_follow(browser)
             assert results["status"] == "passed", results["output"]
             full.append(seconds)
@@ -390,7 +482,7 @@ def main() -> None:
             # suite interpreter, made during this run): its cost too.
             time.sleep(0.3)
             meter.settle_warm_suites()
-            full_cpu += meter.read() - before
+            _plus(full_groups, _minus(meter.groups(), before))
 
         # Where the full path's time goes, from the phase timestamps each run records.
         with psycopg.connect(database_url) as conn:
@@ -420,10 +512,28 @@ def main() -> None:
         failures: list[str] = []
         lock = threading.Lock()
 
-        def student(name: str) -> None:
+        # Signed in before the clock starts, as the page is loaded before a submission:
+        # the burst measures grading, not Argon2 (~0.1 s of the web's CPU a sign-in).
+        browsers: dict[str, Browser] = {}
+
+        def sign_in(name: str) -> None:
             try:
                 me = Browser(stack.port)
                 me.sign_in(name, PASSWORD)
+                browsers[name] = me
+            except Exception as exc:  # reported, not hidden
+                with lock:
+                    failures.append(f"{name}: {exc!r}")
+
+        signing = [threading.Thread(target=sign_in, args=(n,)) for n in names[: args.students]]
+        for thread in signing:
+            thread.start()
+        for thread in signing:
+            thread.join()
+
+        def student(name: str) -> None:
+            try:
+                me = browsers[name]
                 for attempt in range(args.per_student):
                     seconds, results = submit_and_follow(me)
                     with lock:
@@ -437,14 +547,14 @@ def main() -> None:
                     failures.append(f"{name}: {exc!r}")
 
         threads = [threading.Thread(target=student, args=(n,)) for n in names[: args.students]]
-        burst_cpu = meter.read()
+        burst_before = meter.groups()
         burst_started = time.monotonic()
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
         burst_seconds = time.monotonic() - burst_started
-        burst_cpu = meter.read() - burst_cpu
+        burst_groups = _minus(meter.groups(), burst_before)
         print("floor's batch again…", flush=True)
         floor_rate_after, _ = floor_throughput(
             work / "batch-after", args.concurrency, args.floor_burst
@@ -479,6 +589,13 @@ def main() -> None:
     warm_cpu = statistics.median(r.cpu for r in warm)
     warm_preload = statistics.median(r.preload_cpu for r in warm)
     cold_cpu = statistics.median(r.cpu for r in cold)
+    full_cpu = full_groups["total"]
+    burst_cpu = burst_groups["total"]
+    by_group = "".join(
+        f"| {name} | {full_groups[name] / args.runs * 1000:.0f} ms "
+        f"| {burst_groups[name] / burst_runs * 1000:.0f} ms |\n"
+        for name in (*GROUPS, HELPERS, "total")
+    )
 
     def row(name: str, values: list[float]) -> str:
         return (
@@ -489,10 +606,11 @@ def main() -> None:
     report = f"""# Pipeline benchmark
 
 Measured {time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())} on this machine ({os.cpu_count()} cores,
-load average {os.getloadavg()[0]:.1f} at the end), `bench/pipeline.py --runs {args.runs}
+load average {load_at_start:.1f} at the start, {os.getloadavg()[0]:.1f} at the end), `bench/pipeline.py --runs {args.runs}
 --students {args.students} --per-student {args.per_student} --concurrency {args.concurrency}
 --floor-burst {args.floor_burst}`: PostgreSQL, a Redis of its own, Daphne (production
-settings), one Celery worker with {args.concurrency} processes, the bwrap sandbox.
+settings, a pool of at most {WEB_ENV["DATABASE_POOL_MAX_SIZE"]} database connections), one Celery worker with
+{args.concurrency} processes, the bwrap sandbox.
 
 ## Submit to verdict, `rest-api` reference solution (21 tests), side by side
 
@@ -540,7 +658,17 @@ shells are each run's cost). Before each submission one at a time, the bench wai
 that interpreter to be ready, as the warm floor's is (the floors' runs in between take
 the idle CPU it would otherwise use); in the burst nobody waits.
 
+By process group (per verdict; the worker is Celery's processes, the suite its
+interpreter, started ahead, and node the student's server; the launchers live a few ms
+each and are the total less every other group, with the last ≤ 20 ms of the others):
+
+| group | one at a time | in the burst |
+|---|---|---|
+{by_group}
 ## Burst: {args.students} students × {args.per_student} submissions (one in flight each)
+
+Each student signed in before the clock starts, then loads the exercise page and submits,
+{args.per_student} times, each after the previous verdict.
 
 | | |
 |---|---|

@@ -42,15 +42,13 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
 import psycopg  # noqa: E402
-from pipeline import django, percentile, prepare_database  # noqa: E402
+from pipeline import WEB_ENV, django, percentile, prepare_database  # noqa: E402
 
 from tests.production.stack import Browser, RedisServer, Stack, base_env, wait_until  # noqa: E402
 
 EXERCISE = REPO / "exercises/rest-api"
 SOLUTION = {"server.js": (EXERCISE / "solution/server.js").read_text()}
 PAGE = "/ejercicios/rest-api/"
-# As docker-compose.yml runs the web service: a bounded pool of database connections.
-WEB_ENV = {"DATABASE_POOL_MAX_SIZE": "10"}
 
 # Run inside `manage.py shell` with the bench's settings: N students, a session each
 # (what a browser holds after signing in) and one queued submission each.

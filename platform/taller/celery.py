@@ -46,6 +46,15 @@ def _keep_database_connections(**kwargs: object) -> None:
             options["CONN_MAX_AGE"] = settings.TALLER_WORKER_CONN_MAX_AGE
 
 
+@worker_process_init.connect
+def _push_from_own_loop(**kwargs: object) -> None:
+    """A pool process's pushes share one event loop and its Redis connections instead of
+    making both anew for every batch of results (grading/push.py)."""
+    from taller.grading import push
+
+    push.use_own_loop()
+
+
 @setup_logging.connect
 def _django_logging(**kwargs: object) -> None:
     """Workers and beat log as the web does (settings.LOGGING: JSON in production, ids)."""

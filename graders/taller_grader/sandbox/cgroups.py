@@ -388,6 +388,11 @@ def joiner(procs_files: list[str]) -> Callable[[], None]:
     return join
 
 
+def write_pid(procs_file: str, pid: int) -> None:
+    """Move a process (all its threads) into a cgroup."""
+    _write(Path(procs_file), str(pid))
+
+
 @functools.cache
 def layout() -> Layout:
     """This process's layout; mounts and the worker's own cgroup do not change while it runs."""
