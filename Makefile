@@ -20,7 +20,7 @@ run: install
 	$(BIN)/python manage.py sync_exercises
 	$(BIN)/python manage.py setup_demo
 	@echo "Taller is at http://$(HOST):$(PORT)/  (Ctrl+C stops it)"
-	$(BIN)/daphne -b $(HOST) -p $(PORT) taller.asgi:application
+	$(BIN)/gunicorn -c python:taller.web.gunicorn_conf --bind $(HOST):$(PORT)
 
 install: system-deps $(VENV)/.installed runtime/node_modules/.installed $(EDITOR_BUNDLE) $(SIMILARITY_TOOL)
 

@@ -52,9 +52,9 @@ worker_class = "taller.web.gunicorn_conf.Worker"
 reuse_port = False
 socket_per_process = os.environ.get("WEB_REUSE_PORT", "1") != "0"
 preload_app = True
-max_requests = int(os.environ.get("WEB_MAX_REQUESTS", "10000"))
+max_requests = int(os.environ.get("WEB_MAX_REQUESTS") or 10000)
 max_requests_jitter = max_requests // 10
-graceful_timeout = int(os.environ.get("WEB_GRACEFUL_SECONDS", "20"))
+graceful_timeout = int(os.environ.get("WEB_GRACEFUL_SECONDS") or 20)
 # Idle keep-alive connections are kept longer than a load balancer keeps its own (60 s is
 # common): the balancer, not the server, closes them, so it never sends a request on a
 # connection the server is closing.
