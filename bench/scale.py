@@ -440,13 +440,56 @@ async def fan_out(
 # (label, start_web's server, extra environment); the first is the way before gunicorn.
 SERVERS = [
     ("Daphne per core, a socket each (the launcher before gunicorn)", "daphne", {}),
-    ("gunicorn + uvicorn, a socket each (`reuse_port`, the default)", "gunicorn", {}),
-    (
-        "gunicorn + uvicorn, one socket shared (`WEB_REUSE_PORT=0`)",
-        "gunicorn",
-        {"WEB_REUSE_PORT": "0"},
-    ),
-]
+    ("gunicorn + uvicorn, a socket each, held by gunicorn's parent (the default)", "gunicorn", {}),
+    ("gunicorn + uvicorn, one socket shared (`WEB_REUSE_PORT=0`)", "gunicorn", {"WEB_REUSE_PORT": "0"}),
+]  # fmt: skip
+# Restarts under load: (label, extra environment, gunicorn's options).
+RESTARTS = [
+    ("a socket each, held by gunicorn's parent (the default)", {}, ()),
+    ("a socket each, gunicorn's own `--reuse-port` (closes with its process)", {"WEB_REUSE_PORT": "0"}, ("--reuse-port",)),
+    ("one socket shared (`WEB_REUSE_PORT=0`)", {"WEB_REUSE_PORT": "0"}, ()),
+]  # fmt: skip
+RESTART_EVERY = 200
+
+
+def restarts_under_load(stack: Stack, seconds: int) -> list[dict[str, Any]]:
+    """Two gunicorn processes each replaced after RESTART_EVERY requests, under 50
+    connections with no think time on /healthz: the requests that failed meanwhile."""
+    measured = []
+    for label, extra, options in RESTARTS:
+        print(f"restarts: {label}…", flush=True)
+        stack.start_web(
+            processes=2,
+            extra_env={**WEB_ENV, **extra, "WEB_MAX_REQUESTS": str(RESTART_EVERY)},
+            options=options,
+        )
+        log = stack.logs / "web.log"
+        boots = log.read_text(errors="replace").count("Booting worker")
+        out = subprocess.run(
+            [shutil.which("wrk") or "wrk", "-t", "2", "-c", "50", "-d", f"{seconds}s",
+             "--timeout", "10s", f"http://127.0.0.1:{stack.port}/healthz"],
+            check=True, capture_output=True, text=True,
+        ).stdout  # fmt: skip
+        restarted = log.read_text(errors="replace").count("Booting worker") - boots
+        stop_web(stack)
+        errors = {"connect": 0, "read": 0, "write": 0, "timeout": 0}
+        for line in out.splitlines():
+            if line.strip().startswith("Socket errors:"):
+                for part in line.split(":", 1)[1].split(","):
+                    kind, count = part.split()
+                    errors[kind] = int(count)
+        [requests] = [int(line.split()[0]) for line in out.splitlines() if "requests in" in line]
+        non_2xx = sum(int(line.split(":")[1]) for line in out.splitlines() if "Non-2xx" in line)
+        measured.append(
+            {
+                "label": label,
+                "requests": requests,
+                "restarts": restarted,
+                "errors": errors,
+                "non_2xx": non_2xx,
+            }
+        )
+    return measured
 
 
 def stop_web(stack: Stack) -> None:
@@ -462,31 +505,41 @@ def servers_side_by_side(
     payload: dict[str, Any],
     args: argparse.Namespace,
 ) -> list[list[dict[str, Any]]]:
-    """Each server in turn, `args.server_rounds` times (the order turned each round, so that
-    the machine's drift lands on all alike), two web processes each as on a 2-core host:
-    50 students loading the page with think time, then the WebSocket fan-out."""
+    """All the servers up at once, on ports of their own, two web processes each as on a
+    2-core host, then measured in turn, `args.server_rounds` times (the order turned each
+    round, so that the machine's drift lands on all alike): 50 students loading the page
+    with think time, then the WebSocket fan-out."""
     sessions = [s["session"] for s in students[:50]]
+    stacks = []
+    for n, (_label, server, extra) in enumerate(SERVERS):
+        logs = work / f"server-{n}"
+        logs.mkdir()
+        served = Stack(env=stack.env, logs=logs)
+        served.start_web(processes=2, extra_env={**WEB_ENV, **extra}, server=server)
+        wrk(served, sessions, work, 5, (0, 0), 0, connections=1)  # warm, as a served site is
+        stacks.append(served)
     measured: list[list[dict[str, Any]]] = [[] for _ in SERVERS]
-    for round_ in range(args.server_rounds):
-        order = list(range(len(SERVERS)))
-        order = order[round_ % len(order) :] + order[: round_ % len(order)]
-        for n in order:
-            label, server, extra = SERVERS[n]
-            print(f"round {round_ + 1}: {label}…", flush=True)
-            stack.start_web(processes=2, extra_env={**WEB_ENV, **extra}, server=server)
-            load_before = os.getloadavg()[0]
-            page = wrk(stack, sessions, work, args.wrk_seconds, THINK_MS, 0)
-            fan = asyncio.run(
-                fan_out(
-                    stack.port,
-                    redis_url,
-                    students[: args.clients],
-                    payload,
-                    [("burst", 0.0), ("steady", args.rate)],
+    try:
+        for round_ in range(args.server_rounds):
+            order = list(range(len(SERVERS)))
+            order = order[round_ % len(order) :] + order[: round_ % len(order)]
+            for n in order:
+                print(f"round {round_ + 1}: {SERVERS[n][0]}…", flush=True)
+                load_before = os.getloadavg()[0]
+                page = wrk(stacks[n], sessions, work, args.wrk_seconds, THINK_MS, 0)
+                fan = asyncio.run(
+                    fan_out(
+                        stacks[n].port,
+                        redis_url,
+                        students[: args.clients],
+                        payload,
+                        [("burst", 0.0), ("steady", args.rate)],
+                    )
                 )
-            )
-            stop_web(stack)
-            measured[n].append({"page": page, "fan": fan, "load": load_before})
+                measured[n].append({"page": page, "fan": fan, "load": load_before})
+    finally:
+        for served in stacks:
+            served.stop_all()
     return measured
 
 
@@ -568,11 +621,12 @@ def main() -> None:
         servers = servers_side_by_side(
             stack, redis.url, students, work, {"type": "finished", "results": results}, args
         )
+        restarts = restarts_under_load(stack, args.wrk_seconds) if args.server_rounds else []
     finally:
         stack.stop_all()
         redis.stop()
     load_after = os.getloadavg()
-    web_log = "".join(p.read_text(errors="replace") for p in sorted(work.glob("web*.log")))
+    web_log = "".join(p.read_text(errors="replace") for p in sorted(work.glob("**/web*.log")))
 
     def ms(seconds: float) -> str:
         return f"{seconds * 1000:.1f}"
@@ -618,6 +672,11 @@ def main() -> None:
                 f"| {ms(statistics.median(p99_of(m['fan']['latencies']['burst']) for m in rounds))} |"
             )
     server_rows_text = "\n".join(server_rows)
+    restart_rows_text = "\n".join(
+        f"| {m['label']} | {m['requests']} | {m['restarts']} | {m['errors']['connect']} "
+        f"| {m['errors']['read']} | {m['errors']['write']} | {m['errors']['timeout']} | {m['non_2xx']} |"
+        for m in restarts
+    )
     server_summary_text = "\n".join(server_summary)
 
     report = f"""# Scale benchmark
@@ -711,12 +770,12 @@ Target: fan-out p99 under 100 ms.
 Until issue 21, `taller-web` started one Daphne process per core, each accepting on a
 socket of its own on the port (SO_REUSEPORT), and started a dead one again; now gunicorn
 does (taller/web/gunicorn_conf.py), with uvicorn workers, the application loaded once
-before the fork. Here each in turn, {args.server_rounds} round{"s" if args.server_rounds != 1 else ""}, the order turned each
-round so that the machine's drift lands on all alike, two web processes each (one per
-core here), the same students: the page with 50 students and think time as above
+before the fork. Here all three up at once, on ports of their own, two web processes each
+(one per core here), then each measured in turn, {args.server_rounds} round{"s" if args.server_rounds != 1 else ""}, the order turned each
+round so that the machine's drift lands on all alike, the same students: the page with 50 students and think time as above
 ({args.wrk_seconds} s), then the fan-out to the same {args.clients} WebSocket clients (a burst, then
 {args.rate:g} events/s). "Busiest process": its part of the web processes' CPU over the page
-scenario (50 % is an even split); "load": this machine's load average as the server
+scenario (50 % is an even split); "load": this machine's load average as the block
 started.
 
 | server | median page p99 ms | web CPU ms a page | busiest process | median fan-out p99 ms, steady | burst |
@@ -728,6 +787,17 @@ started.
 {server_rows_text}
 
 Targets as above: page p99 under 50 ms, fan-out p99 under 100 ms.
+
+Restarts under load: gunicorn replaces a process after `WEB_MAX_REQUESTS` requests (and
+one that dies); the launcher before it only started a dead one again. Here two processes
+each replaced after {RESTART_EVERY} requests, 50 connections with no think time on `/healthz`
+for {args.wrk_seconds} s (wrk). wrk counts a "read" error where a keep-alive connection was closed
+by a process leaving as a request was sent on it (a browser sends such a request again);
+"connect" and "write" errors are connections refused or reset.
+
+| sockets | requests | processes replaced | connect errors | read | write | timeout | non-2xx |
+|---|---|---|---|---|---|---|---|
+{restart_rows_text}
 
 Web process errors logged during the run: {web_log.count('"level": "ERROR"')}.
 """

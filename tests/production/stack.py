@@ -166,10 +166,12 @@ class Stack:
         processes: int = 1,
         extra_env: Mapping[str, str] | None = None,
         server: str = "gunicorn",
+        options: tuple[str, ...] = (),
     ) -> None:
         """The site on one port, in `processes` web processes, each accepting on a socket
         of its own (SO_REUSEPORT), as docker-compose.yml runs it: under gunicorn, or as
-        Daphne processes (`server="daphne"`, the way before gunicorn, for bench/)."""
+        Daphne processes (`server="daphne"`, the way before gunicorn, for bench/);
+        `options`: gunicorn's own, after the configuration's."""
         self.port = free_port()
         if server == "gunicorn":
             self.spawn(
@@ -179,6 +181,7 @@ class Stack:
                     *("-c", GUNICORN_CONF),
                     *("--bind", f"127.0.0.1:{self.port}"),
                     *("--workers", str(processes)),
+                    *options,
                 ],
                 extra_env=extra_env,
             )
