@@ -654,13 +654,13 @@ def main() -> None:
     server_rows = []
     server_summary = []
     for (label, _server, _extra), rounds in zip(SERVERS, servers, strict=True):
-        for n, m in enumerate(rounds, start=1):
-            page, fan = m["page"], m["fan"]
+        for number, m in enumerate(rounds, start=1):
+            page, pushed = m["page"], m["fan"]
             server_rows.append(
-                f"| {label} | {n} | {m['load']:.1f} | {page['rate']:.0f} | {us(page['p50'])} "
+                f"| {label} | {number} | {m['load']:.1f} | {page['rate']:.0f} | {us(page['p50'])} "
                 f"| {us(page['p99'])} | {ms(page['cpu'])} | {page['busiest']:.0%} | {page['errors']} "
-                f"| {fan['connected']} / {fan['clients']} "
-                f"| {ms(p99_of(fan['latencies']['burst']))} | {ms(p99_of(fan['latencies']['steady']))} |"
+                f"| {pushed['connected']} / {pushed['clients']} "
+                f"| {ms(p99_of(pushed['latencies']['burst']))} | {ms(p99_of(pushed['latencies']['steady']))} |"
             )
         if rounds:
             server_summary.append(

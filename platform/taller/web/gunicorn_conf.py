@@ -7,7 +7,8 @@ has cores: WEB_PROCESSES, else the cores gunicorn may run on. Each is an uvicorn
 serving taller.asgi (HTTP through serving.py, WebSockets through Channels). gunicorn
 supervises them: a process that dies is started again, SIGTERM stops them gracefully
 (WEB_GRACEFUL_SECONDS for requests and WebSockets in flight; a closed WebSocket makes
-the page poll instead, live.js), SIGHUP replaces them gracefully, and after
+the page poll instead, live.js), SIGHUP replaces them gracefully (with the same code and
+configuration: both are loaded once, in the parent), and after
 WEB_MAX_REQUESTS requests (plus up to a tenth more, so they do not all restart at once)
 a process is replaced, which bounds what any leak can grow to.
 
