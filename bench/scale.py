@@ -442,6 +442,8 @@ SERVERS = [
     ("Daphne per core, a socket each (the launcher before gunicorn)", "daphne", {}),
     ("gunicorn + uvicorn, a socket each, held by gunicorn's parent (the default)", "gunicorn", {}),
     ("gunicorn + uvicorn, one socket shared (`WEB_REUSE_PORT=0`)", "gunicorn", {"WEB_REUSE_PORT": "0"}),
+    # serving.py's handler against Django's own, under the server it now runs in.
+    ("gunicorn + uvicorn, Django's own handler (`TALLER_HTTP_CONCURRENCY=0`)", "gunicorn", {"TALLER_HTTP_CONCURRENCY": "0"}),
 ]  # fmt: skip
 # Restarts under load: (label, extra environment, gunicorn's options).
 RESTARTS = [
@@ -770,7 +772,8 @@ Target: fan-out p99 under 100 ms.
 Until issue 21, `taller-web` started one Daphne process per core, each accepting on a
 socket of its own on the port (SO_REUSEPORT), and started a dead one again; now gunicorn
 does (taller/web/gunicorn_conf.py), with uvicorn workers, the application loaded once
-before the fork. Here all three up at once, on ports of their own, two web processes each
+before the fork; the last row is gunicorn with Django's own request handler instead of
+serving.py's. Here all of them up at once, on ports of their own, two web processes each
 (one per core here), then each measured in turn, {args.server_rounds} round{"s" if args.server_rounds != 1 else ""}, the order turned each
 round so that the machine's drift lands on all alike, the same students: the page with 50 students and think time as above
 ({args.wrk_seconds} s), then the fan-out to the same {args.clients} WebSocket clients (a burst, then
