@@ -13,9 +13,10 @@ WEB_MAX_REQUESTS requests (plus up to a tenth more, so they do not all restart a
 a process is replaced, which bounds what any leak can grow to.
 
 Each process accepts on a listening socket of its own on the one port (SO_REUSEPORT), and
-the kernel spreads new connections over them evenly: one socket shared by all let
-whichever process woke first take most of them (bench/scale.py measured 65 against 143
-requests/s for two Daphne processes). gunicorn's own `reuse_port` gives each process a
+the kernel spreads new connections over them evenly: one socket shared by all lets
+whichever process wakes first take most of them (bench/scale.py measured 65 against 143
+requests/s for two Daphne processes; under uvicorn, one process took all 50 of wrk's
+connections in some rounds). gunicorn's own `reuse_port` gives each process a
 socket it opens itself and that closes with it, refusing the connections still waiting in
 its queue: under load, every restart (WEB_MAX_REQUESTS) failed requests. So the sockets
 are gunicorn's parent's, one for each process (`on_starting`); a process takes a free one
@@ -24,9 +25,10 @@ takes that one's socket and the connections waiting there. WEB_REUSE_PORT=0: one
 shared by all, gunicorn's default.
 
 The application is loaded once, before the fork (`preload_app`), and warmed up there
-(warmup.py): a new process serves at once, where loading it took 2 to 3 s of each, and
-the processes share those pages of memory. What cannot cross a fork, the database pool
-and the cache's connections, each process opens after it (`post_fork`).
+(warmup.py): a new process serves 30 ms after its fork, where importing the application
+took 5 to 7 s on this shared machine, and the processes share those pages of memory.
+What cannot cross a fork, the database pool and the cache's connections, each process
+opens after it (`post_fork`).
 """
 
 from __future__ import annotations
