@@ -1,4 +1,4 @@
-# The platform's image: web (Daphne), Celery workers and beat.
+# The platform's image: web (gunicorn), Celery workers and beat.
 # Student code never runs in this image: it runs in the runtime image (runtime/Dockerfile),
 # one container per run, or under bubblewrap on a single host.
 # Where no registry is reachable, scripts/base-images.sh makes a local stand-in to pass.
@@ -48,4 +48,5 @@ RUN npm --prefix frontend run build \
     python manage.py collectstatic --noinput -v0
 
 EXPOSE 8000
-CMD ["taller-web", "--port", "8000"]
+# One web process per core on port 8000 (platform/taller/web/gunicorn_conf.py).
+CMD ["gunicorn", "-c", "python:taller.web.gunicorn_conf"]

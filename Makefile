@@ -20,7 +20,9 @@ run: install
 	$(BIN)/python manage.py sync_exercises
 	$(BIN)/python manage.py setup_demo
 	@echo "Taller is at http://$(HOST):$(PORT)/  (Ctrl+C stops it)"
-	$(BIN)/daphne -b $(HOST) -p $(PORT) taller.asgi:application
+# One web process: the embedded defaults (grading in process, the in-memory channel
+# layer that carries its live events) live in one process.
+	$(BIN)/gunicorn -c python:taller.web.gunicorn_conf --bind $(HOST):$(PORT) --workers 1
 
 install: system-deps $(VENV)/.installed runtime/node_modules/.installed $(EDITOR_BUNDLE) $(SIMILARITY_TOOL)
 

@@ -5,8 +5,8 @@
 This machine's speed drifts by a quarter within an hour (bench/scale.py's report
 measures it), more than most changes to a page save, so one run before and one after a
 change cannot tell them apart. Here BASE (a git revision, checked out in a temporary
-worktree) and the working tree each run a Daphne process of their own, with the
-production settings, against one PostgreSQL database, one Redis and the same 50
+worktree) and the working tree each run web processes of their own (gunicorn's, or
+Daphne's where BASE predates gunicorn, or as --server says), with the production settings, against one PostgreSQL database, one Redis and the same 50
 signed-in students (bench/scale.py's), and take turns: short wrk blocks of 50 students
 with 1 to 3 s think time, in the order A B B A A B…, so that a drift lands on both alike.
 For each block: the web process's CPU time per request, and the latency p50 and p99.
@@ -51,6 +51,11 @@ def main() -> None:
     parser.add_argument("--blocks", type=int, default=4, help="wrk blocks per side")
     parser.add_argument("--seconds", type=int, default=20, help="length of a block")
     parser.add_argument("--processes", type=int, default=1, help="web processes per side")
+    parser.add_argument(
+        "--server",
+        choices=["gunicorn", "daphne"],
+        help="both sides' web server (default: gunicorn, unless BASE has no gunicorn_conf.py)",
+    )
     parser.add_argument("--report", default=str(REPO / "bench/reports/compare.md"))
     args = parser.parse_args()
 
@@ -78,6 +83,9 @@ def measure(
     print("preparing the database, static files and students…", flush=True)
     sessions = [s["session"] for s in prepare_site(env, work, 50)]
     steady = cpu_steadiness()
+    if args.server is None:
+        conf = tree / "platform/taller/web/gunicorn_conf.py"
+        args.server = "gunicorn" if conf.exists() else "daphne"
 
     # The base's code and templates come first on its process's path: the package is
     # installed from the working tree.
@@ -91,7 +99,7 @@ def measure(
         for side, (_, extra) in sides.items():
             (work / side).mkdir()
             stacks[side] = Stack(env={**env, **extra}, logs=work / side)
-            stacks[side].start_web(processes=args.processes, extra_env=WEB_ENV)
+            stacks[side].start_web(processes=args.processes, extra_env=WEB_ENV, server=args.server)
             wrk(stacks[side], sessions, work, 5, (0, 0), 0, connections=1)  # warm
         order = ["A", "B", "B", "A"] * (args.blocks // 2 + 1)
         for n, side in enumerate(order[: 2 * args.blocks]):
@@ -130,7 +138,7 @@ def report(
 
 Measured {time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())} on this machine ({os.cpu_count()} cores), `bench/compare.py
 {args.base} --blocks {args.blocks} --seconds {args.seconds} --processes {args.processes}`. Each side:
-{args.processes} Daphne process{"es" if args.processes > 1 else ""} with the production settings; both on one PostgreSQL
+{args.processes} web process{"es" if args.processes > 1 else ""} ({args.server}) with the production settings; both on one PostgreSQL
 and one Redis. 50 signed-in students (each enrolled, with one queued attempt) load
 `/ejercicios/rest-api/` with {THINK_MS[0] / 1000:g}–{THINK_MS[1] / 1000:g} s think time, in
 {args.seconds} s blocks taken in turn (A B B A …). The machine's steadiness before: one

@@ -3,7 +3,7 @@
     .venv/bin/python bench/pipeline.py [--runs 15] [--students 60] [--per-student 5]
 
 Starts its own stack (a database `taller_bench` on the PostgreSQL of DATABASE_URL, a
-Redis of its own, Daphne, a Celery worker) and writes bench/reports/pipeline.md:
+Redis of its own, gunicorn, a Celery worker) and writes bench/reports/pipeline.md:
 
 - side by side, in rounds: the rest-api suite against a bare `node` server run by a new
   interpreter (the cold floor) and by one that already has pytest and the SDK imported
@@ -251,7 +251,7 @@ def _classify(cmdline: bytes) -> str | None:
         return "node"
     if ENTRY.encode() in argv:
         return "suite"
-    if b"daphne" in cmdline:
+    if b"gunicorn" in cmdline or b"daphne" in cmdline:
         return "web"
     if b"celery" in cmdline:
         return "worker"
@@ -608,7 +608,7 @@ def main() -> None:
 Measured {time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())} on this machine ({os.cpu_count()} cores,
 load average {load_at_start:.1f} at the start, {os.getloadavg()[0]:.1f} at the end), `bench/pipeline.py --runs {args.runs}
 --students {args.students} --per-student {args.per_student} --concurrency {args.concurrency}
---floor-burst {args.floor_burst}`: PostgreSQL, a Redis of its own, Daphne (production
+--floor-burst {args.floor_burst}`: PostgreSQL, a Redis of its own, gunicorn (production
 settings, a pool of at most {WEB_ENV["DATABASE_POOL_MAX_SIZE"]} database connections), one Celery worker with
 {args.concurrency} processes, the bwrap sandbox.
 
@@ -622,7 +622,7 @@ platform's pytest arguments and interpreter entry (`taller_grader.sdk.entry`):
 - cold floor: a new interpreter that imports pytest and the SDK after node accepts;
 - warm floor: an interpreter started beforehand with pytest and the SDK imported (as the
   worker's is), waiting for its arguments;
-- full path: from the HTTP POST (the page already loaded) through Daphne, Celery,
+- full path: from the HTTP POST (the page already loaded) through gunicorn, Celery,
   the sandbox and the suite until the verdict arrives on the WebSocket.
 
 | path | median | p95 | median / warm floor | runs |
@@ -647,7 +647,7 @@ the HTTP submit before the row exists and the push of the verdict to the WebSock
 | full path, one at a time: web, worker, sandbox, suite, student program, PostgreSQL, Redis | {full_cpu / args.runs * 1000:.0f} ms |
 | full path in the burst (the same processes) | {burst_cpu / burst_runs * 1000:.0f} ms |
 
-The full path's CPU is that of a cpuacct cgroup holding the bench's Redis, Daphne and the
+The full path's CPU is that of a cpuacct cgroup holding the bench's Redis, gunicorn and the
 Celery worker with everything they start (the sandboxes' and suites' cgroups are created
 below it), less the bench's own (its clients), plus the PostgreSQL backends serving the
 bench's database, sampled from /proc every 20 ms (the shared server's background

@@ -3,7 +3,7 @@
     .venv/bin/python bench/recovery.py [--runs 20] [--interval 10]
 
 Starts its own stack (a database `taller_bench_recovery` on the PostgreSQL of
-DATABASE_URL, a Redis of its own, Daphne, Celery workers, beat with the reaper) and
+DATABASE_URL, a Redis of its own, gunicorn, Celery workers, beat with the reaper) and
 writes bench/reports/recovery.md. Two faults, each with --runs submissions of the
 rest-api reference solution, one per student:
 

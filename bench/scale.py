@@ -3,8 +3,8 @@
     .venv/bin/python bench/scale.py [--runs 16] [--clients 1000] [--wrk-seconds 20]
 
 Starts its own stack (a database `taller_scale` on the PostgreSQL of DATABASE_URL, a
-Redis of its own, Daphne with the production settings, Celery workers) and writes
-bench/reports/scale.md:
+Redis of its own, the site under gunicorn with the production settings, Celery workers)
+and writes bench/reports/scale.md:
 
 - throughput: the same batch of submissions (over HTTP, distinct students) graded by one
   worker process, then by two worker processes (two hosts in production), in one run;
@@ -14,7 +14,9 @@ bench/reports/scale.md:
 - WebSocket fan-out: N students, each signed in and subscribed to their own submission
   (as during a class: everyone watches their own run), receive a result event pushed to
   their submission's group through the Redis channel layer, as a worker pushes it;
-  latency from the push to receipt, for a burst (all at once) and at a steady rate.
+  latency from the push to receipt, for a burst (all at once) and at a steady rate;
+- the web server: the page and the fan-out again under gunicorn and under the Daphne
+  processes it replaced (the launcher before issue 21), in turns, in the same run.
 
 Students are made directly in the database with sessions (no password hashing: sign-in
 is not what is measured here). Nothing here asserts timings; the report states them.
@@ -301,8 +303,8 @@ def wrk(
     script = work / "bench.lua"
     port = stack.port
     script.write_text(WRK_SCRIPT % {"page": PAGE, "port": port, "result": result})
-    web = [process.pid for name, process in stack.processes.items() if name.startswith("web")]
-    cpu_before = process_cpu_seconds(web)
+    web = stack.web_pids()
+    cpu_before = {pid: process_cpu_seconds([pid]) for pid in web}
     subprocess.run(
         [shutil.which("wrk") or "wrk", "-t", str(min(2, connections)), "-c", str(connections), "-d", f"{seconds}s",
          "--timeout", "10s", "-s", str(script), f"http://127.0.0.1:{port}", "--",
@@ -314,7 +316,13 @@ def wrk(
     measured["rate"] = measured["requests"] / measured["seconds"]
     # The web processes' CPU time per request: steadier than latency on shared cores, and
     # what the latency grows from once requests queue.
-    measured["cpu"] = (process_cpu_seconds(web) - cpu_before) / max(1, measured["requests"])
+    used = [
+        process_cpu_seconds([pid]) - cpu_before[pid] for pid in web if Path(f"/proc/{pid}").exists()
+    ]
+    measured["cpu"] = sum(used) / max(1, measured["requests"])
+    # How evenly the processes shared the work: the busiest one's part of the web CPU
+    # (1/N is even).
+    measured["busiest"] = max(used) / sum(used) if sum(used) else 0.0
     return measured
 
 
@@ -425,6 +433,116 @@ async def fan_out(
     }
 
 
+# --- The web server: gunicorn beside the launcher it replaced ---
+
+# (label, start_web's server, extra environment); the first is the way before gunicorn.
+SERVERS = [
+    ("Daphne per core, a socket each (the launcher before gunicorn)", "daphne", {}),
+    ("gunicorn + uvicorn, a socket each, held by gunicorn's parent (the default)", "gunicorn", {}),
+    ("gunicorn + uvicorn, one socket shared (`WEB_REUSE_PORT=0`)", "gunicorn", {"WEB_REUSE_PORT": "0"}),
+    # serving.py's handler against Django's own, under the server it now runs in.
+    ("gunicorn + uvicorn, Django's own handler (`TALLER_HTTP_CONCURRENCY=0`)", "gunicorn", {"TALLER_HTTP_CONCURRENCY": "0"}),
+]  # fmt: skip
+# Restarts under load: (label, extra environment, gunicorn's options).
+RESTARTS = [
+    ("a socket each, held by gunicorn's parent (the default)", {}, ()),
+    ("a socket each, gunicorn's own `--reuse-port` (closes with its process)", {"WEB_REUSE_PORT": "0"}, ("--reuse-port",)),
+    ("one socket shared (`WEB_REUSE_PORT=0`)", {"WEB_REUSE_PORT": "0"}, ()),
+]  # fmt: skip
+RESTART_EVERY = 200
+
+
+def restarts_under_load(stack: Stack, seconds: int) -> list[dict[str, Any]]:
+    """Two gunicorn processes each replaced after RESTART_EVERY requests, under 50
+    connections with no think time on /healthz: the requests that failed meanwhile."""
+    measured = []
+    for label, extra, options in RESTARTS:
+        print(f"restarts: {label}…", flush=True)
+        stack.start_web(
+            processes=2,
+            extra_env={**WEB_ENV, **extra, "WEB_MAX_REQUESTS": str(RESTART_EVERY)},
+            options=options,
+        )
+        log = stack.logs / "web.log"
+        boots = log.read_text(errors="replace").count("Booting worker")
+        out = subprocess.run(
+            [shutil.which("wrk") or "wrk", "-t", "2", "-c", "50", "-d", f"{seconds}s",
+             "--timeout", "10s", f"http://127.0.0.1:{stack.port}/healthz"],
+            check=True, capture_output=True, text=True,
+        ).stdout  # fmt: skip
+        restarted = log.read_text(errors="replace").count("Booting worker") - boots
+        stop_web(stack)
+        errors = {"connect": 0, "read": 0, "write": 0, "timeout": 0}
+        for line in out.splitlines():
+            if line.strip().startswith("Socket errors:"):
+                for part in line.split(":", 1)[1].split(","):
+                    kind, count = part.split()
+                    errors[kind] = int(count)
+        [requests] = [int(line.split()[0]) for line in out.splitlines() if "requests in" in line]
+        non_2xx = sum(int(line.split(":")[1]) for line in out.splitlines() if "Non-2xx" in line)
+        measured.append(
+            {
+                "label": label,
+                "requests": requests,
+                "restarts": restarted,
+                "errors": errors,
+                "non_2xx": non_2xx,
+            }
+        )
+    return measured
+
+
+def stop_web(stack: Stack) -> None:
+    for name in [n for n in stack.processes if n.startswith("web")]:
+        stack.kill(name)
+
+
+def servers_side_by_side(
+    stack: Stack,
+    redis_url: str,
+    students: list[dict[str, Any]],
+    work: Path,
+    payload: dict[str, Any],
+    args: argparse.Namespace,
+) -> list[list[dict[str, Any]]]:
+    """All the servers up at once, on ports of their own, two web processes each as on a
+    2-core host, then measured in turn, `args.server_rounds` times (the order turned each
+    round, so that the machine's drift lands on all alike): 50 students loading the page
+    with think time, then the WebSocket fan-out."""
+    sessions = [s["session"] for s in students[:50]]
+    stacks = []
+    for n, (_label, server, extra) in enumerate(SERVERS):
+        logs = work / f"server-{n}"
+        logs.mkdir()
+        served = Stack(env=stack.env, logs=logs)
+        served.start_web(processes=2, extra_env={**WEB_ENV, **extra}, server=server)
+        wrk(served, sessions, work, 5, (0, 0), 0, connections=1)  # warm, as a served site is
+        stacks.append(served)
+    measured: list[list[dict[str, Any]]] = [[] for _ in SERVERS]
+    try:
+        for round_ in range(args.server_rounds):
+            order = list(range(len(SERVERS)))
+            order = order[round_ % len(order) :] + order[: round_ % len(order)]
+            for n in order:
+                print(f"round {round_ + 1}: {SERVERS[n][0]}…", flush=True)
+                load_before = os.getloadavg()[0]
+                page = wrk(stacks[n], sessions, work, args.wrk_seconds, THINK_MS, 0)
+                fan = asyncio.run(
+                    fan_out(
+                        stacks[n].port,
+                        redis_url,
+                        students[: args.clients],
+                        payload,
+                        [("burst", 0.0), ("steady", args.rate)],
+                    )
+                )
+                measured[n].append({"page": page, "fan": fan, "load": load_before})
+    finally:
+        for served in stacks:
+            served.stop_all()
+    return measured
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -433,6 +551,15 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=1000, help="WebSocket clients")
     parser.add_argument("--wrk-seconds", type=int, default=20)
     parser.add_argument("--rate", type=float, default=200.0, help="steady fan-out events/s")
+    parser.add_argument(
+        "--server-rounds",
+        type=int,
+        default=2,
+        help="rounds of gunicorn beside the launcher before it (0: not measured)",
+    )
+    parser.add_argument(
+        "--database", default="taller_scale", help="made anew on DATABASE_URL's server"
+    )
     parser.add_argument("--report", default=str(REPO / "bench/reports/scale.md"))
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -440,7 +567,7 @@ def main() -> None:
     nofile = raise_nofile(args.clients * 3 + 1024)  # clients, server ends, Redis, slack
 
     admin_url = os.environ.get("DATABASE_URL", "postgres://taller:taller@127.0.0.1:5432/taller")
-    database_url = prepare_database(admin_url, "taller_scale")
+    database_url = prepare_database(admin_url, args.database)
     work = Path(tempfile.mkdtemp(prefix="taller-scale-"))
     redis = RedisServer(work)
     redis.start()
@@ -480,22 +607,26 @@ def main() -> None:
             )
         )
         print("wrk again, with two web processes…", flush=True)
-        for name in [n for n in stack.processes if n.startswith("web")]:
-            stack.kill(name)
+        stop_web(stack)
         (work / "web.log").rename(work / "web-1.log")
         stack.start_web(processes=2, extra_env=WEB_ENV)
         loads[2] = wrk_scenarios(stack, sessions, work, args.wrk_seconds)
         print("wrk once more: one web process, a thread per request…", flush=True)
-        for name in [n for n in stack.processes if n.startswith("web")]:
-            stack.kill(name)
+        stop_web(stack)
         (work / "web.log").rename(work / "web-2.log")
         stack.start_web(processes=1, extra_env={**WEB_ENV, "TALLER_HTTP_CONCURRENCY": "0"})
         threaded = wrk(stack, sessions, work, args.wrk_seconds, THINK_MS, 0)
+        stop_web(stack)
+        print("the web server: gunicorn beside the launcher before it, in turns…", flush=True)
+        servers = servers_side_by_side(
+            stack, redis.url, students, work, {"type": "finished", "results": results}, args
+        )
+        restarts = restarts_under_load(stack, args.wrk_seconds) if args.server_rounds else []
     finally:
         stack.stop_all()
         redis.stop()
     load_after = os.getloadavg()
-    web_log = "".join(p.read_text(errors="replace") for p in sorted(work.glob("web*.log")))
+    web_log = "".join(p.read_text(errors="replace") for p in sorted(work.glob("**/web*.log")))
 
     def ms(seconds: float) -> str:
         return f"{seconds * 1000:.1f}"
@@ -517,13 +648,45 @@ def main() -> None:
             f"{ms(percentile(values, 0.90))} | {ms(percentile(values, 0.99))} | {ms(max(values))} |"
         )
 
+    def p99_of(values: list[float]) -> float:
+        return percentile(values, 0.99) if values else float("nan")
+
+    server_rows = []
+    server_summary = []
+    for (label, _server, _extra), rounds in zip(SERVERS, servers, strict=True):
+        for number, m in enumerate(rounds, start=1):
+            page, pushed = m["page"], m["fan"]
+            server_rows.append(
+                f"| {label} | {number} | {m['load']:.1f} | {page['rate']:.0f} | {us(page['p50'])} "
+                f"| {us(page['p99'])} | {ms(page['cpu'])} | {page['busiest']:.0%} | {page['errors']} "
+                f"| {pushed['connected']} / {pushed['clients']} "
+                f"| {ms(p99_of(pushed['latencies']['burst']))} | {ms(p99_of(pushed['latencies']['steady']))} |"
+            )
+        if rounds:
+            server_summary.append(
+                f"| {label} "
+                f"| **{statistics.median(m['page']['p99'] for m in rounds) / 1000:.1f}** "
+                f"| {statistics.median(m['page']['cpu'] for m in rounds) * 1000:.1f} "
+                f"| {statistics.median(m['page']['busiest'] for m in rounds):.0%} "
+                f"| **{ms(statistics.median(p99_of(m['fan']['latencies']['steady']) for m in rounds))}** "
+                f"| {ms(statistics.median(p99_of(m['fan']['latencies']['burst']) for m in rounds))} |"
+            )
+    server_rows_text = "\n".join(server_rows)
+    restart_rows_text = "\n".join(
+        f"| {m['label']} | {m['requests']} | {m['restarts']} | {m['errors']['connect']} "
+        f"| {m['errors']['read']} | {m['errors']['write']} | {m['errors']['timeout']} | {m['non_2xx']} |"
+        for m in restarts
+    )
+    server_summary_text = "\n".join(server_summary)
+
     report = f"""# Scale benchmark
 
 Measured {time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())} on this machine ({os.cpu_count()} cores,
 shared: load average {load_before[0]:.1f} before, {load_after[0]:.1f} after), `bench/scale.py
 --runs {args.runs} --clients {args.clients} --wrk-seconds {args.wrk_seconds} --rate {args.rate:g}`:
-PostgreSQL, a Redis of its own, one Daphne process with the production settings (JSON
-logs, one JSON access line per request and none of Daphne's own, a pool of at most {WEB_ENV["DATABASE_POOL_MAX_SIZE"]} database connections, query parameters bound by PostgreSQL), Celery workers as separate processes, the bwrap
+PostgreSQL, a Redis of its own, the site under gunicorn with the production settings
+(taller/web/gunicorn_conf.py: uvicorn workers; JSON logs, one JSON access line per request
+and none of the server's own, a pool of at most {WEB_ENV["DATABASE_POOL_MAX_SIZE"]} database connections, query parameters bound by PostgreSQL), Celery workers as separate processes, the bwrap
 sandbox. Every figure is from this one run; none is asserted by a test.
 
 This machine's own steadiness, measured first: one fixed piece of pure-Python work took
@@ -543,7 +706,7 @@ queue. Wall time: from the first run's start to the last verdict.
 | 2 | {two["rate"]:.2f} | {two["wall"]:.1f} s | {two["cpu_busy"]:.0%} | {two["passed"]}/{two["runs"]} | {two["starts"]} | {", ".join(f"{k}: {v}" for k, v in sorted(two["by_worker"].items()))} | {two["takeovers"]}, {two["retries"]} |
 
 Speed-up with the second process: **{two["rate"] / one["rate"]:.2f}×**. "Machine CPU
-busy" is all of this machine's {os.cpu_count()} cores over the batch, shared with Daphne,
+busy" is all of this machine's {os.cpu_count()} cores over the batch, shared with the site,
 PostgreSQL, Redis and whatever else runs here: a run keeps more than one core busy by
 itself (the student's server and the grader suite run side by side), so where one
 worker already fills the machine a second one on the same cores cannot add much. Two
@@ -558,7 +721,7 @@ person does (≈ {50 / (sum(THINK_MS) / 2000):.0f} requests/s offered by the 50)
 worker consumes during this part, so the web process is what is measured).
 "Saturation": no think time, every connection sends its next request at once (closed
 loop: latency there is 50 / throughput, whatever the server). "2 web processes": two
-Daphne processes accepting on one socket, as two web hosts behind a load balancer.
+gunicorn workers, each accepting on a socket of its own on one port, as on a 2-core host.
 Each process runs one request at a time in one long-lived thread, first come first served
 (`TALLER_HTTP_CONCURRENCY=1`, the default); the last row is Django's own way under
 ASGI, a new thread per request, all at once, for comparison (platform/taller/web/serving.py
@@ -601,6 +764,41 @@ All {fan["clients"]} clients run in one asyncio process (RLIMIT_NOFILE raised to
 {fan_row(f"steady: {args.rate:g} events/s spread over the clients", fan["latencies"]["steady"])}
 
 Target: fan-out p99 under 100 ms.
+
+## The web server: gunicorn beside the launcher before it
+
+Until issue 21, `taller-web` started one Daphne process per core, each accepting on a
+socket of its own on the port (SO_REUSEPORT), and started a dead one again; now gunicorn
+does (taller/web/gunicorn_conf.py), with uvicorn workers, the application loaded once
+before the fork; the last row is gunicorn with Django's own request handler instead of
+serving.py's. Here all of them up at once, on ports of their own, two web processes each
+(one per core here), then each measured in turn, {args.server_rounds} round{"s" if args.server_rounds != 1 else ""}, the order turned each
+round so that the machine's drift lands on all alike, the same students: the page with 50 students and think time as above
+({args.wrk_seconds} s), then the fan-out to the same {args.clients} WebSocket clients (a burst, then
+{args.rate:g} events/s). "Busiest process": its part of the web processes' CPU over the page
+scenario (50 % is an even split); "load": this machine's load average as the block
+started.
+
+| server | median page p99 ms | web CPU ms a page | busiest process | median fan-out p99 ms, steady | burst |
+|---|---|---|---|---|---|
+{server_summary_text}
+
+| server | round | load | page requests/s | page p50 ms | page p99 ms | web CPU ms a page | busiest process | errors | WebSockets connected | fan-out p99 ms, burst | steady |
+|---|---|---|---|---|---|---|---|---|---|---|---|
+{server_rows_text}
+
+Targets as above: page p99 under 50 ms, fan-out p99 under 100 ms.
+
+Restarts under load: gunicorn replaces a process after `WEB_MAX_REQUESTS` requests (and
+one that dies); the launcher before it only started a dead one again. Here two processes
+each replaced after {RESTART_EVERY} requests, 50 connections with no think time on `/healthz`
+for {args.wrk_seconds} s (wrk). wrk counts a "read" error where a keep-alive connection was closed
+by a process leaving as a request was sent on it (a browser sends such a request again);
+"connect" and "write" errors are connections refused or reset.
+
+| sockets | requests | processes replaced | connect errors | read | write | timeout | non-2xx |
+|---|---|---|---|---|---|---|---|
+{restart_rows_text}
 
 Web process errors logged during the run: {web_log.count('"level": "ERROR"')}.
 """

@@ -30,5 +30,6 @@ application = ProtocolTypeRouter(
     }
 )
 
-# Last: what the first requests would pay for, paid now (taller/web/warmup.py).
+# Last: what the first requests would pay for, paid now (taller/web/warmup.py); under
+# gunicorn, once, before it forks the web processes (taller/web/gunicorn_conf.py).
 warm_up()

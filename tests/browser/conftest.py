@@ -1,5 +1,5 @@
 """A real browser (Debian's Chromium, driven by Playwright) against the production stack:
-Daphne with the production settings, a Celery worker running the bwrap sandbox, a Redis
+gunicorn with the production settings, a Celery worker running the bwrap sandbox, a Redis
 of the tests' own, PostgreSQL. Screenshots of every key step are kept as artifacts."""
 
 from __future__ import annotations
@@ -122,7 +122,7 @@ def shots(artifacts_dir: Path, request: pytest.FixtureRequest) -> Shots:
 
 @pytest.fixture
 def live(stack: Stack) -> Stack:
-    """The course, served by Daphne with a real worker for submissions and validations."""
+    """The course, served by gunicorn with a real worker for submissions and validations."""
     call_command("sync_exercises", verbosity=0)
     stack.start_worker("w1", queues="grading,heavy")
     stack.start_web()

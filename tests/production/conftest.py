@@ -1,4 +1,4 @@
-"""The production path, for real: PostgreSQL, a Redis of the tests' own, Daphne with the
+"""The production path, for real: PostgreSQL, a Redis of the tests' own, gunicorn with the
 production settings, Celery workers and beat as separate processes."""
 
 from __future__ import annotations

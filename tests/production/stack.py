@@ -1,8 +1,10 @@
-"""The production stack as processes: a Redis of its own, Daphne with the production
-settings, Celery workers and beat. Used by the production-path tests and by bench/."""
+"""The production stack as processes: a Redis of its own, the site under gunicorn with the
+production settings (as docker-compose.yml runs it), Celery workers and beat. Used by the
+production-path tests and by bench/."""
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -20,11 +22,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from taller.web.launch import reuseport_listener
-
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 ASGI_APP = "taller.asgi:application"
+GUNICORN_CONF = "python:taller.web.gunicorn_conf"
 
 
 def free_port() -> int:
@@ -101,8 +102,21 @@ class RedisServer:
         self.start()
 
 
-# As docker-compose.yml runs it: the platform logs each request itself (JSON, with its id).
+# The server before gunicorn, kept for bench/scale.py to compare with: Daphne, without its
+# own access log (the platform logs each request itself, JSON, with its id).
 DAPHNE_LOGS = ("--access-log", "/dev/null")
+
+
+def reuseport_listener(host: str, port: int) -> socket.socket:
+    """A listening socket of one web process's own, sharing host:port with the others'
+    (SO_REUSEPORT), as the launcher before gunicorn gave each Daphne process."""
+    listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    listener.bind((host, port))
+    listener.listen(1024)
+    listener.set_inheritable(True)
+    return listener
 
 
 def base_env(database_url: str, redis_url: str, static_root: Path) -> dict[str, str]:
@@ -147,25 +161,35 @@ class Stack:
         self.processes[name] = process
         return process
 
-    def start_web(self, processes: int = 1, extra_env: Mapping[str, str] | None = None) -> None:
-        """Daphne; with several processes, each accepts on a socket of its own on one port,
-        as several web hosts would behind a load balancer."""
+    def start_web(
+        self,
+        processes: int = 1,
+        extra_env: Mapping[str, str] | None = None,
+        server: str = "gunicorn",
+        options: tuple[str, ...] = (),
+    ) -> None:
+        """The site on one port, in `processes` web processes, each accepting on a socket
+        of its own (SO_REUSEPORT), as docker-compose.yml runs it: under gunicorn, or as
+        Daphne processes (`server="daphne"`, the way before gunicorn, for bench/);
+        `options`: gunicorn's own, after the configuration's."""
         self.port = free_port()
-        if processes == 1:
+        if server == "gunicorn":
             self.spawn(
                 "web",
                 [
-                    str(BIN / "daphne"),
-                    *("-b", "127.0.0.1", "-p", str(self.port)),
-                    *DAPHNE_LOGS,
-                    ASGI_APP,
+                    str(BIN / "gunicorn"),
+                    *("-c", GUNICORN_CONF),
+                    *("--bind", f"127.0.0.1:{self.port}"),
+                    *("--workers", str(processes)),
+                    *options,
                 ],
                 extra_env=extra_env,
             )
-        else:
-            # A listening socket each, on one port (SO_REUSEPORT): the kernel spreads the
-            # connections over them as a balancer spreads them over hosts. One socket shared
-            # by all (`--fd` of the same one) let whichever process woke first accept most.
+            # Every process up, not only the first: each has connections of its own.
+            wait_until(lambda: len(self.web_pids()) == processes + 1, 60, "gunicorn's workers")
+        elif server == "daphne":
+            # A listening socket each, on one port: the kernel spreads the connections
+            # over them as a balancer spreads them over hosts.
             for n in range(processes):
                 listener = reuseport_listener("127.0.0.1", self.port)
                 self.spawn(
@@ -175,7 +199,20 @@ class Stack:
                     extra_env=extra_env,
                 )
                 listener.close()  # the child holds it
-        wait_until(lambda: self._get_status("/healthz") == 200, 30, "daphne")
+        else:
+            raise ValueError(f"no such web server: {server}")
+        wait_until(lambda: self._get_status("/healthz") == 200, 60, "the site")
+
+    def web_pids(self) -> list[int]:
+        """The web processes' ids, gunicorn's parent and its workers included."""
+        pids = []
+        for name, process in self.processes.items():
+            if name.startswith("web") and process.poll() is None:
+                pids.append(process.pid)
+                children = Path(f"/proc/{process.pid}/task/{process.pid}/children")
+                with contextlib.suppress(OSError):
+                    pids += [int(pid) for pid in children.read_text().split()]
+        return pids
 
     def start_worker(
         self, name: str, concurrency: int = 1, host: str = "%h", queues: str = "grading"

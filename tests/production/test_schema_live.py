@@ -1,4 +1,4 @@
-"""schemathesis against a live server (Daphne with the production settings), from the
+"""schemathesis against a live server (gunicorn with the production settings), from the
 committed schema, with a student's token and an instructor's: no server error, and no
 status the schema does not declare (issue 18). tests/api/test_fuzz.py runs the same
 in process; this is the deployed stack: middleware, ASGI, the real PostgreSQL and Redis.

@@ -44,8 +44,9 @@ def _header(scope: dict[str, Any], name: bytes) -> str | None:
 
 
 def _secure(scope: dict[str, Any]) -> bool:
-    """Whether the browser reached the site over TLS. Daphne puts no scheme in a
-    WebSocket's scope; behind a load balancer that ends TLS, its X-Forwarded-Proto says.
+    """Whether the browser reached the site over TLS. The server may put no scheme in a
+    WebSocket's scope (Daphne did not), or `ws` where a load balancer ended TLS (uvicorn,
+    unless it trusts the balancer's address, FORWARDED_ALLOW_IPS); its X-Forwarded-Proto says.
     A page cannot set that header on a WebSocket handshake, so it cannot lie with it."""
     if scope.get("scheme") in ("wss", "https"):
         return True

@@ -15,10 +15,10 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 DATABASES = {"default": database_from_env()}
-# Daphne runs every request and every WebSocket consumer's database calls in a thread of
-# their own: persistent connections (CONN_MAX_AGE > 0) stay open one per consumer and ran
-# PostgreSQL out of connection slots with 1,000 WebSockets (bench/scale.py). So either a
-# connection per request, or, in web processes, a bounded pool that requests borrow from
+# A web process runs every WebSocket consumer's database calls in a thread of their own:
+# persistent connections (CONN_MAX_AGE > 0) stay open one per consumer and ran PostgreSQL
+# out of connection slots with 1,000 WebSockets (bench/scale.py). So either a connection
+# per request, or, in web processes, a bounded pool that requests borrow from
 # (DATABASE_POOL_MAX_SIZE; not in Celery's forked workers, whose pool threads would not
 # survive the fork).
 DATABASE_POOL_MAX_SIZE = env.int("DATABASE_POOL_MAX_SIZE", default=0)

@@ -7,6 +7,11 @@ hundreds of thousands of objects Django, Channels and their libraries leave in m
 took 70 to 100 ms each, several times a minute, stopping every request in flight. Freezing
 what exists once the process is ready moves those objects out of the collector's way
 for good: they live as long as the process anyway.
+
+Under gunicorn (taller/web/gunicorn_conf.py) the application is loaded once, in the
+parent, before it forks the web processes: the warm-up and a first freeze happen there,
+and what cannot cross a fork (the database pool's connections and threads, the cache's
+sockets) is opened in each process after it (`settle`, from gunicorn's post_fork).
 """
 
 from __future__ import annotations
@@ -52,6 +57,11 @@ def open_connections() -> None:
     cache.get("warm-up")  # a cache that is down is a miss (settings: IGNORE_EXCEPTIONS)
 
 
+# Set by a server that loads the application before forking its web processes
+# (gunicorn_conf.py): then each process settles after the fork, not the parent before it.
+settle_after_fork = False
+
+
 def warm_up() -> None:
     for code, _name in settings.LANGUAGES:
         with translation.override(code):
@@ -60,7 +70,21 @@ def warm_up() -> None:
     for name in site_templates():
         get_template(name)
     logger.debug("warmed up %d templates in %d engines", len(site_templates()), len(engines.all()))
+    if settle_after_fork:
+        # Frozen before the fork, the objects stay out of every process's collections,
+        # which would otherwise also copy the memory pages they share with the parent.
+        _freeze()
+    else:
+        settle()
+
+
+def settle() -> None:
+    """The web process's own connections, then whatever it holds frozen."""
     open_connections()
+    _freeze()
+
+
+def _freeze() -> None:
     # What is garbage now goes; what is left lives as long as the process.
     gc.collect()
     gc.freeze()
