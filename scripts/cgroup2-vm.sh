@@ -193,6 +193,10 @@ skip() {
 missing=()
 command -v qemu-system-x86_64 >/dev/null || missing+=(qemu-system-x86)
 [ -x /bin/busybox ] && /bin/busybox --list | grep -qx switch_root || missing+=(busybox-static)
+# The initramfs is a cpio archive; modules come xz- or zstd-compressed.
+command -v cpio >/dev/null || missing+=(cpio)
+command -v xz >/dev/null || missing+=(xz-utils)
+command -v zstd >/dev/null || missing+=(zstd)
 if [ "${#missing[@]}" -gt 0 ]; then
   { DEBIAN_FRONTEND=noninteractive apt-get update -qq \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
