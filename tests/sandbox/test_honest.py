@@ -213,7 +213,10 @@ def program_pids(sb: BwrapSandbox) -> list[int]:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
         except FileNotFoundError:
             continue
-        if not cmdline.startswith(b"/usr/bin/sh\0-c\0read -r go"):
+        argv = cmdline.split(b"\0")
+        # The launcher waits for its line (`read -r go`, after `ulimit -c 0 &&` when it
+        # was started through setpriv) before it becomes the program.
+        if not (argv[:2] == [b"/usr/bin/sh", b"-c"] and b"read -r go" in argv[2]):
             found.append(pid)
     return found
 
