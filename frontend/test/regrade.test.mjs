@@ -9,10 +9,10 @@ import path from "node:path";
 import { JSDOM } from "jsdom";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const script = readFileSync(
-  path.resolve(here, "../../platform/taller/static/taller/js/regrade.js"),
-  "utf8",
-);
+const js = (name) =>
+  readFileSync(path.resolve(here, "../../platform/taller/static/taller/js", name), "utf8");
+// As the page loads them: the shared poller, then the page's own script.
+const script = js("poll.js") + "\n" + js("regrade.js");
 
 const MARKUP = `<!doctype html><html lang="es"><body>
 <section id="regrade-progress" data-status-url="/estado/"

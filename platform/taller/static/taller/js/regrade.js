@@ -54,22 +54,18 @@
     card.setAttribute("aria-busy", data.finished ? "false" : "true");
   }
 
-  function poll() {
-    fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
-      .then(function (response) {
-        if (!response.ok) throw new Error(String(response.status));
-        return response.json();
-      })
-      .then(function (data) {
-        render(data);
-        if (!data.finished) window.setTimeout(poll, delay);
-      })
-      .catch(function () {
-        // A hiccup (a deploy, the network): try again, more slowly.
-        delay = Math.min(delay * 2, 30000);
-        window.setTimeout(poll, delay);
-      });
-  }
-
-  if (card.getAttribute("aria-busy") === "true") window.setTimeout(poll, delay);
+  if (card.getAttribute("aria-busy") !== "true") return;
+  window.TallerPoll(
+    url,
+    delay,
+    function (data) {
+      render(data);
+      return data.finished ? -1 : delay;
+    },
+    function () {
+      // A hiccup (a deploy, the network): try again, more slowly.
+      delay = Math.min(delay * 2, 30000);
+      return delay;
+    },
+  );
 })();

@@ -27,27 +27,20 @@
     }
   }
 
-  function poll() {
-    fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
-      .then(function (response) {
-        if (!response.ok) throw new Error(String(response.status));
-        return response.json();
-      })
-      .then(function (data) {
-        render(data);
-        if (data.finished) {
-          card.setAttribute("aria-busy", "false");
-          window.location.reload();
-        } else {
-          window.setTimeout(poll, delay);
-        }
-      })
-      .catch(function () {
-        // A hiccup (a deploy, the network): try again, more slowly.
-        delay = Math.min(delay * 2, 30000);
-        window.setTimeout(poll, delay);
-      });
-  }
-
-  window.setTimeout(poll, delay);
+  window.TallerPoll(
+    url,
+    delay,
+    function (data) {
+      render(data);
+      if (!data.finished) return delay;
+      card.setAttribute("aria-busy", "false");
+      window.location.reload();
+      return -1;
+    },
+    function () {
+      // A hiccup (a deploy, the network): try again, more slowly.
+      delay = Math.min(delay * 2, 30000);
+      return delay;
+    },
+  );
 })();

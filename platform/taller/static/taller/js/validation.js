@@ -15,34 +15,30 @@
     var seen = Number(line.dataset.done || 0);
     var template = String(line.dataset.doneText || "");
 
-    function poll() {
-      fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
-        .then(function (response) {
-          if (!response.ok) throw new Error(String(response.status));
-          return response.json();
-        })
-        .then(function (data) {
-          if (data.state !== "draft" && data.state !== "validating") {
-            window.location.reload();
-            return;
-          }
-          if (data.total && template) {
-            var text = template
-              .replace("{done}", String(data.done))
-              .replace("{total}", String(data.total));
-            if (line.textContent !== text) line.textContent = text;
-          }
-          if (data.done !== seen) {
-            window.location.reload();
-            return;
-          }
-          window.setTimeout(poll, 2000);
-        })
-        .catch(function () {
-          window.setTimeout(poll, 5000);
-        });
-    }
-    window.setTimeout(poll, 1000);
+    window.TallerPoll(
+      url,
+      1000,
+      function (data) {
+        if (data.state !== "draft" && data.state !== "validating") {
+          window.location.reload();
+          return -1;
+        }
+        if (data.total && template) {
+          var text = template
+            .replace("{done}", String(data.done))
+            .replace("{total}", String(data.total));
+          if (line.textContent !== text) line.textContent = text;
+        }
+        if (data.done !== seen) {
+          window.location.reload();
+          return -1;
+        }
+        return 2000;
+      },
+      function () {
+        return 5000;
+      },
+    );
   }
 
   Array.prototype.forEach.call(lines, follow);
