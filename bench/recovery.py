@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 import threading
@@ -29,28 +28,16 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
 
 import psycopg  # noqa: E402
+from pipeline import django, prepare_database  # noqa: E402
 
 from tests.production.stack import Browser, RedisServer, Stack, base_env  # noqa: E402
 
 SOLUTION = {"server.js": (REPO / "exercises/rest-api/solution/server.js").read_text()}
 PASSWORD = "bench-password-1234"
 TARGET_SECONDS = 60.0
-
-
-def prepare_database(admin_url: str, name: str) -> str:
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return admin_url.rsplit("/", 1)[0] + "/" + name
-
-
-def django(env: dict[str, str], *args: str) -> None:
-    subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=REPO, env={**os.environ, **env}, check=True,
-        stdout=subprocess.DEVNULL,
-    )  # fmt: skip
 
 
 def submit_all(port: int, names: list[str]) -> list[int]:
